@@ -1,0 +1,124 @@
+// Incremental STOMP frame parser, in the style of llhttp: feed it bytes in chunks of any size; it
+// reports every complete frame and every heart-beat EOL in order. No I/O, no exceptions, no clock.
+//
+// Zero copy: while a frame lies whole inside the chunk passed to feed(), the FrameView points into
+// that chunk. Only a frame that spans chunks is gathered in an internal buffer, and the parser copies
+// no more than that frame's bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "stompwire/error.hpp"
+#include "stompwire/frame.hpp"
+
+namespace stompwire {
+
+struct ParserLimits {
+  std::size_t maxFrameSize = 1024 * 1024;  // command + headers + body + NUL
+  std::size_t maxBodySize = 1024 * 1024;
+  std::size_t maxHeaders = 128;
+  std::size_t maxHeaderLine = 16 * 1024;   // one command or header line, without its EOL
+};
+
+class FrameParser {
+ public:
+  // Receives the parser's output. A handler may call setVersion() (a client switches to the version
+  // CONNECTED announced before the next frame is decoded) but must not feed() or destroy the parser.
+  class Handler {
+   public:
+    virtual void onFrame(const FrameView& frame) = 0;
+    virtual void onHeartbeat() {}
+
+   protected:
+    ~Handler() = default;
+  };
+
+  explicit FrameParser(ParserLimits limits = {}, Version version = Version::v1_2);
+
+  // Parses `data`. Returns the parser's error: once it has failed it stays failed (the stream cannot
+  // be resynchronised), ignores further input and returns the same error.
+  std::error_code feed(std::string_view data, Handler& handler);
+
+  // Convenience for tests and small tools: lambdas instead of a Handler.
+  template <class OnFrame, class OnHeartbeat>
+  std::error_code feed(std::string_view data, OnFrame&& onFrame, OnHeartbeat&& onHeartbeat) {
+    struct Adapter final : Handler {
+      OnFrame& f;
+      OnHeartbeat& h;
+      Adapter(OnFrame& f_, OnHeartbeat& h_) : f(f_), h(h_) {}
+      void onFrame(const FrameView& v) override { f(v); }
+      void onHeartbeat() override { h(); }
+    } adapter{onFrame, onHeartbeat};
+    return feed(data, adapter);
+  }
+
+  // Header escaping follows the version: none in 1.0, \n \c \\ in 1.1, plus \r in 1.2; never on
+  // CONNECT, STOMP and CONNECTED frames.
+  void setVersion(Version v) noexcept { version_ = v; }
+  Version version() const noexcept { return version_; }
+  const ParserLimits& limits() const noexcept { return limits_; }
+
+  bool failed() const noexcept { return static_cast<bool>(error_); }
+  std::error_code error() const noexcept { return error_; }
+  // Offset in the whole stream (bytes fed since construction or reset) where the error was found.
+  std::uint64_t errorOffset() const noexcept { return errorOffset_; }
+  // Bytes fully consumed as frames or heart-beats.
+  std::uint64_t bytesConsumed() const noexcept { return consumed_; }
+  // Bytes of an incomplete frame held until more input arrives.
+  std::size_t buffered() const noexcept { return buf_.size(); }
+
+  // Forgets any partial frame and any error (for a new connection).
+  void reset() noexcept;
+
+ private:
+  enum class Phase : std::uint8_t { idle, headers, body };
+  enum class Step : std::uint8_t { needMore, heartbeat, frame, error };
+
+  // Where a decoded name or value lives: in the input window, or in scratch_ after unescaping.
+  struct Slice {
+    std::uint32_t offset;
+    std::uint32_t length;
+    bool scratch;
+  };
+  struct HeaderSlices {
+    Slice name, value;
+  };
+
+  Step step(const char* p, std::size_t n, std::size_t& consumed);
+  bool decodeHeaders(const char* p);
+  bool decodeField(const char* p, std::size_t begin, std::size_t end, bool escaped, Slice& out,
+                   std::size_t lineOffset);
+  void emit(const char* p, Handler& handler);
+  void fail(errc e, std::size_t offsetInWindow);
+  void resetFrame() noexcept;
+
+  ParserLimits limits_;
+  Version version_;
+  std::error_code error_;
+  std::uint64_t errorOffset_ = 0;
+  std::uint64_t consumed_ = 0;  // stream offset of the start of the current window
+
+  std::string buf_;  // an incomplete frame, from its first byte
+
+  // Progress through the current frame, as offsets from its first byte, so that more input resumes
+  // the scan where it stopped instead of starting over.
+  Phase phase_ = Phase::idle;
+  std::size_t scan_ = 0;       // headers: start of the next unscanned line; body: next byte to search
+  std::size_t lines_ = 0;      // command + header lines seen
+  std::size_t bodyStart_ = 0;
+  std::size_t bodyLength_ = 0;
+  bool hasContentLength_ = false;
+
+  Slice command_{};
+  std::vector<HeaderSlices> slices_;
+  std::vector<HeaderView> views_;
+  std::string scratch_;
+};
+
+}  // namespace stompwire
