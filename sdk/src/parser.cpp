@@ -136,10 +136,16 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
 
   if (phase_ == Phase::headers) {
     for (;;) {
+      // A line may hold maxHeaderLine bytes + CR + LF, and the frame maxFrameSize bytes.
+      const std::size_t lineCap = scan_ + limits_.maxHeaderLine + 2;
+      const std::size_t frameCap = limits_.maxFrameSize + 1;
+      const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
+      const std::size_t searchEnd = n < cap ? n : cap;
       if (lines_ == 0) {
-        // Refuse garbage early: the command is a short run of A-Z, checked byte by byte as it comes.
-        for (std::size_t i = 0; i < n && p[i] != '\n'; ++i) {
-          const bool lastBeforeEol = p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n');
+        // Refuse garbage early: the command is a short run of A-Z, checked byte by byte as it comes
+        // (within the same bound as the EOL search, so chunking cannot change which error wins).
+        for (std::size_t i = 0; i < searchEnd && p[i] != '\n'; ++i) {
+          const bool lastBeforeEol = p[i] == '\r' && (i + 1 == searchEnd || p[i + 1] == '\n');
           if (lastBeforeEol) continue;
           if (!isCommandChar(p[i]) || i >= kMaxCommandLength) {
             fail(errc::invalid_command, i);
@@ -147,11 +153,6 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
           }
         }
       }
-      // A line may hold maxHeaderLine bytes + CR + LF, and the frame maxFrameSize bytes.
-      const std::size_t lineCap = scan_ + limits_.maxHeaderLine + 2;
-      const std::size_t frameCap = limits_.maxFrameSize + 1;
-      const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
-      const std::size_t searchEnd = n < cap ? n : cap;
       const char* nl = findByte(p + scan_, searchEnd - scan_, '\n');
       if (!nl) {
         if (n < cap) return Step::needMore;
