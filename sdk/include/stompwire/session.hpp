@@ -110,6 +110,8 @@ class Session final : private FrameParser::Handler {
   explicit Session(SessionOptions options);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
+  Session(Session&&) = default;
+  Session& operator=(Session&&) = default;
 
   SessionState state() const noexcept { return state_; }
   // The negotiated version (valid once connected; before, the highest offered).
