@@ -929,6 +929,11 @@ std::string_view toStringImpl(ClientState s) noexcept {
 
 std::string_view toString(ClientState s) noexcept { return detail::toStringImpl(s); }
 
+std::vector<Version> allVersions() {
+  static constexpr Version kAll[] = {Version::v1_2, Version::v1_1, Version::v1_0};
+  return std::vector<Version>(std::begin(kAll), std::end(kAll));
+}
+
 std::error_code validate(const ClientOptions& o, std::string* what) {
   auto bad = [&](const char* name) -> std::error_code {
     if (what) *what = name;

@@ -61,9 +61,12 @@ struct OfflineQueueOptions {
 using BeforeConnectDone = std::function<void(std::error_code)>;
 using BeforeConnect = std::function<void(BeforeConnectDone done)>;
 
+// 1.2, 1.1, 1.0: the default of ClientOptions::versions.
+std::vector<Version> allVersions();
+
 struct ClientOptions {
   std::string brokerURL;                 // required
-  std::vector<Version> versions{Version::v1_2, Version::v1_1, Version::v1_0};
+  std::vector<Version> versions = allVersions();
   Headers connectHeaders;                // login, passcode, host and any custom header
   bool useStompCommand = false;
   Millis heartbeatIncoming{10000};       // 0 disables
