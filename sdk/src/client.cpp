@@ -144,6 +144,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     std::size_t bytes = 0;
     TimerId timer = 0;
     Millis sentAt{0};
+    std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
   void enqueue(std::function<void()> fn) { notes_.push_back(std::move(fn)); }
@@ -163,7 +164,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     if (id) sched_.cancel(id);
     id = 0;
   }
-  std::error_code sendPublish(Outgoing& o, const std::string& transaction = {});
+  std::error_code sendPublish(Outgoing& o);
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
   void onReceiptTimeout(const std::shared_ptr<PublishState>& st);
@@ -395,6 +396,15 @@ void ClientImpl::handleFailure(std::error_code ec) {
   if (state_ == ClientState::inactive || state_ == ClientState::failed) return;
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->transaction.empty()) {
+      ++it;
+      continue;
+    }
+    cancelTimer(it->timer);
+    complete(it->state, errc::connection_closed);
+    it = pending_.erase(it);
+  }
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
   ++failures_;
   if (wasConnected) enqueue([this, ec] { onDisconnect_.emit(destroyed_, ec); });
@@ -701,9 +711,9 @@ void ClientImpl::onConnected(const Frame& frame) {
 // ------------------------------------------------------------------------------------------------
 // Publish, receipts
 
-std::error_code ClientImpl::sendPublish(Outgoing& o, const std::string& transaction) {
+std::error_code ClientImpl::sendPublish(Outgoing& o) {
   Headers headers = o.params.headers;
-  if (!transaction.empty()) headers.push_back({"transaction", transaction});
+  if (!o.transaction.empty()) headers.push_back({"transaction", o.transaction});
   if (o.params.receipt) headers.push_back({"receipt", o.state->receiptId});
   session_->updateTime(now());
   auto ec = session_->send(o.params.destination, o.params.body, headers,
@@ -777,11 +787,12 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
   for (const auto& h : params.headers) o.bytes += h.name.size() + h.value.size();
   o.params = std::move(params);
   o.state = st;
+  o.transaction = transaction;
 
   if (!transaction.empty()) {
     // Transactional sends are never queued: the transaction lives and dies with the connection.
     if (state_ != ClientState::connected) return failNow(errc::connection_closed);
-    if (auto ec = sendPublish(o, transaction)) return failNow(ec);
+    if (auto ec = sendPublish(o)) return failNow(ec);
     flushOutput();
     if (!o.params.receipt) {
       st->status = PublishStatus::completed;

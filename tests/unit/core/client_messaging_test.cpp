@@ -391,10 +391,14 @@ TEST_CASE("transactions: begin, publish, ack, commit, abort, and the errors", "[
   CHECK(l.framesNamed("ABORT").at(0).header("transaction") == "my-tx");
   // A reconnect ends a transaction.
   auto tx3 = f.client->begin();
+  auto txReceipt = tx3.publish({.destination = "/q", .body = "t", .receipt = true});
+  CHECK(txReceipt.status() == PublishStatus::sent);
   l.drop();
+  CHECK(txReceipt.error() == errc::connection_closed);  // not re-sent outside its transaction
   f.sched.advance(500ms);
   f.serverAccepts();
   CHECK(tx3.commit() == errc::connection_closed);
+  CHECK(f.net.last().framesNamed("SEND").empty());
   CHECK(tx3.publish({.destination = "/q", .body = "x"}).error() == errc::connection_closed);
   CHECK(Transaction().commit() == errc::invalid_state);
   CHECK(Transaction().publish({}).error() == errc::invalid_state);
