@@ -129,7 +129,7 @@ TEST_CASE("a refused transport (factory returns null) is a failed attempt", "[cl
   CHECK(f.client->metrics().attempts == 2);
 }
 
-TEST_CASE("beforeConnect runs before every attempt; async; failure counts; setConnectHeaders", "[client]") {
+TEST_CASE("beforeConnect runs before every attempt - async - failure counts - setConnectHeaders", "[client]") {
   ClientOptions o = testOptions();
   std::vector<BeforeConnectDone> calls;
   o.beforeConnect = [&](BeforeConnectDone done) { calls.push_back(std::move(done)); };
@@ -193,7 +193,7 @@ TEST_CASE("backoff: exponential sequence capped at maxDelay", "[client][backoff]
   CHECK(backoffDelay(r, 3, 1.0) == 2250ms);
 }
 
-TEST_CASE("backoff: full jitter stays within [0, base) over 10,000 draws and spreads evenly", "[client][backoff]") {
+TEST_CASE("backoff: full jitter stays within 0..base over 10,000 draws and spreads evenly", "[client][backoff]") {
   ReconnectOptions r;
   r.initialDelay = 500ms;
   r.maxDelay = 20000ms;
@@ -252,7 +252,7 @@ TEST_CASE("backoff through the client: delays grow, nextAttemptAt is reported, s
   CHECK(*f.client->metrics().nextAttemptAt - f.sched.now() == 999ms);
 }
 
-TEST_CASE("maxAttempts: terminal failed state with the reason; activate restarts", "[client][backoff]") {
+TEST_CASE("maxAttempts: terminal failed state with the reason - activate restarts", "[client][backoff]") {
   ClientOptions o = testOptions();
   o.reconnect.maxAttempts = 3;
   ClientFixture f(o);
@@ -447,7 +447,7 @@ TEST_CASE("graceful deactivate without a receipt gives up after disconnectTimeou
   CHECK(f.client->state() == ClientState::inactive);
 }
 
-TEST_CASE("deactivate while deactivating with force; transport drop while deactivating", "[client][deactivate]") {
+TEST_CASE("deactivate while deactivating with force - transport drop while deactivating", "[client][deactivate]") {
   SECTION("force") {
     ClientFixture f;
     auto& l = f.activateAndConnect();

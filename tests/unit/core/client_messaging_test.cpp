@@ -63,7 +63,7 @@ TEST_CASE("subscribe errors: empty destination, no callback, bad ack mode, dupli
   CHECK(f.client->subscribe("/q", cb).id() == "sub-1");
 }
 
-TEST_CASE("unsubscribe: UNSUBSCRIBE when connected; offline it only forgets", "[client][subscribe]") {
+TEST_CASE("unsubscribe: UNSUBSCRIBE when connected - offline it only forgets", "[client][subscribe]") {
   ClientFixture f;
   std::vector<std::string> got;
   auto a = f.client->subscribe("/topic/a", [&](const Message& m) { got.emplace_back(m.body()); }, {{"id", "a"}});
@@ -109,7 +109,7 @@ TEST_CASE("a message for an unknown subscription goes to onUnhandledMessage", "[
   CHECK(f.logged("unhandled:nosub"));
 }
 
-TEST_CASE("publish when connected sends now and completes; SEND headers", "[client][publish]") {
+TEST_CASE("publish when connected sends now and completes - SEND headers", "[client][publish]") {
   ClientFixture f;
   auto& l = f.activateAndConnect();
   auto h = f.client->publish({.destination = "/queue/x",
@@ -297,7 +297,7 @@ TEST_CASE("receipt timeout of a queued message removes it from the queue", "[cli
   CHECK(l.framesNamed("SEND").empty());
 }
 
-TEST_CASE("deactivate fails pending receipts and the offline queue; graceful keeps earlier receipts", "[client][receipt]") {
+TEST_CASE("deactivate fails pending receipts and the offline queue - graceful keeps earlier receipts", "[client][receipt]") {
   ClientFixture f;
   auto& l = f.activateAndConnect();
   auto a = f.client->publish({.destination = "/q", .body = "a", .receipt = true});

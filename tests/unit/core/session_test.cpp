@@ -341,7 +341,7 @@ TEST_CASE("BEGIN, COMMIT, ABORT", "[session]") {
   CHECK(f[2].header("transaction") == "t2");
 }
 
-TEST_CASE("MESSAGE and RECEIPT events; frames split across transport messages", "[session]") {
+TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages", "[session]") {
   auto s = connected(noHeartbeat());
   std::string both = stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", "1"}}, "hi") +
                      "\n" + stompFrame("RECEIPT", {{"receipt-id", "r-1"}});
@@ -416,7 +416,7 @@ TEST_CASE("DISCONNECT with receipt: other receipts still flow, the matching one 
   CHECK(s.state() == SessionState::closed);
 }
 
-TEST_CASE("outgoing heart-beats only when quiet; incoming loss at interval x tolerance", "[session][heartbeat]") {
+TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x tolerance", "[session][heartbeat]") {
   SessionOptions o;
   o.heartbeatOutgoing = 1000ms;
   o.heartbeatIncoming = 1000ms;
