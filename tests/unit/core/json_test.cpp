@@ -26,7 +26,7 @@ TEST_CASE("parseJson: values and errors as values", "[json]") {
   CHECK(parseJson(deep, d) == errc::json_parse_error);
 }
 
-TEST_CASE("publishJson sets the body and content-type; message JSON round-trips", "[json]") {
+TEST_CASE("publishJson sets the body and content-type - message JSON round-trips", "[json]") {
   ClientFixture f;
   nlohmann::json got;
   std::error_code gotError = make_error_code(errc::invalid_state);
