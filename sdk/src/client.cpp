@@ -86,7 +86,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
       : options_(std::move(options)), factory_(std::move(factory)), sched_(scheduler), random_(std::move(random)) {
     connectHeaders_ = options_.connectHeaders;
   }
-  ~ClientImpl();
+  ~ClientImpl() = default;
 
   // Public API.
   void activate();
@@ -241,10 +241,6 @@ class Connection final : public TransportListener {
   std::weak_ptr<ClientImpl> client_;
 };
 
-ClientImpl::~ClientImpl() {
-  // shutdown() ran (Client's destructor); a connection still here had no chance to be posted away.
-}
-
 // ------------------------------------------------------------------------------------------------
 // State, notifications
 
@@ -336,7 +332,10 @@ void ClientImpl::startAttempt() {
       *called = true;
       if (auto c = weak.lock()) c->onBeforeConnectDone(epoch, ec);
     };
-    enqueue([this, done = std::move(done)] { options_.beforeConnect(done); });
+    enqueue([this, epoch, done = std::move(done)] {
+      // An earlier callback may have cancelled this attempt: then the hook is not called at all.
+      if (epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(done);
+    });
   } else {
     openTransport();
   }
@@ -490,9 +489,7 @@ void ClientImpl::shutdown() {
   destroyed_ = true;
   cancelTimer(reconnectTimer_);
   retireConnection(kCloseNormal, "");
-  for (auto* list : {&queue_}) {
-    for (auto& o : *list) cancelTimer(o.timer);
-  }
+  for (auto& o : queue_) cancelTimer(o.timer);
   for (auto& o : pending_) cancelTimer(o.timer);
   auto markGone = [](const std::shared_ptr<PublishState>& st) {
     st->clientGone = true;

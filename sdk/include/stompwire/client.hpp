@@ -74,7 +74,7 @@ struct ClientOptions {
   double heartbeatToleranceMultiplier = 2.0;  // > 1: silence limit = negotiated incoming x this
   Millis connectionTimeout{10000};       // whole attempt (beforeConnect, open, CONNECTED); 0 = none
   Millis receiptTimeout{30000};          // publish with receipt; 0 = none
-  Millis disconnectTimeout{5000};        // graceful deactivate waits this long for the DISCONNECT receipt
+  Millis disconnectTimeout{5000};        // graceful deactivate waits this long for the DISCONNECT receipt; 0 = no limit
   ReconnectOptions reconnect;
   OfflineQueueOptions offlineQueue;
   bool splitLargeFrames = false;

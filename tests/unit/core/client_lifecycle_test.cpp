@@ -162,6 +162,23 @@ TEST_CASE("beforeConnect runs before every attempt - async - failure counts - se
   CHECK(f.net.count() == 1);
 }
 
+TEST_CASE("beforeConnect is not called for an attempt an earlier callback cancelled", "[client]") {
+  ClientOptions o = testOptions();
+  int calls = 0;
+  o.beforeConnect = [&](BeforeConnectDone done) {
+    ++calls;
+    done({});
+  };
+  ClientFixture f(o);
+  f.client->onStateChange([&](const StateChange& c) {
+    if (c.state == ClientState::connecting) f.client->deactivate();
+  });
+  f.client->activate();
+  CHECK(calls == 0);
+  CHECK(f.net.count() == 0);
+  CHECK(f.client->state() == ClientState::inactive);
+}
+
 TEST_CASE("beforeConnect completing synchronously", "[client]") {
   ClientOptions o = testOptions();
   int n = 0;
