@@ -271,6 +271,9 @@ Metrics ClientImpl::metrics() const {
   m.reconnects = reconnects_;
   m.connects = connects_;
   m.consecutiveFailures = failures_;
+  // The count resets when a stable connection ends; report it as reset as soon as it is stable.
+  if (state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter)
+    m.consecutiveFailures = 0;
   SessionCounters c = totals_;
   if (session_) {
     const auto& s = session_->counters();

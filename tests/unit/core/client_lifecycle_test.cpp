@@ -263,7 +263,9 @@ TEST_CASE("backoff through the client: delays grow, nextAttemptAt is reported, s
   f.sched.advanceTo(*f.client->metrics().nextAttemptAt);
   // ...one that stayed up for resetAfter starts over at initialDelay.
   f.serverAccepts();
+  CHECK(f.client->metrics().consecutiveFailures == 6);
   f.sched.advance(10000ms);
+  CHECK(f.client->metrics().consecutiveFailures == 0);  // stable now
   f.net.last().drop();
   CHECK(f.client->metrics().consecutiveFailures == 1);
   CHECK(*f.client->metrics().nextAttemptAt - f.sched.now() == 999ms);
