@@ -99,6 +99,7 @@ TEST_CASE("a message for an unknown subscription goes to onUnhandledMessage", "[
     CHECK(m.header("destination") == "/topic/t");
     CHECK(m.headers().size() == 3);
     CHECK(m.frame().command == "MESSAGE");
+    CHECK(m.isBinary());  // it came in a binary WebSocket message
   });
   auto& l = f.activateAndConnect();
   l.deliver(message("ghost", "boo", "m-9"), true);
