@@ -964,7 +964,8 @@ std::error_code validate(const ClientOptions& o, std::string* what) {
   if (o.receiptTimeout.count() < 0) return bad("receiptTimeout");
   if (o.disconnectTimeout.count() < 0) return bad("disconnectTimeout");
   const auto& r = o.reconnect;
-  if (r.initialDelay.count() < 0) return bad("reconnect.initialDelay");
+  // 0 would retry in a tight loop against a server that refuses at once; use enabled = false to stop.
+  if (r.initialDelay.count() <= 0 && r.enabled) return bad("reconnect.initialDelay");
   if (r.maxDelay < r.initialDelay) return bad("reconnect.maxDelay");
   if (!(r.multiplier >= 1.0) || r.multiplier > 1000.0) return bad("reconnect.multiplier");
   if (r.resetAfter.count() < 0) return bad("reconnect.resetAfter");

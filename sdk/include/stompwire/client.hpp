@@ -43,8 +43,8 @@ using Headers = std::vector<Header>;
 
 struct ReconnectOptions {
   bool enabled = true;
-  Millis initialDelay{1000};
-  Millis maxDelay{30000};
+  Millis initialDelay{1000};     // > 0 (to stop reconnecting, set enabled = false)
+  Millis maxDelay{30000};        // >= initialDelay
   double multiplier = 2.0;       // >= 1
   std::uint32_t maxAttempts = 0;  // consecutive failed attempts before `failed`; 0 = unlimited
   // A connection that stayed up this long resets the failure count (and so the backoff).

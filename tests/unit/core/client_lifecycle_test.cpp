@@ -30,6 +30,7 @@ TEST_CASE("create validates every option and names the bad one", "[client][optio
       {"receiptTimeout", [](ClientOptions& o) { o.receiptTimeout = Millis(-1); }},
       {"disconnectTimeout", [](ClientOptions& o) { o.disconnectTimeout = Millis(-1); }},
       {"reconnect.initialDelay", [](ClientOptions& o) { o.reconnect.initialDelay = Millis(-1); }},
+      {"reconnect.initialDelay", [](ClientOptions& o) { o.reconnect.initialDelay = Millis(0); }},
       {"reconnect.maxDelay", [](ClientOptions& o) { o.reconnect.maxDelay = Millis(10); }},
       {"reconnect.multiplier", [](ClientOptions& o) { o.reconnect.multiplier = 0.9; }},
       {"reconnect.resetAfter", [](ClientOptions& o) { o.reconnect.resetAfter = Millis(-5); }},
@@ -53,6 +54,10 @@ TEST_CASE("create validates every option and names the bad one", "[client][optio
   REQUIRE(ok.client);
   CHECK(ok.client->state() == ClientState::inactive);
   CHECK(ok.client->options().brokerURL == testOptions().brokerURL);
+  ClientOptions off = testOptions();
+  off.reconnect.enabled = false;
+  off.reconnect.initialDelay = Millis(0);
+  CHECK_FALSE(validate(off));  // irrelevant when reconnect is off
   // Defaults are valid too.
   ClientOptions defaults;
   defaults.brokerURL = "ws://x";
