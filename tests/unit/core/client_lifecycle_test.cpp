@@ -690,3 +690,22 @@ TEST_CASE("destroying the client with work pending fails handles quietly and fre
   h.onComplete([&](std::error_code ec) { called = ec == errc::deactivated; });
   CHECK(called);  // already done: runs at once
 }
+
+TEST_CASE("versions option: subprotocols, STOMP command, and a server answering another version", "[client]") {
+  ClientOptions o = testOptions();
+  o.versions = {Version::v1_1};
+  o.useStompCommand = true;
+  ClientFixture f(o);
+  f.client->activate();
+  auto& l = f.net.last();
+  CHECK(l.subprotocols == std::vector<std::string>{"v11.stomp"});
+  l.accept("v11.stomp");
+  auto connect = l.lastFrame();
+  REQUIRE(connect);
+  CHECK(connect->command == "STOMP");
+  CHECK(connect->header("accept-version") == "1.1");
+  l.connected("1.2");  // not offered
+  CHECK(f.client->state() == ClientState::reconnecting);
+  CHECK(f.logged("state:reconnecting(unsupported_version)"));
+  CHECK(l.closeReason == "unsupported_version");
+}
