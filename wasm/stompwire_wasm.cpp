@@ -258,34 +258,40 @@ struct ClientEntry {
   std::uint32_t beforeConnectSeq = 0;
 };
 
+// One functor type for every listener (size: each distinct lambda type would instantiate its own
+// std::function machinery; this way there is one per signature).
+struct Forward {
+  std::uint32_t key;
+  int kind;
+  void operator()(const Frame& f) const {
+    describe(f, false);
+    sw_event(key, kind, 0, 0, 0);
+  }
+  void operator()(std::error_code ec) const { sw_event(key, kind, code(ec), 0, 0); }
+  void operator()(const StateChange& s) const {
+    sw_event(key, kind, static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
+  }
+  void operator()(const CloseEvent& ev) const {
+    describeText(ev.reason);
+    sw_event(key, kind, ev.code, ev.wasClean, 0);
+  }
+  void operator()(const Message& m) const {
+    describe(m.frame(), m.isBinary());
+    sw_event(key, kind, 0, 0, 0);
+  }
+};
+
 void installListeners(ClientEntry& e) {
   const std::uint32_t key = e.key;
   Client& c = *e.client;
-  c.onConnect([key](const Frame& f) {
-    describe(f, false);
-    sw_event(key, evConnect, 0, 0, 0);
-  });
-  c.onDisconnect([key](std::error_code ec) { sw_event(key, evDisconnect, code(ec), 0, 0); });
-  c.onStompError([key](const Frame& f) {
-    describe(f, false);
-    sw_event(key, evStompError, 0, 0, 0);
-  });
-  c.onStateChange([key](const StateChange& s) {
-    sw_event(key, evStateChange, static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
-  });
-  c.onWebSocketClose([key](const CloseEvent& ev) {
-    describeText(ev.reason);
-    sw_event(key, evWebSocketClose, ev.code, ev.wasClean, 0);
-  });
-  c.onWebSocketError([key](std::error_code ec) { sw_event(key, evWebSocketError, code(ec), 0, 0); });
-  c.onUnhandledMessage([key](const Message& m) {
-    describe(m.frame(), m.isBinary());
-    sw_event(key, evUnhandledMessage, 0, 0, 0);
-  });
-  c.onUnhandledReceipt([key](const Frame& f) {
-    describe(f, false);
-    sw_event(key, evUnhandledReceipt, 0, 0, 0);
-  });
+  c.onConnect(Forward{key, evConnect});
+  c.onDisconnect(Forward{key, evDisconnect});
+  c.onStompError(Forward{key, evStompError});
+  c.onStateChange(Forward{key, evStateChange});
+  c.onWebSocketClose(Forward{key, evWebSocketClose});
+  c.onWebSocketError(Forward{key, evWebSocketError});
+  c.onUnhandledMessage(Forward{key, evUnhandledMessage});
+  c.onUnhandledReceipt(Forward{key, evUnhandledReceipt});
 }
 
 // What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
