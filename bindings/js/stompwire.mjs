@@ -370,7 +370,8 @@ async function instantiate(source) {
   if (typeof globalThis.WebSocket !== 'function') {
     wsClass = await dynamicImport('ws').then((m) => m.WebSocket ?? m.default, () => null);
   }
-  const url = new URL('stompwire.wasm', import.meta.url);
+  // './' and a literal: the pattern bundlers (webpack 5, Vite, Parcel) turn into an emitted asset.
+  const url = new URL('./stompwire.wasm', import.meta.url);
   let instance;
   if (source instanceof WebAssembly.Module) {
     instance = await WebAssembly.instantiate(source, imports);
