@@ -318,7 +318,7 @@ const imports = {
       const s = sockets.get(conn)?.sock;
       if (!s) return;
       view();
-      const data = binary ? u8.slice(p, p + n) : dec.decode(u8.subarray(p, p + n));
+      const data = binary ? u8.slice(p, p + n) : decode(u8, p, n);
       calling(() => {
         try {
           s.send(data);
