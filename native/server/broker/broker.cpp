@@ -114,7 +114,7 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> parseHeartbeat(std::strin
 struct Broker::Impl final : FrameParser::Handler {
   struct Session {
     Session(SessionId i, SessionInfo in, const ParserLimits& limits, Millis t)
-        : id(i), info(std::move(in)), parser(limits), lastSent(t), lastRecv(t) {}
+        : id(i), info(std::move(in)), parser(limits), opened(t), lastSent(t), lastRecv(t) {}
     SessionId id;
     SessionInfo info;
     FrameParser parser;
@@ -125,7 +125,7 @@ struct Broker::Impl final : FrameParser::Handler {
     std::unordered_map<std::string, Subscription> subs;
     std::map<std::uint64_t, Pending> pending;  // by delivery sequence: ordered for cumulative ACK
     std::map<std::string, std::vector<Frame>, std::less<>> transactions;
-    Millis sendEvery{0}, recvTimeout{0}, lastSent{0}, lastRecv{0};
+    Millis opened{0}, sendEvery{0}, recvTimeout{0}, lastSent{0}, lastRecv{0};
     std::string rateUserKey, rateIpKey;
   };
 
@@ -744,10 +744,16 @@ struct Broker::Impl final : FrameParser::Handler {
   Millis tick(Millis t) {
     now = t;
     Millis next = Millis::max();
-    std::vector<SessionId> dead;
+    std::vector<SessionId> dead, late;
     for (auto& [id, sp] : sessions) {
       Session& s = *sp;
-      if (!s.connected) continue;
+      if (!s.connected) {
+        if (config.connectTimeout.count() > 0) {
+          if (t - s.opened >= config.connectTimeout) late.push_back(id);
+          else next = std::min(next, s.opened + config.connectTimeout);
+        }
+        continue;
+      }
       if (s.recvTimeout.count() > 0) {
         if (t - s.lastRecv > s.recvTimeout) {
           dead.push_back(id);
@@ -763,6 +769,10 @@ struct Broker::Impl final : FrameParser::Handler {
         }
         next = std::min(next, s.lastSent + s.sendEvery);
       }
+    }
+    for (auto id : late) {
+      stats.connectTimeouts++;
+      closeSession(id, kClosePolicy, "no CONNECT frame in time");
     }
     for (auto id : dead) {
       stats.heartbeatTimeouts++;

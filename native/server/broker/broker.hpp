@@ -63,6 +63,8 @@ struct BrokerConfig {
   Millis heartbeatReceive{10000};
   // A client that sends nothing for (negotiated interval x tolerance) is dropped.
   double heartbeatTolerance = 2.0;
+  // A connection that has not sent CONNECT by then is closed.
+  Millis connectTimeout{10000};
   RateLimit perUser{10000, Millis{1000}};
   RateLimit perIp{20000, Millis{1000}};
   std::size_t maxSubscriptionsPerSession = 1024;
@@ -132,6 +134,7 @@ struct BrokerStats {
   std::uint64_t deliveries = 0;        // MESSAGE frames sent
   std::uint64_t errorsSent = 0;        // ERROR frames sent
   std::uint64_t heartbeatTimeouts = 0;
+  std::uint64_t connectTimeouts = 0;
   std::uint64_t rateLimited = 0;
   std::uint64_t authFailures = 0;
   std::uint64_t sessionsOpened = 0;

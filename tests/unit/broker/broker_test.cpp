@@ -795,3 +795,21 @@ TEST_CASE("STOMP 1.1 escaping is applied to MESSAGE headers", "[broker][codec]")
   CHECK(h.host.conns[a].bytes.find("x-odd:a\\cb\\nc") != std::string::npos);
   CHECK(hdr(h.one(a), "x-odd") == "a:b\nc");
 }
+
+TEST_CASE("a connection that never sends CONNECT is closed after the connect timeout", "[broker][limits]") {
+  BrokerConfig cfg;
+  cfg.connectTimeout = Millis{3000};
+  Harness h(cfg);
+  auto idle = h.open();
+  auto ok = h.connect("a");
+  CHECK(h.broker.tick(h.now) == h.now + Millis{3000});
+  h.now += Millis{2999};
+  h.broker.tick(h.now);
+  CHECK_FALSE(h.closed(idle));
+  h.now += Millis{1};
+  h.broker.tick(h.now);
+  CHECK(h.closed(idle));
+  CHECK(h.closeCode(idle) == kClosePolicy);
+  CHECK_FALSE(h.closed(ok));
+  CHECK(h.broker.stats().connectTimeouts == 1);
+}
