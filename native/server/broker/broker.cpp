@@ -219,10 +219,17 @@ struct Broker::Impl final : FrameParser::Handler {
     }
     it->second.users++;
   }
+  // A bucket outlives its last session until it would be full again, so reconnecting does not
+  // reset a rate limit; tick() collects it after that.
   void releaseBucket(const std::string& key) {
     if (key.empty()) return;
     auto it = buckets.find(key);
-    if (it != buckets.end() && --it->second.users == 0) buckets.erase(it);
+    if (it != buckets.end() && it->second.users > 0) it->second.users--;
+  }
+  void collectBuckets() {
+    auto longest = std::max(config.perUser.period, config.perIp.period);
+    for (auto it = buckets.begin(); it != buckets.end();)
+      it = it->second.users == 0 && now - it->second.last >= longest ? buckets.erase(it) : std::next(it);
   }
   bool take(const std::string& key, const RateLimit& limit) {
     if (limit.messages == 0 || key.empty()) return true;
@@ -374,10 +381,14 @@ struct Broker::Impl final : FrameParser::Handler {
     s.connected = true;
     s.parser.setVersion(s.version);
     userSessions[s.user].insert(s.id);
-    s.rateUserKey = "u:" + s.user;
-    s.rateIpKey = "i:" + s.info.remoteAddress;
-    acquireBucket(s.rateUserKey, config.perUser);
-    acquireBucket(s.rateIpKey, config.perIp);
+    if (config.perUser.messages) {
+      s.rateUserKey = "u:" + s.user;
+      acquireBucket(s.rateUserKey, config.perUser);
+    }
+    if (config.perIp.messages) {
+      s.rateIpKey = "i:" + s.info.remoteAddress;
+      acquireBucket(s.rateIpKey, config.perIp);
+    }
 
     Frame c("CONNECTED", {{"version", std::string(toString(s.version))}});
     if (s.version != Version::v1_0) c.add("heart-beat", std::to_string(sx) + "," + std::to_string(sy));
@@ -743,6 +754,7 @@ struct Broker::Impl final : FrameParser::Handler {
 
   Millis tick(Millis t) {
     now = t;
+    collectBuckets();
     Millis next = Millis::max();
     std::vector<SessionId> dead, late;
     for (auto& [id, sp] : sessions) {

@@ -4,6 +4,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <stdexcept>
@@ -129,15 +130,20 @@ struct Server::Impl {
     });
   }
 
-  void scheduleTick() {
-    tick.expires_after(Millis(250));
+  // Heart-beats and timeouts: wake at the broker's next deadline, at least every 250 ms (new
+  // sessions bring earlier deadlines) and at most every 5 ms.
+  void scheduleTick(Millis delay = Millis(250)) {
+    tick.expires_after(delay);
     tick.async_wait([this](beast::error_code ec) {
       if (ec || stopped) return;
+      Millis next;
+      auto now = State::now();
       {
         std::lock_guard lock(state.mu);
-        state.broker.tick(State::now());
+        next = state.broker.tick(now);
       }
-      scheduleTick();
+      auto wait = next == Millis::max() ? Millis(250) : std::clamp(next - now, Millis(5), Millis(250));
+      scheduleTick(wait);
     });
   }
 

@@ -681,7 +681,17 @@ TEST_CASE("rate limit per user: ERROR naming the limit, shared by the user's ses
   CHECK(h.take(a).empty());
   h.send(a, "/topic/x", "6");
   CHECK(hdr(h.one(a), "message") == "rate limit exceeded: per-user");
-  CHECK(h.broker.rateBucketCount() == 0);  // buckets freed with their last session
+  // Reconnecting does not reset the limit: the bucket outlives the sessions until it is full again.
+  CHECK(h.broker.rateBucketCount() == 1);
+  auto a3 = h.connect("ann", "10.0.0.3");
+  h.send(a3, "/topic/x", "7");
+  CHECK(hdr(h.one(a3), "message") == "rate limit exceeded: per-user");
+  h.now += Millis{59999};
+  h.broker.tick(h.now);
+  CHECK(h.broker.rateBucketCount() == 1);
+  h.now += Millis{1};
+  h.broker.tick(h.now);
+  CHECK(h.broker.rateBucketCount() == 0);
 }
 
 TEST_CASE("rate limit per IP across different users", "[broker][limits][rate]") {
@@ -781,6 +791,8 @@ TEST_CASE("every session's state is freed on close", "[broker][lifecycle]") {
   CHECK(h.broker.sessionCount() == 0);
   CHECK(h.broker.subscriptionCount() == 0);
   CHECK(h.broker.pendingAckCount() == 0);
+  h.now += Millis{1000};
+  h.broker.tick(h.now);
   CHECK(h.broker.rateBucketCount() == 0);
   CHECK(h.broker.queuedMessageCount() == 100);  // unacked queue messages are kept for the next consumer
   h.raw(ids[0], "SEND\n\n\0");                   // input for a gone session is ignored
