@@ -540,6 +540,23 @@ TEST_CASE("restart on the same port right after a stop (SO_REUSEADDR)", "[integr
   connected(*again);
 }
 
+TEST_CASE("static files for the examples, never outside --static", "[integration][http]") {
+  std::string dir = "/tmp/stompwire-static-" + std::to_string(::getpid());
+  runCommand("mkdir -p " + dir + "/app && printf '<h1>chat</h1>' > " + dir + "/index.html && printf 'x' > " + dir + "/app/a.js");
+  auto s = ServerProcess::start({"--static", dir});
+  auto index = httpRequest(s->host(), s->port(), "GET", "/");
+  CHECK(index.status == 200);
+  CHECK(index.body == "<h1>chat</h1>");
+  CHECK_THAT(index.headers, ContainsSubstring("text/html"));
+  auto js = httpRequest(s->host(), s->port(), "GET", "/app/a.js");
+  CHECK(js.status == 200);
+  CHECK_THAT(js.headers, ContainsSubstring("text/javascript"));
+  CHECK(httpRequest(s->host(), s->port(), "GET", "/../etc/passwd").status == 400);
+  CHECK(httpRequest(s->host(), s->port(), "GET", "/missing.html").status == 404);
+  CHECK(httpRequest(s->host(), s->port(), "GET", "/healthz").status == 200);  // routes still win
+  runCommand("rm -rf " + dir);
+}
+
 // ---- graceful shutdown ----------------------------------------------------------------------------
 
 TEST_CASE("SIGTERM: ERROR 'server shutting down' + close 1001 to every client, exit 0", "[integration][shutdown]") {
