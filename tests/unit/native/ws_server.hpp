@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,8 @@ struct WsServerConfig {
   int rejectStatus = 0;      // answer the upgrade with this HTTP status instead
   bool readAfterOpen = true; // false: never read, so a client's close frame is never answered
   bool deflate = false;
+  // If set, replaces echo: each returned string goes back as a text message on the same connection.
+  std::function<std::vector<std::string>(const std::string& message)> respond;
 };
 
 class WsServer {

@@ -111,7 +111,11 @@ class WsServerImpl final : public WsServer {
         self->buffer.consume(self->buffer.size());
         bool binary = !self->ws.got_text();
         self->server->received.push_back({data, binary});
-        if (self->server->config_.echo) self->send(std::move(data), binary);
+        if (self->server->config_.respond) {
+          for (auto& reply : self->server->config_.respond(data)) self->send(std::move(reply), false);
+        } else if (self->server->config_.echo) {
+          self->send(std::move(data), binary);
+        }
         self->read();
       });
     }
