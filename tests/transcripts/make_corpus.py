@@ -162,6 +162,9 @@ case("too_many_headers", "SEND\na:1\nb:2\nc:3\nd:4\n\n\0", error("too_many_heade
 case("headers_at_limit", "SEND\na:1\nb:2\nc:3\n\n\0", frame("SEND", [("a", "1"), ("b", "2"), ("c", "3")]), maxHeaders=3)
 case("header_line_too_long", "SEND\nk:" + "v" * 30 + "\n\n\0", error("header_line_too_long", 5), maxHeaderLine=20)
 case("header_line_at_limit_crlf", "SEND\r\nk:" + "v" * 18 + "\r\n\r\n\0", frame("SEND", [("k", "v" * 18)]), maxHeaderLine=20)
+# Found by the fuzzer: which limit wins must not depend on where the input is split.
+case("garbage_past_line_limit", "MESSAG\x1e\0subscription:x\n\n\0", error("header_line_too_long", 0), maxHeaderLine=4)
+case("cr_at_line_limit", "NSAED\r\xee\x01q\0:v\n\n\0", error("header_line_too_long", 0), maxHeaderLine=4)
 case("error_after_good_frames", "RECEIPT\nreceipt-id:1\n\n\0\nSEND\nbad\n\n\0RECEIPT\nreceipt-id:2\n\n\0",
      frame("RECEIPT", [("receipt-id", "1")]), HB, error("malformed_header", 29))
 

@@ -91,8 +91,8 @@ class FrameParser {
   };
 
   Step step(const char* p, std::size_t n, std::size_t& consumed);
-  bool decodeLine(const char* p, std::size_t begin, std::size_t end);
-  bool decodeField(const char* p, std::size_t begin, std::size_t end, Slice& out);
+  bool decodeLine(const char* p, std::size_t begin, std::size_t end, std::size_t colon, bool backslash);
+  bool unescape(const char* p, std::size_t begin, std::size_t end, Slice& out);
   std::string_view view(const char* p, Slice s) const noexcept;
   void emit(const char* p, Handler& handler);
   void fail(errc e, std::size_t offsetInWindow);
