@@ -76,7 +76,13 @@ void ConnectionBase::close(int code, std::string_view reason) {
 
 void ConnectionBase::detach() {
   listener_ = nullptr;
-  queue_.clear();
+  // The message being written must outlive the write operation, which may still touch it (Beast masks
+  // the payload as it goes) until it sees the closed socket.
+  if (writing_ && !queue_.empty()) {
+    queue_.erase(queue_.begin() + 1, queue_.end());
+  } else {
+    queue_.clear();
+  }
   buffered_ = 0;
   if (state_ != State::closed) {
     state_ = State::closed;

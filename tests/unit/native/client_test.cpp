@@ -27,6 +27,14 @@ namespace asio = boost::asio;
 
 namespace {
 
+stompwire::PublishParams pub(std::string destination, std::string body, bool receipt) {
+  stompwire::PublishParams p;
+  p.destination = std::move(destination);
+  p.body = std::move(body);
+  p.receipt = receipt;
+  return p;
+}
+
 native::ClientOptions clientOptions(std::uint16_t port) {
   native::ClientOptions o;
   o.brokerURL = "ws://127.0.0.1:" + std::to_string(port) + "/ws";
@@ -81,7 +89,7 @@ TEST_CASE("makeClient: connects, subscribes, publishes with a receipt and receiv
   auto sub = client->subscribe("/topic/a", [&](const stompwire::Message& m) { received.emplace_back(m.body()); });
   client->activate();
   REQUIRE(runUntil(ioc, [&] { return client->connected(); }));
-  auto handle = client->publish({.destination = "/topic/a", .body = "hello native", .receipt = true});
+  auto handle = client->publish(pub("/topic/a", "hello native", true));
   REQUIRE(runUntil(ioc, [&] { return handle.done() && !received.empty(); }));
   CHECK(handle.status() == stompwire::PublishStatus::completed);
   CHECK(received == std::vector<std::string>{"hello native"});
@@ -116,7 +124,7 @@ TEST_CASE("makeClient: reconnects after the server drops the connection and keep
   REQUIRE(runUntil(ioc, [&] { return client->state() != ClientState::connected; }));
   REQUIRE(runUntil(ioc, [&] { return client->connected(); }));
   CHECK(server.broker.state->connects >= 2);
-  auto h = client->publish({.destination = "/topic/r", .body = "after reconnect", .receipt = true});
+  auto h = client->publish(pub("/topic/r", "after reconnect", true));
   REQUIRE(runUntil(ioc, [&] { return h.done() && !received.empty(); }));
   CHECK(received.back() == "after reconnect");
 }
@@ -197,7 +205,14 @@ TEST_CASE("makeClient: 4 threads publish and subscribe while the connection drop
       ioc.run();
     });
   }
+  std::promise<void> firstConnect;
+  std::atomic<bool> connectedOnce{false};
+  client->onConnect([&](const stompwire::Frame&) {
+    if (!connectedOnce.exchange(true)) firstConnect.set_value();
+  });
   client->activate();
+  // Publishing starts on a live connection, so the drop below cuts through traffic in flight.
+  REQUIRE(firstConnect.get_future().wait_for(10s) == std::future_status::ready);
 
   constexpr int kThreads = 4, kPerThread = 150;
   std::vector<std::thread> producers;
@@ -205,8 +220,7 @@ TEST_CASE("makeClient: 4 threads publish and subscribe while the connection drop
   for (int t = 0; t < kThreads; ++t) {
     producers.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        handles[t].push_back(client->publish(
-            {.destination = "/topic/mt", .body = std::to_string(t) + ":" + std::to_string(i), .receipt = true}));
+        handles[t].push_back(client->publish(pub("/topic/mt", std::to_string(t) + ":" + std::to_string(i), true)));
         if (i % 25 == 0) {
           auto s = client->subscribe("/topic/other" + std::to_string(t), [](const stompwire::Message&) {});
           client->unsubscribe(s);
@@ -241,6 +255,7 @@ TEST_CASE("makeClient: 4 threads publish and subscribe while the connection drop
   CHECK(allDone);
   CHECK(failedCount == 0);
   CHECK(delivered >= kThreads * kPerThread);  // at-least-once
+  CHECK(server.broker.state->connects >= 2);    // the drop happened and the client came back
 
   client.reset();
   work.reset();
