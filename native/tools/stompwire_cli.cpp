@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
@@ -260,6 +261,7 @@ class Cli {
       pump();
     } else if (args_.command == "pub" || args_.command == "chat") {
       startTime_ = std::chrono::steady_clock::now();
+      window_.release(static_cast<std::ptrdiff_t>(args_.window));
       readStdin();
     }
   }
@@ -293,6 +295,7 @@ class Cli {
   void track(stompwire::PublishHandle h) {
     h.onComplete([this](std::error_code ec) {
       --inFlight_;
+      if (args_.body == "-" || args_.command == "chat") window_.release();
       if (ec) {
         ++failed_;
         if (failed_ <= 10) std::fprintf(stderr, "publish failed: %s\n", ec.message().c_str());
@@ -311,6 +314,7 @@ class Cli {
     stdinThread_ = std::thread([this] {
       std::string line;
       while (std::getline(std::cin, line)) {
+        window_.acquire();  // at most --window messages unconfirmed, as in pub BODY --count N
         // Thread-safe: native::Client methods may be called from any thread.
         auto h = client_->publish(params(line));
         asio::post(client_->executor(), [this, h]() mutable {
@@ -355,6 +359,7 @@ class Cli {
   asio::signal_set signals_;
   std::unique_ptr<stompwire::native::Client> client_;
   std::thread stdinThread_;
+  std::counting_semaphore<1 << 30> window_{0};
   bool started_ = false, stopping_ = false, finished_ = false, stdinDone_ = false;
   int exit_ = kOk;
   long long received_ = 0, total_ = 0, sent_ = 0, inFlight_ = 0, confirmed_ = 0, failed_ = 0;
