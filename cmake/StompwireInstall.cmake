@@ -9,7 +9,7 @@ set(STOMPWIRE_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/stompwire)
 # The warning and no-exceptions helper targets appear in the static libraries' link interface as
 # $<LINK_ONLY:...> (no compile options reach consumers), so they travel in the export set too.
 set(_stompwire_install_targets stompwire_sdk stompwire_warnings stompwire_portable)
-foreach(extra stompwire_native)
+foreach(extra stompwire_json stompwire_native)
   if(TARGET ${extra})
     list(APPEND _stompwire_install_targets ${extra})
   endif()
@@ -23,6 +23,11 @@ install(TARGETS ${_stompwire_install_targets}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+set(STOMPWIRE_PACKAGE_HAS_JSON OFF)
+if(TARGET stompwire_json)
+  set(STOMPWIRE_PACKAGE_HAS_JSON ON)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/json/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
 if(TARGET stompwire_native)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/native/transport/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endif()

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <stompwire/error.hpp>
+#include <stompwire/native/client.hpp>
 #include <stompwire/native/scheduler.hpp>
 #include <stompwire/native/transport.hpp>
 #include <stompwire/native/url.hpp>
@@ -50,6 +51,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bad URL: %s\n", ec.message().c_str());
     return 2;
   }
+
+  // The client API links and validates its options.
+  stompwire::native::ClientOptions clientOptions;
+  clientOptions.brokerURL = url;
+  auto client = stompwire::native::makeClient(ioc.get_executor(), clientOptions);
+  if (client->state() != stompwire::ClientState::inactive) return 1;
+  client.reset();
 
   stompwire::native::AsioScheduler scheduler(ioc.get_executor());
   bool timedOut = false;

@@ -25,7 +25,10 @@ struct Event {
 class RecordingListener final : public TransportListener {
  public:
   void onOpen(std::string_view subprotocol) override { push({Event::open, std::string(subprotocol), false, 0, {}}); }
-  void onMessage(std::string_view data, bool binary) override { push({Event::message, std::string(data), binary, 0, {}}); }
+  void onMessage(std::string_view data, bool binary) override {
+    receivedSize += data.size();
+    push({Event::message, std::string(data), binary, 0, {}});
+  }
   void onClose(int code, std::string_view reason, bool wasClean) override {
     push({Event::close, std::string(reason), wasClean, code, {}});
   }
@@ -53,12 +56,15 @@ class RecordingListener final : public TransportListener {
   }
 
   std::vector<Event> events;
+  std::size_t receivedSize = 0;      // bytes of all messages so far (cheap to poll)
   bool afterClose = false;           // an event arrived after onClose: a contract violation
   std::function<void(const Event&)> hook;  // runs inside the callback (re-entrancy tests)
 
  private:
+  bool closedSeen = false;
   void push(Event e) {
-    if (closed()) afterClose = true;
+    if (closedSeen) afterClose = true;
+    if (e.kind == Event::close) closedSeen = true;
     events.push_back(e);
     if (hook) hook(events.back());
   }
