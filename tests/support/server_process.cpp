@@ -1,0 +1,233 @@
+#include "server_process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+#include <stdexcept>
+
+namespace stompwire::test {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+int decodeStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+}  // namespace
+
+std::string ServerProcess::binary() {
+  if (const char* env = std::getenv("STOMPWIRE_SERVER"); env && *env) return env;
+#ifdef STOMPWIRE_SERVER_PATH
+  return STOMPWIRE_SERVER_PATH;
+#else
+  return "stompwire-server";
+#endif
+}
+
+std::unique_ptr<ServerProcess> ServerProcess::start(std::vector<std::string> args, std::chrono::milliseconds timeout) {
+  bool hasListen = false;
+  for (auto& a : args) hasListen |= a == "--listen";
+  if (!hasListen) args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
+  std::string bin = binary();
+
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(bin.c_str()));
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    std::fprintf(stderr, "exec %s: %s\n", bin.c_str(), std::strerror(errno));
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  std::unique_ptr<ServerProcess> p(new ServerProcess);
+  p->pid_ = pid;
+  p->outFd_ = out[0];
+  p->errFd_ = err[0];
+  p->reader_ = std::thread([raw = p.get()] { raw->pump(); });
+
+  auto deadline = Clock::now() + timeout;
+  std::string line;
+  {
+    std::unique_lock lock(p->mu_);
+    bool ready = p->cv_.wait_until(lock, deadline, [&] { return p->out_.find('\n') != std::string::npos || p->outClosed_; });
+    if (!ready || p->out_.find('\n') == std::string::npos) {
+      lock.unlock();
+      p->wait(500ms);
+      throw std::runtime_error(std::string("stompwire-server ") + (p->running() ? "did not print its listening line" : "exited before listening") +
+                               ":\n" + p->stderrText());
+    }
+    line = p->out_.substr(0, p->out_.find('\n'));
+  }
+  static const std::regex re(R"(^listening on (wss?)://(.+):(\d+)/ws$)");
+  std::smatch m;
+  if (!std::regex_match(line, m, re)) throw std::runtime_error("unexpected first line: " + line);
+  p->tls_ = m[1] == "wss";
+  p->host_ = m[2];
+  p->port_ = static_cast<std::uint16_t>(std::stoi(m[3]));
+  p->url_ = line.substr(std::strlen("listening on "));
+  if (!p->tls_) {
+    for (;;) {
+      if (httpRequest(p->host_, p->port_, "GET", "/healthz", {}, 1s).status == 200) break;
+      if (Clock::now() > deadline) throw std::runtime_error("/healthz never answered 200");
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  return p;
+}
+
+void ServerProcess::pump() {
+  pollfd fds[2] = {{outFd_, POLLIN, 0}, {errFd_, POLLIN, 0}};
+  int open = 2;
+  char buf[4096];
+  while (open > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        if (i == 0) {
+          std::lock_guard lock(mu_);
+          outClosed_ = true;
+          cv_.notify_all();
+        }
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      (i == 0 ? out_ : err_).append(buf, static_cast<std::size_t>(n));
+      cv_.notify_all();
+    }
+  }
+}
+
+bool ServerProcess::running() {
+  if (status_) return false;
+  int st = 0;
+  if (waitpid(pid_, &st, WNOHANG) == pid_) {
+    status_ = decodeStatus(st);
+    // The pipes close with the process: collect its last output before anyone reads it.
+    if (reader_.joinable() && reader_.get_id() != std::this_thread::get_id()) reader_.join();
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> ServerProcess::wait(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (running()) {
+    if (Clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(2ms);
+  }
+  return status_;
+}
+
+int ServerProcess::stop(int sig, std::chrono::milliseconds timeout) {
+  if (running()) {
+    kill(pid_, sig);
+    if (!wait(timeout)) {
+      kill(pid_, SIGKILL);
+      wait(5s);
+    }
+  }
+  return status_.value_or(-1);
+}
+
+ServerProcess::~ServerProcess() {
+  if (running()) {
+    kill(pid_, SIGKILL);
+    wait(5s);
+  }
+  if (reader_.joinable()) reader_.join();
+}
+
+std::string ServerProcess::stderrText() const {
+  std::lock_guard lock(mu_);
+  return err_;
+}
+std::string ServerProcess::stdoutText() const {
+  std::lock_guard lock(mu_);
+  return out_;
+}
+
+HttpResponse httpRequest(const std::string& host, std::uint16_t port, const std::string& method, const std::string& target,
+                         const std::vector<std::string>& extraHeaders, std::chrono::milliseconds timeout) {
+  HttpResponse r;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return r;
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return r;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
+                    "\r\nConnection: close\r\nContent-Length: 0\r\n";
+  for (auto& h : extraHeaders) req += h + "\r\n";
+  req += "\r\n";
+  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    close(fd);
+    return r;
+  }
+  std::string resp;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    resp.append(buf, static_cast<std::size_t>(n));
+    auto end = resp.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      // Stop at Content-Length so a keep-alive answer does not wait for the timeout.
+      static const std::regex cl(R"(content-length:\s*(\d+))", std::regex::icase);
+      std::smatch m;
+      std::string head = resp.substr(0, end);
+      if (std::regex_search(head, m, cl) && resp.size() >= end + 4 + std::stoul(m[1])) break;
+    }
+  }
+  close(fd);
+  auto end = resp.find("\r\n\r\n");
+  if (resp.size() < 12 || end == std::string::npos) return r;
+  r.status = std::atoi(resp.c_str() + 9);
+  r.headers = resp.substr(0, end);
+  r.body = resp.substr(end + 4);
+  return r;
+}
+
+std::optional<double> metricValue(const std::string& text, const std::string& sample) {
+  std::size_t pos = 0;
+  while ((pos = text.find(sample + " ", pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') return std::strtod(text.c_str() + pos + sample.size() + 1, nullptr);
+    pos += sample.size();
+  }
+  return std::nullopt;
+}
+
+}  // namespace stompwire::test
