@@ -20,7 +20,7 @@ function register(file, broker) {
   const name = file.replace(/\.json$/, '');
   const key = broker === 'rabbitmq' ? `rabbitmq:${name}` : name;
   const scenario = loadScenario(path.join(dir, file));
-  const skip = (only && !only.test(name)) || (broker === 'rabbitmq' && !scenario.interop) || scenario.skip;
+  const skip = (only && !only.test(key)) || (broker === 'rabbitmq' && !scenario.interop) || scenario.skip;
   test(key, { skip: skip ? (scenario.skip ?? 'filtered') : false, timeout: (scenario.timeoutMs ?? 30000) + 15000 }, async () => {
     const t0 = Date.now();
     try {
