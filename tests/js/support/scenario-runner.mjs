@@ -70,6 +70,16 @@ function expandBodies(list) {
   return out;
 }
 
+// A condition value {"native": x, "wasm": y} is a documented difference between the two builds (README).
+export function perRunner(cond, runner) {
+  const out = {};
+  for (const [k, v] of Object.entries(cond)) {
+    const split = v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 2 && 'native' in v && 'wasm' in v;
+    out[k] = split ? v[runner] : v;
+  }
+  return out;
+}
+
 const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const sorted = (a) => [...a].sort();
 
@@ -185,7 +195,8 @@ export class ScenarioRun {
   }
 
   // -------------------------------------------------------------------------------------------
-  async step(s) {
+  async step(step) {
+    const s = perRunner(step, 'wasm');
     switch (s.do) {
       case 'client': return this.makeClient(s);
       case 'activate': this.client(s.client).client.activate(); return;
@@ -246,7 +257,7 @@ export class ScenarioRun {
         await this.stopServer(s.signal ?? 'SIGTERM');
         return this.startServer(s.args);
       case 'fault': return this.fault(s);
-      case 'wait': return this.until(() => this.check(s), s.timeoutMs, JSON.stringify(s));
+      case 'wait': return this.until(() => this.check(s), s.timeoutMs, JSON.stringify(step));
       case 'expect': {
         const why = await this.check(s, true);
         if (why !== true) fail(`expectation failed: ${why}`);
@@ -422,7 +433,8 @@ export class ScenarioRun {
   }
 
   // Returns true, or a string saying what does not hold (yet).
-  async check(s) {
+  async check(cond) {
+    const s = perRunner(cond, 'wasm');
     if (s.client !== undefined) {
       const c = this.client(s.client);
       if (s.state !== undefined && c.client.state !== s.state) return `state of ${s.client} is ${c.client.state}, expected ${s.state}`;
