@@ -19,7 +19,7 @@ const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 let W; // the module's exports
-let u8, dv, frameInfo;
+let u8, u32, dv, frameInfo;
 let scratch = 0, scratchCap = 0, inbuf = 0, inCap = 0;
 let busy = 0; // > 0 while the module is calling out to JS
 let seq = 0;
@@ -37,19 +37,25 @@ const released = typeof FinalizationRegistry === 'function' ? new FinalizationRe
 function view() {
   if (u8.buffer !== W.memory.buffer) {
     u8 = new Uint8Array(W.memory.buffer);
+    u32 = new Uint32Array(W.memory.buffer);
     dv = new DataView(W.memory.buffer);
   }
 }
 
-function str(p, n) {
-  if (n > 32) return dec.decode(u8.subarray(p, p + n));
-  let s = '';
-  for (let i = p; i < p + n; i++) {
-    const c = u8[i];
-    if (c > 127) return dec.decode(u8.subarray(p, p + n));
-    s += String.fromCharCode(c);
+// UTF-8 bytes to a string. Short ASCII runs (headers, typical small bodies) skip TextDecoder, whose
+// per-call cost dominates at these sizes.
+function decode(b, p, n) {
+  if (n < 1024) {
+    const e = p + n;
+    let i = p;
+    while (i < e && b[i] < 128) i++;
+    if (i === e) return String.fromCharCode.apply(null, b.subarray(p, e));
   }
-  return s;
+  return dec.decode(b.subarray(p, p + n));
+}
+
+function str(p, n) {
+  return decode(u8, p, n);
 }
 
 function outStr(n = W.sw_out_len()) {
@@ -131,9 +137,12 @@ class Frame {
     this.headers = headers;
     this.binaryBody = binaryBody;
     this.isBinaryBody = isBinaryBody;
+    this._body = undefined;
+    this._client = undefined;
+    this._h = 0;
   }
   get body() {
-    return (this._body ??= dec.decode(this.binaryBody));
+    return (this._body ??= decode(this.binaryBody, 0, this.binaryBody.length));
   }
   json() {
     try {
@@ -144,35 +153,36 @@ class Frame {
   }
 }
 
+// The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out.
 function readFrame(Kind = Frame, client, handle) {
   view();
-  const at = (i) => dv.getUint32(frameInfo + 4 * i, true);
-  const count = at(6);
-  let hp = at(4);
-  const lp = at(5);
+  const f = frameInfo;
+  const count = u32[f + 6];
+  let hp = u32[f + 4];
+  const lp = u32[f + 5] >> 2;
   const headers = {};
   let total = 0;
-  for (let i = 0; i < 2 * count; i++) total += dv.getUint32(lp + 4 * i, true);
+  for (let i = 0; i < 2 * count; i++) total += u32[lp + i];
   const all = str(hp, total);
   const ascii = all.length === total;
   let k = 0;
   for (let i = 0; i < count; i++) {
-    const nl = dv.getUint32(lp + 8 * i, true);
-    const vl = dv.getUint32(lp + 8 * i + 4, true);
+    const nl = u32[lp + 2 * i];
+    const vl = u32[lp + 2 * i + 1];
     const name = ascii ? all.substr(k, nl) : str(hp, nl);
     const value = ascii ? all.substr(k + nl, vl) : str(hp + nl, vl);
     k += nl + vl;
     hp += nl + vl;
-    if (!Object.hasOwn(headers, name)) headers[name] = value;
+    if (headers[name] === undefined || !Object.hasOwn(headers, name)) headers[name] = value;
   }
-  const body = u8.slice(at(2), at(2) + at(3));
-  const f = new Kind(str(at(0), at(1)), headers, body, at(7) === 1);
+  const bp = u32[f + 2];
+  const frame = new Kind(str(u32[f], u32[f + 1]), headers, u8.slice(bp, bp + u32[f + 3]), u32[f + 7] === 1);
   if (client) {
-    f._client = client;
-    f._h = handle;
-    if (handle && released) released.register(f, ['sw_message_free', handle], f);
+    frame._client = client;
+    frame._h = handle;
+    if (handle && released) released.register(frame, ['sw_message_free', handle], frame);
   }
-  return f;
+  return frame;
 }
 
 class Message extends Frame {
@@ -308,7 +318,7 @@ const imports = {
       const s = sockets.get(conn)?.sock;
       if (!s) return;
       view();
-      const data = binary ? u8.slice(p, p + n) : dec.decode(u8.subarray(p, p + n));
+      const data = binary ? u8.slice(p, p + n) : decode(u8, p, n);
       calling(() => {
         try {
           s.send(data);
@@ -370,7 +380,8 @@ async function instantiate(source) {
   if (typeof globalThis.WebSocket !== 'function') {
     wsClass = await dynamicImport('ws').then((m) => m.WebSocket ?? m.default, () => null);
   }
-  const url = new URL('stompwire.wasm', import.meta.url);
+  // './' and a literal: the pattern bundlers (webpack 5, Vite, Parcel) turn into an emitted asset.
+  const url = new URL('./stompwire.wasm', import.meta.url);
   let instance;
   if (source instanceof WebAssembly.Module) {
     instance = await WebAssembly.instantiate(source, imports);
@@ -389,8 +400,9 @@ async function instantiate(source) {
   W = instance.exports;
   W._initialize();
   u8 = new Uint8Array(W.memory.buffer);
+  u32 = new Uint32Array(W.memory.buffer);
   dv = new DataView(W.memory.buffer);
-  frameInfo = W.sw_frame_info();
+  frameInfo = W.sw_frame_info() >> 2;
 }
 
 /** Bytes allocated on the wasm heap (the leak probe of the tests). */
