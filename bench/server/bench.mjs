@@ -46,7 +46,9 @@ function stompConnect(url, login, onFrames) {
       }
     }, 30000);
     ws.on('open', () => {
-      ws.send(`CONNECT\naccept-version:1.2\nheart-beat:0,0\nlogin:${login}\npasscode:${login}\n\n\0`);
+      // Client heart-beats every 15 s: RabbitMQ's Web-STOMP (cowboy) closes a WebSocket that sends
+      // nothing for 60 s, which idle and subscribe-only connections otherwise are.
+      ws.send(`CONNECT\naccept-version:1.2\nheart-beat:15000,0\nlogin:${login}\npasscode:${login}\n\n\0`);
     });
     ws.on('message', (data) => {
       const text = typeof data === 'string' ? data : data.toString('latin1');
@@ -54,6 +56,8 @@ function stompConnect(url, login, onFrames) {
         if (text.startsWith('CONNECTED')) {
           connected = true;
           clearTimeout(timer);
+          const beat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send('\n'), 15000);
+          ws.on('close', () => clearInterval(beat));
           resolve(ws);
           return;
         }
@@ -63,7 +67,10 @@ function stompConnect(url, login, onFrames) {
       onFrames?.(text);
     });
     ws.on('error', (e) => (connected ? null : reject(e)));
-    ws.on('close', (code) => (connected ? null : reject(new Error(`closed ${code} before CONNECTED`))));
+    ws.on('close', (code, reason) => {
+      if (!connected) reject(new Error(`closed ${code} before CONNECTED`));
+      else if (!ws.benchClosing) progress(`connection closed by the server: ${code} ${reason}`);
+    });
   });
 }
 
@@ -81,6 +88,7 @@ async function openMany(url, login, n, onFrames) {
 
 async function closeAll(sockets) {
   await Promise.all(sockets.map((ws) => new Promise((r) => {
+    ws.benchClosing = true;
     if (ws.readyState === WebSocket.CLOSED) return r();
     ws.on('close', r);
     ws.terminate();

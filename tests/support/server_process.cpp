@@ -168,6 +168,11 @@ std::string ServerProcess::stderrText() const {
   std::lock_guard lock(mu_);
   return err_;
 }
+bool ServerProcess::waitForStderr(const std::string& needle, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return err_.find(needle) != std::string::npos; });
+}
+
 std::string ServerProcess::stdoutText() const {
   std::lock_guard lock(mu_);
   return out_;

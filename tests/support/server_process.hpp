@@ -51,6 +51,8 @@ class ServerProcess {
   // Everything the server wrote to stderr (JSON log lines) and to stdout so far.
   std::string stderrText() const;
   std::string stdoutText() const;
+  // Waits until stderr contains `needle` (log lines arrive through a pipe, after the event).
+  bool waitForStderr(const std::string& needle, std::chrono::milliseconds timeout = 5s);
 
  private:
   ServerProcess() = default;

@@ -195,8 +195,14 @@ struct Broker::Impl final : FrameParser::Handler {
   }
 
   void closeSession(SessionId id, int code, std::string_view reason) {
-    if (current && current->id == id) currentClosed = true;
     std::string r(reason.substr(0, 120));  // a close reason must fit a control frame
+    if (current && current->id == id) {
+      // The session's parser is still on the stack (we are inside its feed()): release it when
+      // feed() has returned, in receive().
+      currentClosed = true;
+      host.close(id, code, r);
+      return;
+    }
     release(id);
     host.close(id, code, r);
   }
@@ -286,7 +292,10 @@ struct Broker::Impl final : FrameParser::Handler {
              "at byte " + std::to_string(current->parser.errorOffset()));
       }
     }
+    bool closed = currentClosed;
     current = nullptr;
+    currentClosed = false;
+    if (closed) release(id);
   }
 
   void onHeartbeat() override {}

@@ -158,7 +158,6 @@ struct Server::Impl {
       state.broker.shutdown();  // ERROR "server shutting down" + close 1001, after queued data
       empty = state.conns.empty();
     }
-    state.onDrained = [this] { finish("drained"); };
     if (empty) return finish("drained");
     deadline.expires_after(Millis(state.config.shutdownTimeoutMs));
     deadline.async_wait([this](beast::error_code e) {
@@ -201,6 +200,8 @@ std::string Server::start() {
   auto bound = a.local_endpoint();
   std::string shown = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
   impl_->url = std::string(c.tls() ? "wss://" : "ws://") + shown + ":" + std::to_string(bound.port()) + "/ws";
+  // Set before any thread runs: sessions read it without a lock when the last one closes.
+  impl_->state.onDrained = [impl = impl_.get()] { impl->finish("drained"); };
   impl_->accept();
   impl_->scheduleTick();
   impl_->signals.async_wait([this](beast::error_code e, int sig) {
