@@ -191,9 +191,12 @@ class Cli {
       auto m = f.header("message");
       std::fprintf(stderr, "ERROR from server: %.*s\n", static_cast<int>(m ? m->size() : 0), m ? m->data() : "");
     });
-    client_->onWebSocketError([this](std::error_code e) { note("transport error: " + e.message()); });
+    // Brokers such as RabbitMQ drop the socket right after the DISCONNECT receipt: not worth a line.
+    client_->onWebSocketError([this](std::error_code e) {
+      if (!stopping_) note("transport error: " + e.message());
+    });
     client_->onWebSocketClose([this](const stompwire::CloseEvent& e) {
-      if (!e.wasClean) note("connection lost: " + e.reason);
+      if (!e.wasClean && !stopping_) note("connection lost: " + e.reason);
     });
     client_->onConnect([this](const stompwire::Frame&) { onConnected(); });
     if (args_.command == "sub") subscribe(args_.target);
@@ -213,7 +216,9 @@ class Cli {
       std::snprintf(buf, sizeof buf, "reconnecting in %.1fs", std::max<double>(0, in.count() / 1000.0));
       note(buf + (c.reason ? " (" + c.reason.message() + ")" : std::string()));
     } else {
-      note(std::string(stompwire::toString(c.state)) + (c.reason ? " (" + c.reason.message() + ")" : ""));
+      const bool expected = stopping_ && c.state == ClientState::inactive;
+      note(std::string(stompwire::toString(c.state)) +
+           (c.reason && !expected ? " (" + c.reason.message() + ")" : ""));
     }
     if (c.state == ClientState::failed) stop(kFailed, "");
     if (c.state == ClientState::inactive && stopping_) ioc_.stop();
