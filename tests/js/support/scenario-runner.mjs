@@ -9,6 +9,8 @@ import { Client } from '../../../bindings/js/stompwire.mjs';
 import { httpGet, startServer } from './server.mjs';
 
 const DEFAULT_WAIT_MS = 5000;
+const METRICS = ['attempts', 'reconnects', 'connects', 'consecutiveFailures', 'queueDepth', 'queueBytes', 'pendingReceipts',
+  'subscriptions', 'framesIn', 'framesOut', 'heartbeatsIn', 'heartbeatsOut', 'state', 'lastError'];
 const POLL_MS = 5;
 
 const sleepTick = () => new Promise((r) => setTimeout(r, POLL_MS));
@@ -452,11 +454,13 @@ export class ScenarioRun {
         if (c.events[k] === undefined) fail(`unknown event ${k}`);
         if (c.events[k] < v) return `${k} events of ${s.client}: ${c.events[k]}, expected at least ${v}`;
       }
-      if (s.metrics) {
+      for (const key of ['metrics', 'metricsAtLeast']) {
+        if (!s[key]) continue;
         const m = c.client.metrics();
-        for (const [k, v] of Object.entries(s.metrics)) {
+        for (const [k, v] of Object.entries(s[key])) {
+          if (!METRICS.includes(k)) fail(`unknown metric ${k}`);
           const got = k === 'lastError' ? m.lastError ?? '' : m[k];
-          if (got !== v) return `metric ${k} of ${s.client}: ${got}, expected ${v}`;
+          if (key === 'metrics' ? got !== v : !(got >= v)) return `metric ${k} of ${s.client}: ${got}, expected ${key === 'metrics' ? '' : 'at least '}${v}`;
         }
       }
       if (s.connectedHeaders) {

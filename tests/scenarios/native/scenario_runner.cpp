@@ -646,24 +646,14 @@ class ScenarioRun {
             return k + " events of " + c.name + ": " + std::to_string(got) + ", expected " + (atLeast ? "at least " : "") + std::to_string(want);
         }
       }
-      if (s.contains("metrics")) {
+      for (const char* key : {"metrics", "metricsAtLeast"}) {
+        if (!s.contains(key)) continue;
+        bool atLeast = std::string(key) == "metricsAtLeast";
         auto m = c.client->metrics();
-        for (auto& [k, v] : s["metrics"].items()) {
-          json got;
-          if (k == "attempts") got = m.attempts;
-          else if (k == "reconnects") got = m.reconnects;
-          else if (k == "connects") got = m.connects;
-          else if (k == "consecutiveFailures") got = m.consecutiveFailures;
-          else if (k == "queueDepth") got = m.queueDepth;
-          else if (k == "queueBytes") got = m.queueBytes;
-          else if (k == "pendingReceipts") got = m.pendingReceipts;
-          else if (k == "subscriptions") got = m.subscriptions;
-          else if (k == "framesIn") got = m.framesIn;
-          else if (k == "framesOut") got = m.framesOut;
-          else if (k == "state") got = std::string(sw::toString(m.state));
-          else if (k == "lastError") got = m.lastError ? codeName(m.lastError) : "";
-          else fail("unknown metric " + k);
-          if (got != v) return "metric " + k + " of " + c.name + ": " + got.dump() + ", expected " + v.dump();
+        for (auto& [k, v] : s[key].items()) {
+          json got = metric(m, k);
+          bool ok = atLeast ? (got.is_number() && got.get<double>() >= v.get<double>()) : got == v;
+          if (!ok) return "metric " + k + " of " + c.name + ": " + got.dump() + ", expected " + (atLeast ? "at least " : "") + v.dump();
         }
       }
       if (s.contains("connectedHeaders")) {
@@ -716,6 +706,24 @@ class ScenarioRun {
       if (serverExit_ != want) return "server exit code " + (serverExit_ ? std::to_string(*serverExit_) : std::string("(running)")) + ", expected " + std::to_string(want);
     }
     return std::nullopt;
+  }
+
+  static json metric(const sw::Metrics& m, const std::string& k) {
+    if (k == "attempts") return m.attempts;
+    if (k == "reconnects") return m.reconnects;
+    if (k == "connects") return m.connects;
+    if (k == "consecutiveFailures") return m.consecutiveFailures;
+    if (k == "queueDepth") return m.queueDepth;
+    if (k == "queueBytes") return m.queueBytes;
+    if (k == "pendingReceipts") return m.pendingReceipts;
+    if (k == "subscriptions") return m.subscriptions;
+    if (k == "framesIn") return m.framesIn;
+    if (k == "framesOut") return m.framesOut;
+    if (k == "heartbeatsIn") return m.heartbeatsIn;
+    if (k == "heartbeatsOut") return m.heartbeatsOut;
+    if (k == "state") return std::string(sw::toString(m.state));
+    if (k == "lastError") return m.lastError ? codeName(m.lastError) : std::string();
+    fail("unknown metric " + k);
   }
 
   std::optional<std::string> checkMessages(const std::vector<Msg>& msgs, const json& s, const std::string& name) {
