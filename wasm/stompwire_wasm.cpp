@@ -87,23 +87,33 @@ FrameInfo frameInfo;
 std::string headerBytes;
 std::vector<std::uint32_t> headerLengths;
 
-void describe(const Frame& f, bool binary) {
+// The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
+constexpr std::size_t kInlineBody = 1000;  // below the JS layer's ASCII fast-path limit (1024)
+
+template <class F>
+void describe(const F& f, bool binary) {
   headerBytes.clear();
   headerLengths.clear();
   for (const auto& h : f.headers) {
-    headerBytes += h.name;
-    headerBytes += h.value;
-    headerLengths.push_back(static_cast<std::uint32_t>(h.name.size()));
-    headerLengths.push_back(static_cast<std::uint32_t>(h.value.size()));
+    headerBytes.append(h.name);
+    headerBytes.append(h.value);
+    headerLengths.push_back(static_cast<std::uint32_t>(std::string_view(h.name).size()));
+    headerLengths.push_back(static_cast<std::uint32_t>(std::string_view(h.value).size()));
   }
-  frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
-               static_cast<std::uint32_t>(f.body.size()), headerBytes.data(), headerLengths.data(),
+  const std::string_view command = f.command;
+  std::string_view body = f.body;
+  if (body.size() <= kInlineBody) {
+    const std::size_t at = headerBytes.size();
+    headerBytes.append(body);
+    body = std::string_view(headerBytes).substr(at);
+  }
+  frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
+               static_cast<std::uint32_t>(body.size()), headerBytes.data(), headerLengths.data(),
                static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
 }
 
 void describeText(std::string_view body) {
-  static const Frame empty;
-  describe(empty, false);
+  describe(FrameView{}, false);
   frameInfo.body = body.data();
   frameInfo.bodyLength = static_cast<std::uint32_t>(body.size());
 }
@@ -276,7 +286,7 @@ struct Forward {
     sw_event(key, kind, ev.code, ev.wasClean, 0);
   }
   void operator()(const Message& m) const {
-    describe(m.frame(), m.isBinary());
+    describe(m.view(), m.isBinary());
     sw_event(key, kind, 0, 0, 0);
   }
 };
@@ -475,7 +485,7 @@ SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const
       [key, subKey, acks](const Message& m) {
         // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
         Message* handle = acks ? new Message(m) : nullptr;
-        describe(m.frame(), m.isBinary());
+        describe(m.view(), m.isBinary());
         sw_message(key, subKey, handle);
       },
       std::move(headers));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "stompwire/serializer.hpp"
@@ -104,6 +105,7 @@ std::error_code Session::start(Millis now) {
 
 void Session::receive(std::string_view data, Millis now) {
   if (state_ == SessionState::closed || state_ == SessionState::idle) return;
+  compactEvents();
   updateTime(now);
   lastReceived_ = now_;
   counters_.bytesIn += data.size();
@@ -122,7 +124,7 @@ void Session::onFrame(const FrameView& view) {
   if (cmd == "ERROR") {
     state_ = SessionState::closed;
     error_ = errc::stomp_error;
-    events_.push_back({SessionEvent::Type::error, view.toFrame(), errc::stomp_error});
+    record(SessionEvent::Type::error, view, errc::stomp_error);
     return;
   }
 
@@ -146,21 +148,21 @@ void Session::onFrame(const FrameView& view) {
     heartbeat_ = negotiateHeartbeat(v, options_.heartbeatOutgoing, options_.heartbeatIncoming, server.first,
                                     server.second);
     state_ = SessionState::connected;
-    events_.push_back({SessionEvent::Type::connected, view.toFrame(), {}});
+    record(SessionEvent::Type::connected, view);
     return;
   }
 
   // connected or disconnecting
   if (cmd == "MESSAGE") {
-    events_.push_back({SessionEvent::Type::message, view.toFrame(), {}});
+    record(SessionEvent::Type::message, view);
   } else if (cmd == "RECEIPT") {
     auto id = view.header("receipt-id");
     if (!id) return fail(errc::protocol_error);
     if (state_ == SessionState::disconnecting && *id == disconnectReceipt_) {
       state_ = SessionState::closed;
-      events_.push_back({SessionEvent::Type::disconnected, view.toFrame(), {}});
+      record(SessionEvent::Type::disconnected, view);
     } else {
-      events_.push_back({SessionEvent::Type::receipt, view.toFrame(), {}});
+      record(SessionEvent::Type::receipt, view);
     }
   } else {
     fail(errc::protocol_error);  // CONNECTED twice, or a command a server never sends
@@ -171,7 +173,39 @@ void Session::fail(std::error_code ec) {
   if (state_ == SessionState::closed) return;
   state_ = SessionState::closed;
   error_ = ec;
-  events_.push_back({SessionEvent::Type::failed, Frame{}, ec});
+  record(SessionEvent::Type::failed, FrameView{}, ec);
+}
+
+void Session::record(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
+  // One resize of the arena per frame, then plain copies (this runs for every MESSAGE).
+  std::size_t total = frame.command.size() + frame.body.size();
+  for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
+  std::size_t at = arena_.size();
+  arena_.resize(at + total);
+  char* base = arena_.data();
+  auto keep = [&](std::string_view s) {
+    Span span{static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(s.size())};
+    if (!s.empty()) std::memcpy(base + at, s.data(), s.size());
+    at += s.size();
+    return span;
+  };
+  EventRecord r{type, ec, keep(frame.command), {}, static_cast<std::uint32_t>(headerSpans_.size() / 2),
+                static_cast<std::uint32_t>(frame.headers.size())};
+  for (const auto& h : frame.headers) {
+    headerSpans_.push_back(keep(h.name));
+    headerSpans_.push_back(keep(h.value));
+  }
+  r.body = keep(frame.body);
+  events_.push_back(r);
+}
+
+// Only when every event was taken, so the storage of the last one handed out is what gets reused.
+void Session::compactEvents() noexcept {
+  if (nextEvent_ < events_.size()) return;
+  arena_.clear();
+  headerSpans_.clear();
+  events_.clear();
+  nextEvent_ = 0;
 }
 
 Millis Session::incomingLimit() const noexcept {
@@ -180,6 +214,7 @@ Millis Session::incomingLimit() const noexcept {
 }
 
 void Session::tick(Millis now) {
+  compactEvents();
   updateTime(now);
   if (state_ != SessionState::connected && state_ != SessionState::disconnecting) return;
   if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= incomingLimit())
@@ -321,11 +356,28 @@ std::vector<OutgoingMessage> Session::takeOutput() {
   return out;
 }
 
+bool Session::nextEvent(SessionEventView& out) {
+  if (nextEvent_ >= events_.size()) {
+    compactEvents();
+    return false;
+  }
+  const EventRecord& r = events_[nextEvent_++];
+  auto text = [this](Span s) { return std::string_view(arena_).substr(s.offset, s.length); };
+  eventHeaders_.clear();
+  for (std::uint32_t i = 0; i < r.headerCount; ++i) {
+    std::size_t k = 2 * (std::size_t{r.firstHeader} + i);
+    eventHeaders_.push_back({text(headerSpans_[k]), text(headerSpans_[k + 1])});
+  }
+  out.type = r.type;
+  out.error = r.error;
+  out.frame = FrameView{text(r.command), eventHeaders_, text(r.body)};
+  return true;
+}
+
 std::optional<SessionEvent> Session::popEvent() {
-  if (events_.empty()) return std::nullopt;
-  SessionEvent ev = std::move(events_.front());
-  events_.pop_front();
-  return ev;
+  SessionEventView v;
+  if (!nextEvent(v)) return std::nullopt;
+  return SessionEvent{v.type, v.frame.toFrame(), v.error};
 }
 
 }  // namespace stompwire
