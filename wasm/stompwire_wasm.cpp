@@ -88,28 +88,45 @@ std::string headerBytes;
 std::vector<std::uint32_t> headerLengths;
 
 // The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
+// A received MESSAGE already lies that way in the session's event storage (command, names and values,
+// body, back to back): then the block is pointed at, not copied.
 constexpr std::size_t kInlineBody = 1000;  // below the JS layer's ASCII fast-path limit (1024)
 
 template <class F>
 void describe(const F& f, bool binary) {
-  headerBytes.clear();
-  headerLengths.clear();
-  for (const auto& h : f.headers) {
-    headerBytes.append(h.name);
-    headerBytes.append(h.value);
-    headerLengths.push_back(static_cast<std::uint32_t>(std::string_view(h.name).size()));
-    headerLengths.push_back(static_cast<std::uint32_t>(std::string_view(h.value).size()));
+  const std::size_t count = f.headers.size();
+  headerLengths.resize(2 * count);
+  const char* first = count ? std::string_view(f.headers[0].name).data() : nullptr;
+  const char* next = first;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view name = f.headers[i].name, value = f.headers[i].value;
+    headerLengths[2 * i] = static_cast<std::uint32_t>(name.size());
+    headerLengths[2 * i + 1] = static_cast<std::uint32_t>(value.size());
+    if (next && name.data() == next && value.data() == next + name.size()) {
+      next = value.data() + value.size();
+    } else {
+      next = nullptr;
+    }
   }
   const std::string_view command = f.command;
   std::string_view body = f.body;
-  if (body.size() <= kInlineBody) {
-    const std::size_t at = headerBytes.size();
-    headerBytes.append(body);
-    body = std::string_view(headerBytes).substr(at);
+  const char* block = first;
+  if (!next || (body.data() != next && body.size() <= kInlineBody)) {
+    headerBytes.clear();
+    for (const auto& h : f.headers) {
+      headerBytes.append(h.name);
+      headerBytes.append(h.value);
+    }
+    if (body.size() <= kInlineBody) {
+      const std::size_t at = headerBytes.size();
+      headerBytes.append(body);
+      body = std::string_view(headerBytes).substr(at);
+    }
+    block = headerBytes.data();
   }
   frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
-               static_cast<std::uint32_t>(body.size()), headerBytes.data(), headerLengths.data(),
-               static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
+               static_cast<std::uint32_t>(body.size()), block, headerLengths.data(),
+               static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
 void describeText(std::string_view body) {
