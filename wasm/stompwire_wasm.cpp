@@ -90,7 +90,8 @@ std::vector<std::uint32_t> headerLengths;
 // The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
 // A received MESSAGE already lies that way in the session's event storage (command, names and values,
 // body, back to back): then the block is pointed at, not copied.
-constexpr std::size_t kInlineBody = 1000;  // below the JS layer's ASCII fast-path limit (1024)
+// Bigger bodies stay where they are: JS copies their bytes and decodes them only when asked.
+constexpr std::size_t kInlineBody = 1000;
 
 template <class F>
 void describe(const F& f, bool binary) {

@@ -42,18 +42,24 @@ function view() {
   }
 }
 
-// Short ASCII runs (headers, typical small bodies) skip TextDecoder, whose per-call cost dominates at
-// these sizes. Returns undefined for anything else.
-function ascii(b, p, n) {
-  if (n >= 1024) return undefined;
-  const e = p + n;
-  for (let i = p; i < e; i++) if (b[i] > 127) return undefined;
-  return String.fromCharCode.apply(null, b.subarray(p, e));
+// UTF-8 bytes to a string. Only tiny ASCII strings skip TextDecoder: from a few dozen bytes on, its
+// native decoding beats String.fromCharCode (measured in Node 20: 230 bytes, ~0.25 vs ~1.2 us).
+function decode(b, p, n) {
+  if (n <= 16) {
+    const e = p + n;
+    let i = p;
+    while (i < e && b[i] < 128) i++;
+    if (i === e) return String.fromCharCode.apply(null, b.subarray(p, e));
+  }
+  return dec.decode(b.subarray(p, p + n));
 }
 
-// UTF-8 bytes to a string.
-function decode(b, p, n) {
-  return ascii(b, p, n) ?? dec.decode(b.subarray(p, p + n));
+// The bytes as a string if they are all ASCII (one character per byte), else undefined. Decodes first
+// and checks after: a string as long as its bytes without U+FFFD can only come from ASCII, since every
+// other UTF-8 sequence, valid or not, yields fewer UTF-16 units than bytes or a U+FFFD.
+function ascii(b, p, n) {
+  const s = decode(b, p, n);
+  return s.length === n && s.indexOf('\uFFFD') < 0 ? s : undefined;
 }
 
 function str(p, n) {
@@ -191,7 +197,7 @@ function readFrame(Kind = Frame, client, handle, command) {
   const bp = u32[f + 2];
   const bn = u32[f + 3];
   let text, body, bytes;
-  if (bp === hp + total && (text = ascii(u8, hp, total + bn)) !== undefined) {
+  if (bp === hp + total && bn < 65536 && (text = ascii(u8, hp, total + bn)) !== undefined) {
     body = text.substring(total);
   } else {
     text = ascii(u8, hp, total);
@@ -278,13 +284,7 @@ function feed(conn, data) {
     binary = 0;
     p = ensure(3 * data.length + 1, 1);
     view();
-    // ASCII by hand: encodeInto's per-call cost dominates for frames of a few hundred bytes.
-    n = data.length;
-    let i = 0;
-    if (n < 4096) {
-      for (let c; i < n && (c = data.charCodeAt(i)) < 128; i++) u8[p + i] = c;
-    }
-    if (i < n) n = enc.encodeInto(data, u8.subarray(p, p + 3 * data.length)).written;
+    n = enc.encodeInto(data, u8.subarray(p, p + 3 * data.length)).written;
   } else {
     const b = bytesOf(data);
     n = b.length;
