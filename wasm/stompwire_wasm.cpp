@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -217,13 +216,9 @@ class JsScheduler final : public Scheduler {
   void runPosted() {
     requested_ = false;
     // Only what was posted before this run: work posted meanwhile gets its own turn.
-    std::deque<std::function<void()>> batch;
+    std::vector<std::function<void()>> batch;
     batch.swap(posted_);
-    while (!batch.empty()) {
-      auto fn = std::move(batch.front());
-      batch.pop_front();
-      fn();
-    }
+    for (auto& fn : batch) fn();
   }
   std::size_t pending() const { return timers_.size() + posted_.size(); }
 
@@ -240,7 +235,7 @@ class JsScheduler final : public Scheduler {
   std::uint32_t seq_ = 0;
   bool requested_ = false;
   std::vector<Timer> timers_;
-  std::deque<std::function<void()>> posted_;
+  std::vector<std::function<void()>> posted_;
 };
 
 JsScheduler* scheduler() {

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <utility>
 
 #include "stompwire/session.hpp"
@@ -177,6 +176,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   };
 
   void enqueue(std::function<void()> fn) { notes_.push_back(std::move(fn)); }
+  bool notesPending() const noexcept { return nextNote_ < notes_.size(); }
   void setState(ClientState s, std::error_code reason = {});
   void startAttempt();
   void openTransport();
@@ -220,7 +220,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   ClientState state_ = ClientState::inactive;
   bool destroyed_ = false;
   bool delivering_ = false;
-  std::deque<std::function<void()>> notes_;
+  // A FIFO: deliver() consumes from nextNote_ and empties the vector once it caught up (no std::deque:
+  // its instantiations cost more wasm code than the whole delivery loop).
+  std::vector<std::function<void()>> notes_;
+  std::size_t nextNote_ = 0;
 
   std::shared_ptr<Connection> conn_;
   // Shared so that pump() can keep it alive while a callback reads a message borrowed from it.
@@ -233,7 +236,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Millis tickAt_{0};
 
   std::vector<Sub> subs_;
-  std::deque<Outgoing> queue_;
+  std::vector<Outgoing> queue_;  // offline queue, in publish order
   std::size_t queueBytes_ = 0;
   std::vector<Outgoing> pending_;  // sent with a receipt, not confirmed yet, in send order
   std::vector<std::function<void()>> deactivateDone_;
@@ -280,11 +283,12 @@ void ClientImpl::deliver() {
   if (delivering_) return;  // the outer loop delivers what a callback queued
   auto self = shared_from_this();
   delivering_ = true;
-  while (!destroyed_ && !notes_.empty()) {
-    auto fn = std::move(notes_.front());
-    notes_.pop_front();
+  while (!destroyed_ && notesPending()) {
+    auto fn = std::move(notes_[nextNote_++]);  // moved out first: fn() may append (and reallocate)
     fn();
   }
+  notes_.clear();
+  nextNote_ = 0;
   delivering_ = false;
 }
 
@@ -541,6 +545,7 @@ void ClientImpl::shutdown() {
   queueBytes_ = 0;
   subs_.clear();
   notes_.clear();
+  nextNote_ = 0;
   deactivateDone_.clear();
   onConnect_.entries.clear();
   onDisconnect_.entries.clear();
@@ -656,7 +661,7 @@ void ClientImpl::onMessage(const FrameView& frame) {
   const std::string_view subId = frame.header("subscription").value_or("");
   auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
   m.acks = it != subs_.end() && it->ackMode != "auto";
-  if (delivering_ || !notes_.empty()) {
+  if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     auto owned = ownedCopy(m);
     enqueue([this, owned, subId = std::string(subId)] { route(subId, Message(owned)); });
@@ -736,9 +741,9 @@ void ClientImpl::onConnected(const FrameView& frame) {
       ++it;
     }
   }
-  while (!queue_.empty()) {
-    Outgoing o = std::move(queue_.front());
-    queue_.pop_front();
+  std::vector<Outgoing> queued = std::move(queue_);
+  queue_.clear();
+  for (Outgoing& o : queued) {
     queueBytes_ -= o.bytes;
     if (auto ec = sendPublish(o)) {
       cancelTimer(o.timer);
@@ -783,7 +788,7 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
-  std::deque<Outgoing> q = std::move(queue_);
+  std::vector<Outgoing> q = std::move(queue_);
   std::vector<Outgoing> p = std::move(pending_);
   queue_.clear();
   pending_.clear();
