@@ -180,20 +180,34 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
   // One resize of the arena per frame, then plain copies (this runs for every MESSAGE).
   std::size_t total = frame.command.size() + frame.body.size();
   for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
+  // On the heap from the start, never in the string's inline buffer: a moved Session keeps its views.
+  if (arena_.capacity() < 64) arena_.reserve(64);
+  const char* const oldBase = arena_.data();
   std::size_t at = arena_.size();
   arena_.resize(at + total);
-  char* base = arena_.data();
+  char* const base = arena_.data();
+  if (base != oldBase) {
+    // Grown: move the views of the pending events along (rare: the arena keeps its capacity).
+    auto rebase = [&](std::string_view& v) { v = std::string_view(base + (v.data() - oldBase), v.size()); };
+    for (auto& e : events_) {
+      rebase(e.command);
+      rebase(e.body);
+    }
+    for (auto& h : headers_) {
+      rebase(h.name);
+      rebase(h.value);
+    }
+  }
   auto keep = [&](std::string_view s) {
-    Span span{static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(s.size())};
+    std::string_view v(base + at, s.size());
     if (!s.empty()) std::memcpy(base + at, s.data(), s.size());
     at += s.size();
-    return span;
+    return v;
   };
-  EventRecord r{type, ec, keep(frame.command), {}, static_cast<std::uint32_t>(headerSpans_.size() / 2),
-                static_cast<std::uint32_t>(frame.headers.size())};
+  EventRecord r{type, ec, keep(frame.command), {}, headers_.size(), frame.headers.size()};
   for (const auto& h : frame.headers) {
-    headerSpans_.push_back(keep(h.name));
-    headerSpans_.push_back(keep(h.value));
+    std::string_view name = keep(h.name);
+    headers_.push_back({name, keep(h.value)});
   }
   r.body = keep(frame.body);
   events_.push_back(r);
@@ -203,7 +217,7 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
 void Session::compactEvents() noexcept {
   if (nextEvent_ < events_.size()) return;
   arena_.clear();
-  headerSpans_.clear();
+  headers_.clear();
   events_.clear();
   nextEvent_ = 0;
 }
@@ -362,15 +376,9 @@ bool Session::nextEvent(SessionEventView& out) {
     return false;
   }
   const EventRecord& r = events_[nextEvent_++];
-  auto text = [this](Span s) { return std::string_view(arena_).substr(s.offset, s.length); };
-  eventHeaders_.clear();
-  for (std::uint32_t i = 0; i < r.headerCount; ++i) {
-    std::size_t k = 2 * (std::size_t{r.firstHeader} + i);
-    eventHeaders_.push_back({text(headerSpans_[k]), text(headerSpans_[k + 1])});
-  }
   out.type = r.type;
   out.error = r.error;
-  out.frame = FrameView{text(r.command), eventHeaders_, text(r.body)};
+  out.frame = FrameView{r.command, std::span<const HeaderView>(headers_).subspan(r.firstHeader, r.headerCount), r.body};
   return true;
 }
 

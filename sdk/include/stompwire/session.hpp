@@ -199,20 +199,17 @@ class Session final {
   std::vector<OutgoingMessage> output_;
   // Pending events, in order. Their frames' bytes are copied back to back into one arena (no
   // allocation per frame once it has grown), and the storage is reused once every event was taken.
-  struct Span {
-    std::uint32_t offset = 0, length = 0;
-  };
+  // The views point into the arena (rebased when it grows), so handing an event out copies nothing.
   struct EventRecord {
     SessionEvent::Type type;
     std::error_code error;
-    Span command, body;
-    std::uint32_t firstHeader = 0, headerCount = 0;
+    std::string_view command, body;
+    std::size_t firstHeader = 0, headerCount = 0;  // in headers_
   };
   std::string arena_;
-  std::vector<Span> headerSpans_;  // name, value, name, value...
+  std::vector<HeaderView> headers_;
   std::vector<EventRecord> events_;
   std::size_t nextEvent_ = 0;
-  std::vector<HeaderView> eventHeaders_;  // the headers of the event last handed out
 };
 
 }  // namespace stompwire

@@ -1,10 +1,12 @@
 // The zero-copy delivery path: a subscription callback gets a Message that borrows the parsed frame.
 // These tests pin what must hold anyway: a copy taken in the callback is owned and outlives the session's
 // storage, a message can be read after the callback tore the connection or the client down, and a
-// message queued behind other notifications (the owned-copy path) carries the same content.
+// message queued behind other notifications (the owned-copy path) carries the same content; the
+// session's event views stay valid while events are pending.
 #include <catch2/catch_test_macros.hpp>
 
 #include "client_fixture.hpp"
+#include "stompwire/session.hpp"
 
 using namespace stompwire;
 using namespace stompwire::test;
@@ -75,4 +77,34 @@ TEST_CASE("messages queued behind other notifications arrive intact and in order
   l.deliver(message("s", "c", "m-3"));
   f.sched.runPosted();
   CHECK(got == std::vector<std::string>{"connect", "a:m-1:t", "b:m-2:t", "c:m-3:t"});
+}
+
+TEST_CASE("Session::nextEvent: views of pending events survive the arena growing and the Session moving",
+          "[session][delivery]") {
+  Session s({});
+  REQUIRE_FALSE(s.start(0ms));
+  s.receive(stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "0,0"}}), 0ms);
+  SessionEventView ev;
+  REQUIRE(s.nextEvent(ev));
+  CHECK(ev.type == SessionEvent::Type::connected);
+  // Many frames of growing size in one input: the arena grows while earlier events are pending.
+  std::string input;
+  for (int i = 0; i < 40; ++i)
+    input += stompFrame("MESSAGE", {{"subscription", "s"}, {"message-id", std::to_string(i)}}, std::string(i * 97, 'a' + i % 26));
+  s.receive(input, 1ms);
+  Session moved(std::move(s));
+  for (int i = 0; i < 40; ++i) {
+    REQUIRE(moved.nextEvent(ev));
+    CHECK(ev.type == SessionEvent::Type::message);
+    CHECK(ev.frame.command == "MESSAGE");
+    CHECK(ev.frame.header("message-id") == std::to_string(i));
+    CHECK(ev.frame.body == std::string(i * 97, 'a' + i % 26));
+  }
+  CHECK_FALSE(moved.nextEvent(ev));
+  // The storage is reused after everything was taken; the old-style copy still works.
+  moved.receive(stompFrame("MESSAGE", {{"subscription", "s"}, {"message-id", "x"}}, "last"), 2ms);
+  auto copy = moved.popEvent();
+  REQUIRE(copy);
+  CHECK(copy->frame.body == "last");
+  CHECK(copy->frame.header("message-id") == "x");
 }
