@@ -20,7 +20,7 @@ const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore
 
 let W; // the module's exports
 let u8, u32, dv, frameInfo;
-let scratch = 0, scratchCap = 0, inbuf = 0, inCap = 0;
+let scratch = 0, scratchCap = 0, inbuf = 0, inCap = 0, inView = null;
 let busy = 0; // > 0 while the module is calling out to JS
 let seq = 0;
 let wsClass = null;
@@ -284,7 +284,10 @@ function feed(conn, data) {
     binary = 0;
     p = ensure(3 * data.length + 1, 1);
     view();
-    n = enc.encodeInto(data, u8.subarray(p, p + 3 * data.length)).written;
+    // One view of the input buffer, kept while the buffer and the memory stay the same: no typed-array
+    // allocation per message. encodeInto stops at the view's end, and the buffer holds 3 bytes a char.
+    if (inView?.buffer !== u8.buffer || inView.byteOffset !== p || inView.length !== inCap) inView = u8.subarray(p, p + inCap);
+    n = enc.encodeInto(data, inView).written;
   } else {
     const b = bytesOf(data);
     n = b.length;
