@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,23 +86,51 @@ FrameInfo frameInfo;
 std::string headerBytes;
 std::vector<std::uint32_t> headerLengths;
 
-void describe(const Frame& f, bool binary) {
-  headerBytes.clear();
-  headerLengths.clear();
-  for (const auto& h : f.headers) {
-    headerBytes += h.name;
-    headerBytes += h.value;
-    headerLengths.push_back(static_cast<std::uint32_t>(h.name.size()));
-    headerLengths.push_back(static_cast<std::uint32_t>(h.value.size()));
+// The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
+// A received MESSAGE already lies that way in the session's event storage (command, names and values,
+// body, back to back): then the block is pointed at, not copied.
+// Bigger bodies stay where they are: JS copies their bytes and decodes them only when asked.
+constexpr std::size_t kInlineBody = 1000;
+
+template <class F>
+void describe(const F& f, bool binary) {
+  const std::size_t count = f.headers.size();
+  headerLengths.resize(2 * count);
+  const char* first = count ? std::string_view(f.headers[0].name).data() : nullptr;
+  const char* next = first;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view name = f.headers[i].name, value = f.headers[i].value;
+    headerLengths[2 * i] = static_cast<std::uint32_t>(name.size());
+    headerLengths[2 * i + 1] = static_cast<std::uint32_t>(value.size());
+    if (next && name.data() == next && value.data() == next + name.size()) {
+      next = value.data() + value.size();
+    } else {
+      next = nullptr;
+    }
   }
-  frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
-               static_cast<std::uint32_t>(f.body.size()), headerBytes.data(), headerLengths.data(),
-               static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
+  const std::string_view command = f.command;
+  std::string_view body = f.body;
+  const char* block = first;
+  if (!next || (body.data() != next && body.size() <= kInlineBody)) {
+    headerBytes.clear();
+    for (const auto& h : f.headers) {
+      headerBytes.append(h.name);
+      headerBytes.append(h.value);
+    }
+    if (body.size() <= kInlineBody) {
+      const std::size_t at = headerBytes.size();
+      headerBytes.append(body);
+      body = std::string_view(headerBytes).substr(at);
+    }
+    block = headerBytes.data();
+  }
+  frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
+               static_cast<std::uint32_t>(body.size()), block, headerLengths.data(),
+               static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
 void describeText(std::string_view body) {
-  static const Frame empty;
-  describe(empty, false);
+  describe(FrameView{}, false);
   frameInfo.body = body.data();
   frameInfo.bodyLength = static_cast<std::uint32_t>(body.size());
 }
@@ -189,13 +216,9 @@ class JsScheduler final : public Scheduler {
   void runPosted() {
     requested_ = false;
     // Only what was posted before this run: work posted meanwhile gets its own turn.
-    std::deque<std::function<void()>> batch;
+    std::vector<std::function<void()>> batch;
     batch.swap(posted_);
-    while (!batch.empty()) {
-      auto fn = std::move(batch.front());
-      batch.pop_front();
-      fn();
-    }
+    for (auto& fn : batch) fn();
   }
   std::size_t pending() const { return timers_.size() + posted_.size(); }
 
@@ -212,7 +235,7 @@ class JsScheduler final : public Scheduler {
   std::uint32_t seq_ = 0;
   bool requested_ = false;
   std::vector<Timer> timers_;
-  std::deque<std::function<void()>> posted_;
+  std::vector<std::function<void()>> posted_;
 };
 
 JsScheduler* scheduler() {
@@ -276,7 +299,7 @@ struct Forward {
     sw_event(key, kind, ev.code, ev.wasClean, 0);
   }
   void operator()(const Message& m) const {
-    describe(m.frame(), m.isBinary());
+    describe(m.view(), m.isBinary());
     sw_event(key, kind, 0, 0, 0);
   }
 };
@@ -475,7 +498,7 @@ SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const
       [key, subKey, acks](const Message& m) {
         // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
         Message* handle = acks ? new Message(m) : nullptr;
-        describe(m.frame(), m.isBinary());
+        describe(m.view(), m.isBinary());
         sw_message(key, subKey, handle);
       },
       std::move(headers));

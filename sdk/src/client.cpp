@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <utility>
 
 #include "stompwire/session.hpp"
@@ -30,13 +29,42 @@ struct PublishState {
   std::vector<std::function<void(std::error_code)>> callbacks;
 };
 
+// A borrowed state lives on the stack of the delivery and its `view` points into the session's event
+// storage; an owned one holds the frame and `view` points into that. The owned Frame of a borrowed state
+// is built only if frame() or headers() is asked for (the Frame-returning accessors of the API).
 struct MessageState {
-  Frame frame;
+  FrameView view;
+  mutable Frame frame;
+  mutable bool hasFrame = false;
+  std::vector<HeaderView> headerViews;  // view.headers of an owned state
+  bool borrowed = false;
   bool binary = false;
+  bool acks = false;  // from a client or client-individual subscription
   std::weak_ptr<ClientImpl> client;
   std::uint64_t epoch = 0;
-  std::string ackMode;
+
+  const Frame& owned() const {
+    if (!hasFrame) {
+      frame = view.toFrame();
+      hasFrame = true;
+    }
+    return frame;
+  }
 };
+
+std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
+  auto c = std::make_shared<MessageState>();
+  c->frame = m.view.toFrame();
+  c->hasFrame = true;
+  c->headerViews.reserve(c->frame.headers.size());
+  for (const auto& h : c->frame.headers) c->headerViews.push_back({h.name, h.value});
+  c->view = FrameView{c->frame.command, c->headerViews, c->frame.body};
+  c->binary = m.binary;
+  c->acks = m.acks;
+  c->client = m.client;
+  c->epoch = m.epoch;
+  return c;
+}
 
 namespace {
 
@@ -148,13 +176,16 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   };
 
   void enqueue(std::function<void()> fn) { notes_.push_back(std::move(fn)); }
+  bool notesPending() const noexcept { return nextNote_ < notes_.size(); }
   void setState(ClientState s, std::error_code reason = {});
   void startAttempt();
   void openTransport();
   void onBeforeConnectDone(std::uint64_t epoch, std::error_code ec);
   void pump();
-  void handleSessionEvent(SessionEvent& ev);
-  void onConnected(const Frame& frame);
+  void handleSessionEvent(const SessionEventView& ev);
+  void onMessage(const FrameView& frame);
+  void route(std::string_view subscription, const Message& msg);
+  void onConnected(const FrameView& frame);
   void handleFailure(std::error_code ec);
   void finishDeactivate(std::error_code reason);
   void retireConnection(int code, std::string_view reason);
@@ -189,10 +220,14 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   ClientState state_ = ClientState::inactive;
   bool destroyed_ = false;
   bool delivering_ = false;
-  std::deque<std::function<void()>> notes_;
+  // A FIFO: deliver() consumes from nextNote_ and empties the vector once it caught up (no std::deque:
+  // its instantiations cost more wasm code than the whole delivery loop).
+  std::vector<std::function<void()>> notes_;
+  std::size_t nextNote_ = 0;
 
   std::shared_ptr<Connection> conn_;
-  std::unique_ptr<Session> session_;
+  // Shared so that pump() can keep it alive while a callback reads a message borrowed from it.
+  std::shared_ptr<Session> session_;
   std::uint64_t epoch_ = 0;
   bool currentBinary_ = false;
   std::error_code transportError_;
@@ -201,7 +236,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Millis tickAt_{0};
 
   std::vector<Sub> subs_;
-  std::deque<Outgoing> queue_;
+  std::vector<Outgoing> queue_;  // offline queue, in publish order
   std::size_t queueBytes_ = 0;
   std::vector<Outgoing> pending_;  // sent with a receipt, not confirmed yet, in send order
   std::vector<std::function<void()>> deactivateDone_;
@@ -248,11 +283,12 @@ void ClientImpl::deliver() {
   if (delivering_) return;  // the outer loop delivers what a callback queued
   auto self = shared_from_this();
   delivering_ = true;
-  while (!destroyed_ && !notes_.empty()) {
-    auto fn = std::move(notes_.front());
-    notes_.pop_front();
+  while (!destroyed_ && notesPending()) {
+    auto fn = std::move(notes_[nextNote_++]);  // moved out first: fn() may append (and reallocate)
     fn();
   }
+  notes_.clear();
+  nextNote_ = 0;
   delivering_ = false;
 }
 
@@ -509,6 +545,7 @@ void ClientImpl::shutdown() {
   queueBytes_ = 0;
   subs_.clear();
   notes_.clear();
+  nextNote_ = 0;
   deactivateDone_.clear();
   onConnect_.entries.clear();
   onDisconnect_.entries.clear();
@@ -537,7 +574,7 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   so.limits.maxBodySize = options_.maxIncomingFrameSize;
   so.splitLargeFrames = options_.splitLargeFrames;
   so.maxWebSocketChunkSize = options_.maxWebSocketChunkSize;
-  session_ = std::make_unique<Session>(std::move(so));
+  session_ = std::make_shared<Session>(std::move(so));
   if (auto ec = session_->start(now())) {
     handleFailure(ec);
   } else {
@@ -550,8 +587,9 @@ void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool b
   if (destroyed_ || c != conn_.get() || !session_) return;
   auto self = shared_from_this();
   currentBinary_ = binary;
-  lastReceivedAt_ = now();
-  session_->receive(data, now());
+  const Millis t = now();
+  lastReceivedAt_ = t;
+  session_->receive(data, t);
   pump();
 }
 
@@ -577,10 +615,11 @@ void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reas
 void ClientImpl::pump() {
   const std::uint64_t epoch = epoch_;
   flushOutput();
+  SessionEventView ev;
   while (!destroyed_ && epoch == epoch_ && session_) {
-    auto ev = session_->popEvent();
-    if (!ev) break;
-    handleSessionEvent(*ev);
+    std::shared_ptr<Session> keep = session_;
+    if (!keep->nextEvent(ev)) break;
+    handleSessionEvent(ev);
     if (!destroyed_ && epoch == epoch_ && session_) flushOutput();
     deliver();
   }
@@ -612,34 +651,48 @@ void ClientImpl::armTick() {
   });
 }
 
-void ClientImpl::handleSessionEvent(SessionEvent& ev) {
+void ClientImpl::onMessage(const FrameView& frame) {
+  MessageState m;
+  m.view = frame;
+  m.borrowed = true;
+  m.binary = currentBinary_;
+  m.client = weak_from_this();
+  m.epoch = epoch_;
+  const std::string_view subId = frame.header("subscription").value_or("");
+  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
+  m.acks = it != subs_.end() && it->ackMode != "auto";
+  if (delivering_ || notesPending()) {
+    // Other notifications go first: queue an owned copy behind them.
+    auto owned = ownedCopy(m);
+    enqueue([this, owned, subId = std::string(subId)] { route(subId, Message(owned)); });
+    return;
+  }
+  // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
+  // session, and so its event storage, alive meanwhile). Same guard as deliver(): no nesting.
+  delivering_ = true;
+  route(subId, Message(std::shared_ptr<const MessageState>(std::shared_ptr<const MessageState>(), &m)));
+  delivering_ = false;
+}
+
+// Routed at delivery time: an earlier callback may have unsubscribed it.
+void ClientImpl::route(std::string_view subscription, const Message& msg) {
+  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subscription; });
+  if (it != subs_.end()) {
+    auto cb = it->callback;  // keep the callback alive even if it unsubscribes itself
+    if (*cb) (*cb)(msg);
+  } else {
+    onUnhandledMessage_.emit(destroyed_, msg);
+  }
+}
+
+void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
   switch (ev.type) {
     case SessionEvent::Type::connected:
       onConnected(ev.frame);
       break;
-    case SessionEvent::Type::message: {
-      auto m = std::make_shared<MessageState>();
-      m->frame = std::move(ev.frame);
-      m->binary = currentBinary_;
-      m->client = weak_from_this();
-      m->epoch = epoch_;
-      auto sub = m->frame.header("subscription");
-      std::string subId = sub ? std::string(*sub) : std::string();
-      auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
-      if (it != subs_.end()) m->ackMode = it->ackMode;
-      enqueue([this, m, subId] {
-        // Routed at delivery time: an earlier callback may have unsubscribed it.
-        auto it2 = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
-        Message msg{m};
-        if (it2 != subs_.end()) {
-          auto cb = it2->callback;  // keep the callback alive even if it unsubscribes itself
-          if (*cb) (*cb)(msg);
-        } else {
-          onUnhandledMessage_.emit(destroyed_, msg);
-        }
-      });
+    case SessionEvent::Type::message:
+      onMessage(ev.frame);
       break;
-    }
     case SessionEvent::Type::receipt: {
       auto id = ev.frame.header("receipt-id").value_or("");
       auto it = std::find_if(pending_.begin(), pending_.end(),
@@ -651,14 +704,12 @@ void ClientImpl::handleSessionEvent(SessionEvent& ev) {
         pending_.erase(it);
         complete(st, {});
       } else {
-        Frame f = std::move(ev.frame);
-        enqueue([this, f] { onUnhandledReceipt_.emit(destroyed_, f); });
+        enqueue([this, f = ev.frame.toFrame()] { onUnhandledReceipt_.emit(destroyed_, f); });
       }
       break;
     }
     case SessionEvent::Type::error: {
-      Frame f = std::move(ev.frame);
-      enqueue([this, f] { onStompError_.emit(destroyed_, f); });
+      enqueue([this, f = ev.frame.toFrame()] { onStompError_.emit(destroyed_, f); });
       handleFailure(errc::stomp_error);
       break;
     }
@@ -671,7 +722,7 @@ void ClientImpl::handleSessionEvent(SessionEvent& ev) {
   }
 }
 
-void ClientImpl::onConnected(const Frame& frame) {
+void ClientImpl::onConnected(const FrameView& frame) {
   cancelTimer(connectTimer_);
   connectedAt_ = now();
   ++connects_;
@@ -690,9 +741,9 @@ void ClientImpl::onConnected(const Frame& frame) {
       ++it;
     }
   }
-  while (!queue_.empty()) {
-    Outgoing o = std::move(queue_.front());
-    queue_.pop_front();
+  std::vector<Outgoing> queued = std::move(queue_);
+  queue_.clear();
+  for (Outgoing& o : queued) {
     queueBytes_ -= o.bytes;
     if (auto ec = sendPublish(o)) {
       cancelTimer(o.timer);
@@ -705,7 +756,7 @@ void ClientImpl::onConnected(const Frame& frame) {
   }
   setState(ClientState::connected);
   for (auto& [st, ec] : failed) complete(st, ec);
-  enqueue([this, frame] { onConnect_.emit(destroyed_, frame); });
+  enqueue([this, f = frame.toFrame()] { onConnect_.emit(destroyed_, f); });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -737,7 +788,7 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
-  std::deque<Outgoing> q = std::move(queue_);
+  std::vector<Outgoing> q = std::move(queue_);
   std::vector<Outgoing> p = std::move(pending_);
   queue_.clear();
   pending_.clear();
@@ -885,10 +936,11 @@ std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& he
 std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const std::string& transaction,
                                        const Headers& headers) {
   if (destroyed_) return errc::invalid_state;
-  if (m.ackMode.empty() || m.ackMode == "auto") return errc::invalid_state;
+  if (!m.acks) return errc::invalid_state;
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   session_->updateTime(now());
-  auto ec = ack ? session_->ack(m.frame, transaction, headers) : session_->nack(m.frame, transaction, headers);
+  const Frame& f = m.owned();
+  auto ec = ack ? session_->ack(f, transaction, headers) : session_->nack(f, transaction, headers);
   flushOutput();
   return ec;
 }
@@ -1021,15 +1073,29 @@ const Frame& emptyFrame() {
   static const Frame f;
   return f;
 }
+const FrameView& emptyView() {
+  static const FrameView v;
+  return v;
+}
 }  // namespace
 
-const Frame& Message::frame() const noexcept { return state_ ? state_->frame : emptyFrame(); }
-std::string_view Message::body() const noexcept { return frame().body; }
+std::shared_ptr<const detail::MessageState> Message::keep(const std::shared_ptr<const detail::MessageState>& s) {
+  return s && s->borrowed ? detail::ownedCopy(*s) : s;
+}
+Message::Message(const Message& other) : state_(keep(other.state_)) {}
+Message& Message::operator=(const Message& other) {
+  if (this != &other) state_ = keep(other.state_);
+  return *this;
+}
+
+const FrameView& Message::view() const noexcept { return state_ ? state_->view : emptyView(); }
+const Frame& Message::frame() const noexcept { return state_ ? state_->owned() : emptyFrame(); }
+std::string_view Message::body() const noexcept { return view().body; }
 const std::vector<Header>& Message::headers() const noexcept { return frame().headers; }
-std::optional<std::string_view> Message::header(std::string_view name) const noexcept { return frame().header(name); }
-std::string_view Message::destination() const noexcept { return frame().header("destination").value_or(""); }
-std::string_view Message::subscription() const noexcept { return frame().header("subscription").value_or(""); }
-std::string_view Message::messageId() const noexcept { return frame().header("message-id").value_or(""); }
+std::optional<std::string_view> Message::header(std::string_view name) const noexcept { return view().header(name); }
+std::string_view Message::destination() const noexcept { return view().header("destination").value_or(""); }
+std::string_view Message::subscription() const noexcept { return view().header("subscription").value_or(""); }
+std::string_view Message::messageId() const noexcept { return view().header("message-id").value_or(""); }
 bool Message::isBinary() const noexcept { return state_ && state_->binary; }
 std::error_code Message::ack(const Headers& headers) const {
   if (!state_) return errc::invalid_state;

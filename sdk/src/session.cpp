@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "stompwire/serializer.hpp"
@@ -104,6 +105,7 @@ std::error_code Session::start(Millis now) {
 
 void Session::receive(std::string_view data, Millis now) {
   if (state_ == SessionState::closed || state_ == SessionState::idle) return;
+  compactEvents();
   updateTime(now);
   lastReceived_ = now_;
   counters_.bytesIn += data.size();
@@ -122,7 +124,7 @@ void Session::onFrame(const FrameView& view) {
   if (cmd == "ERROR") {
     state_ = SessionState::closed;
     error_ = errc::stomp_error;
-    events_.push_back({SessionEvent::Type::error, view.toFrame(), errc::stomp_error});
+    record(SessionEvent::Type::error, view, errc::stomp_error);
     return;
   }
 
@@ -146,21 +148,21 @@ void Session::onFrame(const FrameView& view) {
     heartbeat_ = negotiateHeartbeat(v, options_.heartbeatOutgoing, options_.heartbeatIncoming, server.first,
                                     server.second);
     state_ = SessionState::connected;
-    events_.push_back({SessionEvent::Type::connected, view.toFrame(), {}});
+    record(SessionEvent::Type::connected, view);
     return;
   }
 
   // connected or disconnecting
   if (cmd == "MESSAGE") {
-    events_.push_back({SessionEvent::Type::message, view.toFrame(), {}});
+    record(SessionEvent::Type::message, view);
   } else if (cmd == "RECEIPT") {
     auto id = view.header("receipt-id");
     if (!id) return fail(errc::protocol_error);
     if (state_ == SessionState::disconnecting && *id == disconnectReceipt_) {
       state_ = SessionState::closed;
-      events_.push_back({SessionEvent::Type::disconnected, view.toFrame(), {}});
+      record(SessionEvent::Type::disconnected, view);
     } else {
-      events_.push_back({SessionEvent::Type::receipt, view.toFrame(), {}});
+      record(SessionEvent::Type::receipt, view);
     }
   } else {
     fail(errc::protocol_error);  // CONNECTED twice, or a command a server never sends
@@ -171,7 +173,53 @@ void Session::fail(std::error_code ec) {
   if (state_ == SessionState::closed) return;
   state_ = SessionState::closed;
   error_ = ec;
-  events_.push_back({SessionEvent::Type::failed, Frame{}, ec});
+  record(SessionEvent::Type::failed, FrameView{}, ec);
+}
+
+void Session::record(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
+  // One resize of the arena per frame, then plain copies (this runs for every MESSAGE).
+  std::size_t total = frame.command.size() + frame.body.size();
+  for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
+  // On the heap from the start, never in the string's inline buffer: a moved Session keeps its views.
+  if (arena_.capacity() < 64) arena_.reserve(64);
+  const char* const oldBase = arena_.data();
+  std::size_t at = arena_.size();
+  arena_.resize(at + total);
+  char* const base = arena_.data();
+  if (base != oldBase) {
+    // Grown: move the views of the pending events along (rare: the arena keeps its capacity).
+    auto rebase = [&](std::string_view& v) { v = std::string_view(base + (v.data() - oldBase), v.size()); };
+    for (auto& e : events_) {
+      rebase(e.command);
+      rebase(e.body);
+    }
+    for (auto& h : headers_) {
+      rebase(h.name);
+      rebase(h.value);
+    }
+  }
+  auto keep = [&](std::string_view s) {
+    std::string_view v(base + at, s.size());
+    if (!s.empty()) std::memcpy(base + at, s.data(), s.size());
+    at += s.size();
+    return v;
+  };
+  EventRecord r{type, ec, keep(frame.command), {}, headers_.size(), frame.headers.size()};
+  for (const auto& h : frame.headers) {
+    std::string_view name = keep(h.name);
+    headers_.push_back({name, keep(h.value)});
+  }
+  r.body = keep(frame.body);
+  events_.push_back(r);
+}
+
+// Only when every event was taken, so the storage of the last one handed out is what gets reused.
+void Session::compactEvents() noexcept {
+  if (nextEvent_ < events_.size()) return;
+  arena_.clear();
+  headers_.clear();
+  events_.clear();
+  nextEvent_ = 0;
 }
 
 Millis Session::incomingLimit() const noexcept {
@@ -180,6 +228,7 @@ Millis Session::incomingLimit() const noexcept {
 }
 
 void Session::tick(Millis now) {
+  compactEvents();
   updateTime(now);
   if (state_ != SessionState::connected && state_ != SessionState::disconnecting) return;
   if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= incomingLimit())
@@ -321,11 +370,22 @@ std::vector<OutgoingMessage> Session::takeOutput() {
   return out;
 }
 
+bool Session::nextEvent(SessionEventView& out) {
+  if (nextEvent_ >= events_.size()) {
+    compactEvents();
+    return false;
+  }
+  const EventRecord& r = events_[nextEvent_++];
+  out.type = r.type;
+  out.error = r.error;
+  out.frame = FrameView{r.command, std::span<const HeaderView>(headers_).subspan(r.firstHeader, r.headerCount), r.body};
+  return true;
+}
+
 std::optional<SessionEvent> Session::popEvent() {
-  if (events_.empty()) return std::nullopt;
-  SessionEvent ev = std::move(events_.front());
-  events_.pop_front();
-  return ev;
+  SessionEventView v;
+  if (!nextEvent(v)) return std::nullopt;
+  return SessionEvent{v.type, v.frame.toFrame(), v.error};
 }
 
 }  // namespace stompwire

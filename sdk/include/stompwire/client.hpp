@@ -144,9 +144,17 @@ class PublishHandle {
   std::shared_ptr<detail::PublishState> state_;
 };
 
+// A received MESSAGE. The Message a callback receives may borrow the parsed frame instead of owning a
+// copy (no copy for the common case of reading it inside the callback); copying the Message makes an
+// owned copy, so a kept Message is always safe to use later.
 class Message {
  public:
   Message() = default;
+  Message(const Message& other);
+  Message& operator=(const Message& other);
+  ~Message() = default;
+  // The frame as views: valid as long as this Message. Cheaper than frame() for a borrowed Message.
+  const FrameView& view() const noexcept;
   const Frame& frame() const noexcept;
   std::string_view body() const noexcept;
   const std::vector<Header>& headers() const noexcept;
@@ -165,6 +173,7 @@ class Message {
   friend class detail::ClientImpl;
   friend class Transaction;
   explicit Message(std::shared_ptr<const detail::MessageState> s) : state_(std::move(s)) {}
+  static std::shared_ptr<const detail::MessageState> keep(const std::shared_ptr<const detail::MessageState>& s);
   std::shared_ptr<const detail::MessageState> state_;
 };
 

@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +81,14 @@ struct SessionEvent {
   };
   Type type;
   Frame frame;
+  std::error_code error;
+};
+
+// The same event without copies: `frame` points into the session's event storage and stays valid until
+// the next call to receive(), tick(), nextEvent() or popEvent() (copy it with toFrame() to keep it).
+struct SessionEventView {
+  SessionEvent::Type type = SessionEvent::Type::failed;
+  FrameView frame;
   std::error_code error;
 };
 
@@ -160,7 +167,9 @@ class Session final {
   bool hasOutput() const noexcept { return !output_.empty(); }
   std::vector<OutgoingMessage> takeOutput();
   std::optional<SessionEvent> popEvent();
-  bool hasEvents() const noexcept { return !events_.empty(); }
+  // popEvent() without copying the frame (see SessionEventView for how long it stays valid).
+  bool nextEvent(SessionEventView& out);
+  bool hasEvents() const noexcept { return nextEvent_ < events_.size(); }
 
  private:
   struct ParserSink;
@@ -168,6 +177,8 @@ class Session final {
   void onFrame(const FrameView& frame);
   void onHeartbeat();
   void fail(std::error_code ec);
+  void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
+  void compactEvents() noexcept;
   std::error_code queue(const Frame& frame, SendOptions options);
   std::error_code ackOrNack(const char* command, const Frame& message, std::string_view transaction,
                             const std::vector<Header>& headers);
@@ -186,7 +197,19 @@ class Session final {
   std::optional<Millis> lastReceived_;
   std::string disconnectReceipt_;
   std::vector<OutgoingMessage> output_;
-  std::deque<SessionEvent> events_;
+  // Pending events, in order. Their frames' bytes are copied back to back into one arena (no
+  // allocation per frame once it has grown), and the storage is reused once every event was taken.
+  // The views point into the arena (rebased when it grows), so handing an event out copies nothing.
+  struct EventRecord {
+    SessionEvent::Type type;
+    std::error_code error;
+    std::string_view command, body;
+    std::size_t firstHeader = 0, headerCount = 0;  // in headers_
+  };
+  std::string arena_;
+  std::vector<HeaderView> headers_;
+  std::vector<EventRecord> events_;
+  std::size_t nextEvent_ = 0;
 };
 
 }  // namespace stompwire
