@@ -91,9 +91,9 @@ class FrameParser {
   };
 
   Step step(const char* p, std::size_t n, std::size_t& consumed);
-  bool decodeHeaders(const char* p);
-  bool decodeField(const char* p, std::size_t begin, std::size_t end, bool escaped, Slice& out,
-                   std::size_t lineOffset);
+  bool decodeLine(const char* p, std::size_t begin, std::size_t end, std::size_t colon, bool backslash);
+  bool unescape(const char* p, std::size_t begin, std::size_t end, Slice& out);
+  std::string_view view(const char* p, Slice s) const noexcept;
   void emit(const char* p, Handler& handler);
   void fail(errc e, std::size_t offsetInWindow);
   void resetFrame() noexcept;
@@ -114,6 +114,7 @@ class FrameParser {
   std::size_t bodyStart_ = 0;
   std::size_t bodyLength_ = 0;
   bool hasContentLength_ = false;
+  bool escaped_ = false;       // header escaping applies to this frame
 
   Slice command_{};
   std::vector<HeaderSlices> slices_;

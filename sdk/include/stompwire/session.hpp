@@ -1,0 +1,188 @@
+// The STOMP client session: a pure state machine for one connection, in the style of nghttp2's session.
+// Inputs are the bytes the transport received, the current time and commands; outputs are the
+// WebSocket messages to send, events and the next deadline. It never calls out: the owner (Client)
+// pulls output and events after each input, so no user code can run while the session is mid-update.
+//
+// One Session serves one connection attempt. What must survive reconnects (subscriptions, queued and
+// unconfirmed publishes) lives in the Client.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "stompwire/error.hpp"
+#include "stompwire/frame.hpp"
+#include "stompwire/parser.hpp"
+#include "stompwire/transport.hpp"
+
+namespace stompwire {
+
+// Negotiated heart-beat periods; 0 means "none in that direction".
+struct Heartbeat {
+  Millis send{0};    // client -> server: send something at least this often
+  Millis expect{0};  // server -> client: the server promised something at least this often
+  friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
+};
+
+// STOMP 1.1 "Heart-beating": each direction is the max of what one side can do and the other wants,
+// and 0 on either side disables it. STOMP 1.0 has no heart-beats.
+Heartbeat negotiateHeartbeat(Version version, Millis clientSend, Millis clientReceive, Millis serverSend,
+                             Millis serverReceive) noexcept;
+
+// Parses a heart-beat header value "cx,cy". Returns nothing when malformed.
+struct HeartbeatPair {
+  Millis first{0};
+  Millis second{0};
+};
+std::optional<HeartbeatPair> parseHeartbeat(std::string_view value) noexcept;
+
+// The STOMP sub-protocol name of a version ("v12.stomp").
+std::string_view subprotocolFor(Version v) noexcept;
+
+struct SessionOptions {
+  // Offered versions, any order; accept-version lists them all and the parser starts at the highest.
+  std::vector<Version> versions{Version::v1_2, Version::v1_1, Version::v1_0};
+  std::string host;      // "host" header; omitted when empty (RabbitMQ reads it as the vhost)
+  std::string login;     // omitted when empty
+  std::string passcode;  // omitted when empty
+  std::vector<Header> connectHeaders;  // extra CONNECT headers, after the standard ones
+  bool useStompCommand = false;        // send STOMP instead of CONNECT (1.1+ servers)
+  Millis heartbeatOutgoing{10000};     // what we offer to send (cx)
+  Millis heartbeatIncoming{10000};     // what we want to receive (cy)
+  double heartbeatToleranceMultiplier = 2.0;  // incoming silence limit = expect x this
+  ParserLimits limits{};
+  // Text frames larger than the chunk size go out as several WebSocket messages (for endpoints with a
+  // message-size limit); STOMP frames may span messages, so the server reassembles them.
+  bool splitLargeFrames = false;
+  std::size_t maxWebSocketChunkSize = 8 * 1024;
+};
+
+enum class SessionState : std::uint8_t {
+  idle,           // nothing sent yet
+  connecting,     // CONNECT sent, waiting for CONNECTED
+  connected,
+  disconnecting,  // DISCONNECT sent, waiting for its receipt
+  closed,         // finished: DISCONNECT receipt, ERROR frame or failure; input is ignored
+};
+
+struct SessionEvent {
+  enum class Type : std::uint8_t {
+    connected,     // frame = CONNECTED
+    message,       // frame = MESSAGE
+    receipt,       // frame = RECEIPT (not the DISCONNECT receipt)
+    error,         // frame = ERROR; the session is closed
+    disconnected,  // the DISCONNECT receipt arrived; the session is closed
+    failed,        // error = why (parser error, protocol_error, heartbeat_timeout, unsupported_version)
+  };
+  Type type;
+  Frame frame;
+  std::error_code error;
+};
+
+struct OutgoingMessage {
+  std::string data;
+  bool binary = false;
+};
+
+struct SessionCounters {
+  std::uint64_t framesIn = 0;
+  std::uint64_t framesOut = 0;
+  std::uint64_t bytesIn = 0;
+  std::uint64_t bytesOut = 0;
+  std::uint64_t heartbeatsIn = 0;
+  std::uint64_t heartbeatsOut = 0;
+};
+
+// What to send a frame with.
+struct SendOptions {
+  bool binary = false;         // a binary WebSocket message (never split)
+  bool contentLength = true;   // write content-length (always written when the body holds a NUL)
+};
+
+class Session final : private FrameParser::Handler {
+ public:
+  explicit Session(SessionOptions options);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  Session(Session&&) = default;
+  Session& operator=(Session&&) = default;
+
+  SessionState state() const noexcept { return state_; }
+  // The negotiated version (valid once connected; before, the highest offered).
+  Version version() const noexcept { return version_; }
+  Heartbeat heartbeat() const noexcept { return heartbeat_; }
+  // Why the session closed, if it failed.
+  std::error_code error() const noexcept { return error_; }
+  const SessionCounters& counters() const noexcept { return counters_; }
+  // When bytes last arrived (any bytes: frames, partial frames or heart-beats).
+  std::optional<Millis> lastReceived() const noexcept { return lastReceived_; }
+  const SessionOptions& options() const noexcept { return options_; }
+
+  // Queues CONNECT (or STOMP). Only from idle.
+  std::error_code start(Millis now);
+  // Bytes from the transport: parsed into events.
+  void receive(std::string_view data, Millis now);
+  // Heart-beats: queues an EOL when we were quiet for too long, fails on incoming silence.
+  void tick(Millis now);
+  // Moves the clock used to stamp outgoing traffic (for heart-beat accounting) without side effects.
+  void updateTime(Millis now) noexcept {
+    if (now > now_) now_ = now;
+  }
+  // When tick() has something to do next, if anything.
+  std::optional<Millis> nextDeadline() const noexcept;
+
+  // Commands; each fails with not_connected unless connected (DISCONNECT also from connecting is not
+  // allowed: there is nothing to disconnect gracefully yet).
+  std::error_code subscribe(std::string_view id, std::string_view destination, std::string_view ackMode,
+                            const std::vector<Header>& headers);
+  std::error_code unsubscribe(std::string_view id, const std::vector<Header>& headers);
+  std::error_code send(std::string_view destination, std::string_view body, const std::vector<Header>& headers,
+                       SendOptions options = {});
+  // ACK/NACK a MESSAGE frame: `id` from its ack header in 1.2, message-id (+ subscription in 1.1) before.
+  std::error_code ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers);
+  std::error_code nack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers);
+  std::error_code begin(std::string_view transaction);
+  std::error_code commit(std::string_view transaction);
+  std::error_code abort(std::string_view transaction);
+  std::error_code disconnect(std::string_view receiptId);
+  // Any frame, serialized with the negotiated version.
+  std::error_code sendFrame(const Frame& frame, SendOptions options = {});
+
+  // Output, in order. Each entry is one WebSocket message.
+  bool hasOutput() const noexcept { return !output_.empty(); }
+  std::vector<OutgoingMessage> takeOutput();
+  std::optional<SessionEvent> popEvent();
+  bool hasEvents() const noexcept { return !events_.empty(); }
+
+ private:
+  void onFrame(const FrameView& frame) override;
+  void onHeartbeat() override;
+  void fail(std::error_code ec);
+  std::error_code queue(const Frame& frame, SendOptions options);
+  std::error_code ackOrNack(const char* command, const Frame& message, std::string_view transaction,
+                            const std::vector<Header>& headers);
+  bool offers(Version v) const noexcept;
+  Millis incomingLimit() const noexcept;
+
+  SessionOptions options_;
+  FrameParser parser_;
+  SessionState state_ = SessionState::idle;
+  Version version_;
+  Heartbeat heartbeat_{};
+  std::error_code error_;
+  SessionCounters counters_{};
+  Millis now_{0};
+  Millis lastSent_{0};
+  std::optional<Millis> lastReceived_;
+  std::string disconnectReceipt_;
+  std::vector<OutgoingMessage> output_;
+  std::deque<SessionEvent> events_;
+};
+
+}  // namespace stompwire

@@ -1,0 +1,116 @@
+#include "stompwire/serializer.hpp"
+
+#include <charconv>
+#include <cstring>
+
+#include "stompwire/error.hpp"
+
+namespace stompwire {
+namespace {
+
+bool validCommand(std::string_view c) noexcept {
+  if (c.empty()) return false;
+  for (char ch : c)
+    if (ch < 'A' || ch > 'Z') return false;
+  return true;
+}
+
+// Bytes needed for `s` escaped, or 0 with ok=false when the version cannot carry it.
+std::size_t escapedSize(std::string_view s, Version v, bool& ok) noexcept {
+  std::size_t n = s.size();
+  for (char c : s) {
+    switch (c) {
+      case '\n': case ':': case '\\': ++n; break;
+      case '\r':
+        if (v == Version::v1_2) ++n; else ok = false;
+        break;
+      default: break;
+    }
+  }
+  return n;
+}
+
+void appendEscaped(std::string& out, std::string_view s) {
+  // Copy the runs between special bytes in bulk; most values have none.
+  for (;;) {
+    const std::size_t special = s.find_first_of("\n\r:\\");
+    if (special == std::string_view::npos) {
+      out.append(s);
+      return;
+    }
+    out.append(s.substr(0, special));
+    switch (s[special]) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case ':': out += "\\c"; break;
+      default: out += "\\\\"; break;
+    }
+    s.remove_prefix(special + 1);
+  }
+}
+
+bool hasEol(std::string_view s) noexcept { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+template <class F>
+std::error_code serializeImpl(const F& frame, std::string& out, const SerializeOptions& options) {
+  const std::string_view command = frame.command;
+  if (!validCommand(command)) return errc::invalid_command;
+  const bool escaped = options.version != Version::v1_0 && !isConnectCommand(command);
+
+  // First pass: validate and size, so that a failure appends nothing and success allocates once.
+  std::size_t size = command.size() + 1;
+  for (const auto& h : frame.headers) {
+    const std::string_view name = h.name, value = h.value;
+    if (name == "content-length") continue;
+    if (name.empty()) return errc::unencodable_header;
+    if (escaped) {
+      bool ok = true;
+      size += escapedSize(name, options.version, ok) + escapedSize(value, options.version, ok) + 2;
+      if (!ok) return errc::unencodable_header;
+    } else {
+      if (hasEol(name) || name.find(':') != std::string_view::npos || hasEol(value))
+        return errc::unencodable_header;
+      size += name.size() + value.size() + 2;
+    }
+  }
+  const std::string_view body = frame.body;
+  char digits[24];
+  std::size_t digitCount = 0;
+  if (options.alwaysContentLength || std::memchr(body.data(), 0, body.size())) {
+    digitCount = static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, body.size()).ptr - digits);
+    size += sizeof("content-length:") + digitCount;
+  }
+  size += 1 + body.size() + 1;
+
+  out.reserve(out.size() + size);
+  out.append(command).push_back('\n');
+  for (const auto& h : frame.headers) {
+    const std::string_view name = h.name, value = h.value;
+    if (name == "content-length") continue;
+    if (escaped) {
+      appendEscaped(out, name);
+      out.push_back(':');
+      appendEscaped(out, value);
+    } else {
+      out.append(name).push_back(':');
+      out.append(value);
+    }
+    out.push_back('\n');
+  }
+  if (digitCount) out.append("content-length:").append(digits, digitCount).push_back('\n');
+  out.push_back('\n');
+  out.append(body).push_back('\0');
+  return {};
+}
+
+}  // namespace
+
+std::error_code serialize(const Frame& frame, std::string& out, const SerializeOptions& options) {
+  return serializeImpl(frame, out, options);
+}
+
+std::error_code serialize(const FrameView& frame, std::string& out, const SerializeOptions& options) {
+  return serializeImpl(frame, out, options);
+}
+
+}  // namespace stompwire

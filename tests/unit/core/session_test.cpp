@@ -1,0 +1,491 @@
+// Session: the STOMP protocol state machine, driven with bytes and times only.
+#include <catch2/catch_test_macros.hpp>
+
+#include <string>
+#include <vector>
+
+#include "fake_transport.hpp"
+#include "stompwire/session.hpp"
+
+using namespace stompwire;
+using namespace std::chrono_literals;
+using stompwire::test::stompFrame;
+
+namespace {
+
+std::vector<Frame> parseAll(const std::vector<OutgoingMessage>& out, std::size_t* heartbeats = nullptr) {
+  std::vector<Frame> frames;
+  FrameParser p;
+  for (const auto& m : out)
+    p.feed(m.data, [&](const FrameView& v) { frames.push_back(v.toFrame()); },
+           [&] {
+             if (heartbeats) ++*heartbeats;
+           });
+  return frames;
+}
+
+std::vector<SessionEvent> drain(Session& s) {
+  std::vector<SessionEvent> out;
+  while (auto e = s.popEvent()) out.push_back(std::move(*e));
+  return out;
+}
+
+// A session that is connected with the given version and server heart-beat.
+Session connected(SessionOptions o = {}, std::string version = "1.2", std::string hb = "0,0") {
+  Session s(std::move(o));
+  REQUIRE_FALSE(s.start(0ms));
+  s.takeOutput();
+  std::vector<std::pair<std::string, std::string>> h{{"heart-beat", hb}};
+  if (!version.empty()) h.push_back({"version", version});
+  s.receive(stompFrame("CONNECTED", h), 0ms);
+  auto ev = drain(s);
+  REQUIRE(ev.size() == 1);
+  REQUIRE(ev[0].type == SessionEvent::Type::connected);
+  return s;
+}
+
+SessionOptions noHeartbeat() {
+  SessionOptions o;
+  o.heartbeatIncoming = 0ms;
+  o.heartbeatOutgoing = 0ms;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("heart-beat negotiation: explicit table", "[session][heartbeat]") {
+  struct Row {
+    Version v;
+    int cx, cy, sx, sy;
+    int send, expect;
+  };
+  const Row rows[] = {
+      // 1.0 has no heart-beats at all.
+      {Version::v1_0, 1000, 1000, 1000, 1000, 0, 0},
+      {Version::v1_0, 0, 0, 0, 0, 0, 0},
+      // Both directions, client slower / faster / equal.
+      {Version::v1_2, 1000, 1000, 1000, 1000, 1000, 1000},
+      {Version::v1_2, 5000, 2000, 1000, 3000, 5000, 2000},
+      {Version::v1_2, 1000, 4000, 6000, 7000, 7000, 6000},
+      {Version::v1_1, 10000, 10000, 4000, 4000, 10000, 10000},
+      // A zero on either side of a direction disables that direction only.
+      {Version::v1_2, 0, 1000, 1000, 1000, 0, 1000},
+      {Version::v1_2, 1000, 0, 1000, 1000, 1000, 0},
+      {Version::v1_2, 1000, 1000, 0, 1000, 1000, 0},
+      {Version::v1_2, 1000, 1000, 1000, 0, 0, 1000},
+      {Version::v1_2, 0, 0, 1000, 1000, 0, 0},
+      {Version::v1_2, 1000, 1000, 0, 0, 0, 0},
+      {Version::v1_2, 0, 1000, 1000, 0, 0, 1000},
+      {Version::v1_2, 1000, 0, 0, 1000, 1000, 0},
+      {Version::v1_1, 0, 0, 0, 0, 0, 0},
+  };
+  for (const auto& r : rows) {
+    auto hb = negotiateHeartbeat(r.v, Millis(r.cx), Millis(r.cy), Millis(r.sx), Millis(r.sy));
+    INFO(toString(r.v) << " " << r.cx << "," << r.cy << " / " << r.sx << "," << r.sy);
+    CHECK(hb.send == Millis(r.send));
+    CHECK(hb.expect == Millis(r.expect));
+  }
+}
+
+TEST_CASE("heart-beat negotiation: every combination of zero, smaller, equal and larger", "[session][heartbeat]") {
+  const int values[] = {0, 100, 500, 2000};
+  int checked = 0;
+  for (Version v : {Version::v1_0, Version::v1_1, Version::v1_2})
+    for (int cx : values)
+      for (int cy : values)
+        for (int sx : values)
+          for (int sy : values) {
+            auto hb = negotiateHeartbeat(v, Millis(cx), Millis(cy), Millis(sx), Millis(sy));
+            INFO(toString(v) << " " << cx << "," << cy << " / " << sx << "," << sy);
+            if (v == Version::v1_0) {
+              CHECK(hb == Heartbeat{});
+            } else {
+              CHECK(hb.send.count() == ((cx == 0 || sy == 0) ? 0 : std::max(cx, sy)));
+              CHECK(hb.expect.count() == ((sx == 0 || cy == 0) ? 0 : std::max(sx, cy)));
+            }
+            ++checked;
+          }
+  CHECK(checked == 3 * 256);
+}
+
+TEST_CASE("heart-beat header parsing", "[session][heartbeat]") {
+  auto p = parseHeartbeat("10000,2500");
+  REQUIRE(p);
+  CHECK(p->first == 10000ms);
+  CHECK(p->second == 2500ms);
+  CHECK(parseHeartbeat(" 1 , 2 "));
+  CHECK_FALSE(parseHeartbeat("1000"));
+  CHECK_FALSE(parseHeartbeat("a,1"));
+  CHECK_FALSE(parseHeartbeat("1,"));
+  CHECK_FALSE(parseHeartbeat("-1,5"));
+  CHECK_FALSE(parseHeartbeat("99999999999,1"));
+  CHECK(subprotocolFor(Version::v1_0) == "v10.stomp");
+  CHECK(subprotocolFor(Version::v1_1) == "v11.stomp");
+  CHECK(subprotocolFor(Version::v1_2) == "v12.stomp");
+}
+
+TEST_CASE("CONNECT carries accept-version, host, credentials, heart-beat and custom headers", "[session]") {
+  SessionOptions o;
+  o.host = "/";
+  o.login = "guest";
+  o.passcode = "secret";
+  o.connectHeaders = {{"x-token", "abc"}, {"accept-version", "9.9"}, {"heart-beat", "1,1"}};
+  o.heartbeatOutgoing = 4000ms;
+  o.heartbeatIncoming = 6000ms;
+  Session s(o);
+  CHECK(s.state() == SessionState::idle);
+  REQUIRE_FALSE(s.start(0ms));
+  CHECK(s.state() == SessionState::connecting);
+  CHECK(s.start(0ms) == errc::invalid_state);
+  auto frames = parseAll(s.takeOutput());
+  REQUIRE(frames.size() == 1);
+  const Frame& f = frames[0];
+  CHECK(f.command == "CONNECT");
+  CHECK(f.header("accept-version") == "1.0,1.1,1.2");
+  CHECK(f.header("host") == "/");
+  CHECK(f.header("login") == "guest");
+  CHECK(f.header("passcode") == "secret");
+  CHECK(f.header("heart-beat") == "4000,6000");
+  CHECK(f.header("x-token") == "abc");
+  // The custom copies of negotiated headers are dropped, not sent twice.
+  std::size_t accepts = 0;
+  for (auto& h : f.headers) accepts += h.name == "accept-version";
+  CHECK(accepts == 1);
+}
+
+TEST_CASE("STOMP command, a subset of versions, and no optional headers", "[session]") {
+  SessionOptions o;
+  o.useStompCommand = true;
+  o.versions = {Version::v1_1};
+  Session s(o);
+  REQUIRE_FALSE(s.start(0ms));
+  auto frames = parseAll(s.takeOutput());
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].command == "STOMP");
+  CHECK(frames[0].header("accept-version") == "1.1");
+  CHECK_FALSE(frames[0].header("host"));
+  CHECK_FALSE(frames[0].header("login"));
+  CHECK(s.version() == Version::v1_1);
+
+  SessionOptions none;
+  none.versions.clear();
+  Session bad(none);
+  CHECK(bad.start(0ms) == errc::invalid_argument);
+}
+
+TEST_CASE("CONNECTED: version, heart-beat negotiation, 1.0 without version header", "[session]") {
+  SessionOptions o;
+  o.heartbeatOutgoing = 1000ms;
+  o.heartbeatIncoming = 2000ms;
+  {
+    auto s = connected(o, "1.2", "3000,500");
+    CHECK(s.state() == SessionState::connected);
+    CHECK(s.version() == Version::v1_2);
+    CHECK(s.heartbeat().send == 1000ms);
+    CHECK(s.heartbeat().expect == 3000ms);
+  }
+  {
+    auto s = connected(o, "1.1", "0,0");
+    CHECK(s.version() == Version::v1_1);
+    CHECK(s.heartbeat() == Heartbeat{});
+  }
+  {
+    auto s = connected(o, "", "1000,1000");  // a 1.0 server: no version header, no heart-beats
+    CHECK(s.version() == Version::v1_0);
+    CHECK(s.heartbeat() == Heartbeat{});
+  }
+}
+
+TEST_CASE("CONNECTED errors: unoffered version, garbage version, bad heart-beat, wrong first frame", "[session]") {
+  auto failWith = [](SessionOptions o, std::string frame) {
+    Session s(std::move(o));
+    REQUIRE_FALSE(s.start(0ms));
+    s.receive(frame, 0ms);
+    auto ev = drain(s);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].type == SessionEvent::Type::failed);
+    CHECK(s.state() == SessionState::closed);
+    // A closed session ignores everything.
+    s.receive(stompFrame("CONNECTED", {{"version", "1.2"}}), 1ms);
+    CHECK_FALSE(s.hasEvents());
+    return ev[0].error;
+  };
+  SessionOptions only11;
+  only11.versions = {Version::v1_1};
+  CHECK(failWith(only11, stompFrame("CONNECTED", {{"version", "1.2"}})) == errc::unsupported_version);
+  CHECK(failWith({}, stompFrame("CONNECTED", {{"version", "2.0"}})) == errc::unsupported_version);
+  CHECK(failWith({}, stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "x"}})) == errc::protocol_error);
+  CHECK(failWith({}, stompFrame("MESSAGE", {{"destination", "/q"}})) == errc::protocol_error);
+  CHECK(failWith({}, "NOT A FRAME\n\n") == errc::invalid_command);
+}
+
+TEST_CASE("ERROR before CONNECTED is surfaced with headers and body", "[session]") {
+  Session s(SessionOptions{});
+  REQUIRE_FALSE(s.start(0ms));
+  s.receive(stompFrame("ERROR", {{"message", "bad login"}}, "who are you"), 0ms);
+  auto ev = drain(s);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].type == SessionEvent::Type::error);
+  CHECK(ev[0].frame.header("message") == "bad login");
+  CHECK(ev[0].frame.body == "who are you");
+  CHECK(s.state() == SessionState::closed);
+  CHECK(s.error() == errc::stomp_error);
+}
+
+TEST_CASE("commands before CONNECTED fail with not_connected and send nothing", "[session]") {
+  Session s(SessionOptions{});
+  Frame msg("MESSAGE", {{"ack", "1"}, {"message-id", "1"}, {"subscription", "s"}});
+  CHECK(s.subscribe("s", "/q", "auto", {}) == errc::not_connected);
+  CHECK(s.unsubscribe("s", {}) == errc::not_connected);
+  CHECK(s.send("/q", "x", {}) == errc::not_connected);
+  CHECK(s.ack(msg, "", {}) == errc::not_connected);
+  CHECK(s.nack(msg, "", {}) == errc::not_connected);
+  CHECK(s.begin("t") == errc::not_connected);
+  CHECK(s.commit("t") == errc::not_connected);
+  CHECK(s.abort("t") == errc::not_connected);
+  CHECK(s.disconnect("r") == errc::not_connected);
+  CHECK_FALSE(s.hasOutput());
+  CHECK_FALSE(s.nextDeadline());
+  s.receive("CONNECTED\n\n", 0ms);  // idle: ignored
+  CHECK_FALSE(s.hasEvents());
+}
+
+TEST_CASE("SUBSCRIBE, UNSUBSCRIBE, SEND with content-type, content-length and binary bodies", "[session]") {
+  auto s = connected(noHeartbeat());
+  REQUIRE_FALSE(s.subscribe("sub-1", "/topic/a", "client-individual", {{"x", "1"}, {"id", "ignored"}}));
+  REQUIRE_FALSE(s.send("/queue/b", std::string("a\0b", 3), {{"content-type", "application/octet-stream"}},
+                       {.binary = true, .contentLength = true}));
+  REQUIRE_FALSE(s.send("/queue/b", "text", {{"content-length", "999"}}, {.binary = false, .contentLength = false}));
+  REQUIRE_FALSE(s.unsubscribe("sub-1", {{"receipt", "r1"}}));
+  CHECK(s.subscribe("", "/q", "auto", {}) == errc::invalid_argument);
+  CHECK(s.subscribe("x", "", "auto", {}) == errc::invalid_argument);
+  CHECK(s.unsubscribe("", {}) == errc::invalid_argument);
+  CHECK(s.send("", "x", {}) == errc::invalid_argument);
+  auto out = s.takeOutput();
+  REQUIRE(out.size() == 4);
+  CHECK_FALSE(out[0].binary);
+  CHECK(out[1].binary);
+  auto frames = parseAll(out);
+  REQUIRE(frames.size() == 4);
+  CHECK(frames[0].command == "SUBSCRIBE");
+  CHECK(frames[0].header("id") == "sub-1");
+  CHECK(frames[0].header("destination") == "/topic/a");
+  CHECK(frames[0].header("ack") == "client-individual");
+  CHECK(frames[0].header("x") == "1");
+  CHECK(frames[1].command == "SEND");
+  CHECK(frames[1].body == std::string("a\0b", 3));
+  CHECK(frames[1].header("content-length") == "3");
+  CHECK(frames[1].header("content-type") == "application/octet-stream");
+  CHECK(frames[2].body == "text");
+  CHECK_FALSE(frames[2].header("content-length"));  // user's bogus value dropped, none asked for
+  CHECK(frames[3].command == "UNSUBSCRIBE");
+  CHECK(frames[3].header("receipt") == "r1");
+  CHECK(s.counters().framesOut == 5);  // with CONNECT
+}
+
+TEST_CASE("ACK and NACK use the header of the negotiated version", "[session]") {
+  Frame msg("MESSAGE", {{"destination", "/q"}, {"message-id", "m-7"}, {"subscription", "sub-3"}, {"ack", "a-9"}});
+  SECTION("1.2: id from the ack header") {
+    auto s = connected(noHeartbeat(), "1.2");
+    REQUIRE_FALSE(s.ack(msg, "tx1", {{"x", "y"}}));
+    REQUIRE_FALSE(s.nack(msg, "", {}));
+    auto f = parseAll(s.takeOutput());
+    REQUIRE(f.size() == 2);
+    CHECK(f[0].command == "ACK");
+    CHECK(f[0].header("id") == "a-9");
+    CHECK(f[0].header("transaction") == "tx1");
+    CHECK(f[0].header("x") == "y");
+    CHECK_FALSE(f[0].header("message-id"));
+    CHECK(f[1].command == "NACK");
+    CHECK(f[1].header("id") == "a-9");
+    Frame noAck("MESSAGE", {{"message-id", "m"}, {"subscription", "s"}});
+    CHECK(s.ack(noAck, "", {}) == errc::invalid_argument);
+  }
+  SECTION("1.1: message-id and subscription") {
+    auto s = connected(noHeartbeat(), "1.1");
+    REQUIRE_FALSE(s.ack(msg, "", {}));
+    auto f = parseAll(s.takeOutput());
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].header("message-id") == "m-7");
+    CHECK(f[0].header("subscription") == "sub-3");
+    CHECK_FALSE(f[0].header("id"));
+    Frame noSub("MESSAGE", {{"message-id", "m"}});
+    CHECK(s.ack(noSub, "", {}) == errc::invalid_argument);
+  }
+  SECTION("1.0: message-id only, and no NACK in 1.0") {
+    auto s = connected(noHeartbeat(), "");
+    REQUIRE_FALSE(s.ack(msg, "", {}));
+    auto f = parseAll(s.takeOutput());
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].header("message-id") == "m-7");
+    CHECK_FALSE(f[0].header("subscription"));
+    CHECK(s.nack(msg, "", {}) == errc::unsupported_version);
+    Frame noId("MESSAGE", {});
+    CHECK(s.ack(noId, "", {}) == errc::invalid_argument);
+  }
+}
+
+TEST_CASE("BEGIN, COMMIT, ABORT", "[session]") {
+  auto s = connected(noHeartbeat());
+  REQUIRE_FALSE(s.begin("t1"));
+  REQUIRE_FALSE(s.commit("t1"));
+  REQUIRE_FALSE(s.abort("t2"));
+  CHECK(s.begin("") == errc::invalid_argument);
+  CHECK(s.commit("") == errc::invalid_argument);
+  CHECK(s.abort("") == errc::invalid_argument);
+  auto f = parseAll(s.takeOutput());
+  REQUIRE(f.size() == 3);
+  CHECK(f[0].command == "BEGIN");
+  CHECK(f[1].command == "COMMIT");
+  CHECK(f[2].command == "ABORT");
+  CHECK(f[2].header("transaction") == "t2");
+}
+
+TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages", "[session]") {
+  auto s = connected(noHeartbeat());
+  std::string both = stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", "1"}}, "hi") +
+                     "\n" + stompFrame("RECEIPT", {{"receipt-id", "r-1"}});
+  s.receive(both.substr(0, 10), 1ms);
+  CHECK_FALSE(s.hasEvents());
+  s.receive(both.substr(10), 2ms);
+  auto ev = drain(s);
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].type == SessionEvent::Type::message);
+  CHECK(ev[0].frame.body == "hi");
+  CHECK(ev[1].type == SessionEvent::Type::receipt);
+  CHECK(ev[1].frame.header("receipt-id") == "r-1");
+  CHECK(s.counters().framesIn == 3);
+  CHECK(s.counters().heartbeatsIn == 1);
+  CHECK(s.lastReceived() == 2ms);
+}
+
+TEST_CASE("protocol errors after CONNECTED: RECEIPT without id, second CONNECTED, unknown command", "[session]") {
+  for (std::string bad : {stompFrame("RECEIPT", {}), stompFrame("CONNECTED", {{"version", "1.2"}}),
+                          stompFrame("SEND", {{"destination", "/q"}})}) {
+    auto s = connected(noHeartbeat());
+    s.receive(bad, 1ms);
+    auto ev = drain(s);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].type == SessionEvent::Type::failed);
+    CHECK(ev[0].error == errc::protocol_error);
+    CHECK(s.send("/q", "x", {}) == errc::not_connected);
+  }
+}
+
+TEST_CASE("ERROR mid-stream: frames before it are delivered, frames after it are not", "[session]") {
+  auto s = connected(noHeartbeat());
+  std::string bytes = stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}}, "1") +
+                      stompFrame("ERROR", {{"message", "boom"}}, "details") +
+                      stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}}, "2");
+  s.receive(bytes, 1ms);
+  auto ev = drain(s);
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].type == SessionEvent::Type::message);
+  CHECK(ev[1].type == SessionEvent::Type::error);
+  CHECK(ev[1].frame.body == "details");
+  CHECK(s.state() == SessionState::closed);
+}
+
+TEST_CASE("oversize incoming frame is an error, not unbounded memory", "[session]") {
+  SessionOptions o = noHeartbeat();
+  o.limits.maxFrameSize = 256;
+  o.limits.maxBodySize = 256;
+  auto s = connected(o);
+  s.receive(stompFrame("MESSAGE", {{"destination", "/q"}}, std::string(1000, 'x')), 1ms);
+  auto ev = drain(s);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].type == SessionEvent::Type::failed);
+  CHECK((ev[0].error == errc::frame_too_large || ev[0].error == errc::body_too_large));
+}
+
+TEST_CASE("DISCONNECT with receipt: other receipts still flow, the matching one closes", "[session]") {
+  auto s = connected(noHeartbeat());
+  CHECK(s.disconnect("") == errc::invalid_argument);
+  REQUIRE_FALSE(s.disconnect("bye-1"));
+  CHECK(s.state() == SessionState::disconnecting);
+  auto f = parseAll(s.takeOutput());
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].command == "DISCONNECT");
+  CHECK(f[0].header("receipt") == "bye-1");
+  CHECK(s.send("/q", "x", {}) == errc::not_connected);
+  s.receive(stompFrame("RECEIPT", {{"receipt-id", "r-5"}}) + stompFrame("RECEIPT", {{"receipt-id", "bye-1"}}), 1ms);
+  auto ev = drain(s);
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].type == SessionEvent::Type::receipt);
+  CHECK(ev[1].type == SessionEvent::Type::disconnected);
+  CHECK(s.state() == SessionState::closed);
+}
+
+TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x tolerance", "[session][heartbeat]") {
+  SessionOptions o;
+  o.heartbeatOutgoing = 1000ms;
+  o.heartbeatIncoming = 1000ms;
+  o.heartbeatToleranceMultiplier = 1.5;
+  Session s(o);
+  REQUIRE_FALSE(s.start(0ms));
+  s.takeOutput();
+  s.receive(stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "2000,1000"}}), 0ms);
+  drain(s);
+  REQUIRE(s.heartbeat().send == 1000ms);
+  REQUIRE(s.heartbeat().expect == 2000ms);
+  // Deadline: the earlier of the next send (0+1000) and the silence limit (0 + 2000*1.5).
+  CHECK(s.nextDeadline() == 1000ms);
+
+  s.tick(999ms);
+  CHECK_FALSE(s.hasOutput());
+  s.tick(1000ms);
+  std::size_t hb = 0;
+  parseAll(s.takeOutput(), &hb);
+  CHECK(hb == 1);
+  CHECK(s.counters().heartbeatsOut == 1);
+
+  // Sending a frame counts as activity: no heart-beat 1000 ms after it.
+  s.updateTime(1500ms);
+  REQUIRE_FALSE(s.send("/q", "x", {}));
+  s.takeOutput();
+  s.tick(2000ms);
+  CHECK_FALSE(s.hasOutput());
+  CHECK(s.nextDeadline() == 2500ms);
+
+  // Incoming: anything received resets the silence clock.
+  s.receive("\n", 2900ms);
+  CHECK(s.lastReceived() == 2900ms);
+  s.tick(2900ms + 2999ms);
+  CHECK(s.state() == SessionState::connected);
+  s.takeOutput();
+  s.tick(2900ms + 3000ms);
+  auto ev = drain(s);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].type == SessionEvent::Type::failed);
+  CHECK(ev[0].error == errc::heartbeat_timeout);
+  CHECK_FALSE(s.nextDeadline());
+  s.tick(10000ms);  // closed: nothing
+  CHECK_FALSE(s.hasEvents());
+}
+
+TEST_CASE("splitLargeFrames cuts text frames into chunks, never binary ones", "[session]") {
+  SessionOptions o = noHeartbeat();
+  o.splitLargeFrames = true;
+  o.maxWebSocketChunkSize = 64;
+  auto s = connected(o);
+  const std::string body(300, 'z');
+  REQUIRE_FALSE(s.send("/q", body, {}));
+  auto out = s.takeOutput();
+  CHECK(out.size() > 1);
+  for (const auto& m : out) CHECK(m.data.size() <= 64);
+  auto frames = parseAll(out);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].body == body);
+
+  REQUIRE_FALSE(s.send("/q", body, {}, {.binary = true, .contentLength = true}));
+  out = s.takeOutput();
+  CHECK(out.size() == 1);
+  CHECK(out[0].binary);
+}
+
+TEST_CASE("a frame the version cannot encode is refused and nothing is queued", "[session]") {
+  auto s = connected(noHeartbeat(), "");  // 1.0: no escaping, so a header value with EOL is unencodable
+  CHECK(s.send("/q", "x", {{"bad", "a\nb"}}) == errc::unencodable_header);
+  CHECK_FALSE(s.hasOutput());
+  CHECK(s.sendFrame(Frame("lower")) == errc::invalid_command);
+}
