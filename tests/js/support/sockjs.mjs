@@ -70,7 +70,7 @@ export function openStream(url, { method = 'POST', headers = {} } = {}) {
       res.setEncoding('utf8');
       res.on('data', (c) => (state.text += c));
       res.on('end', () => resolve(state.text));
-      res.on('error', reject);
+      res.on('error', (e) => (state.destroyed ? resolve(state.text) : reject(e)));
     });
     req.on('error', (e) => (state.destroyed ? resolve(state.text) : reject(e)));
     req.end();
