@@ -119,3 +119,21 @@ describe('SockJS and JWT', () => {
     }
   });
 });
+
+describe('SockJS and graceful shutdown', () => {
+  test('SIGTERM: every SockJS transport gets ERROR "server shutting down" and c[1001,...] before exit', async () => {
+    const server = await startServer({ args: ['--shutdown-timeout', '5000'] });
+    const clients = [];
+    for (const transport of ['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource']) clients.push(await stompOverSockJs(`${server.httpUrl}/sockjs`, transport));
+    const { code } = await server.stop('SIGTERM');
+    assert.equal(code, 0);
+    for (const c of clients) {
+      await waitFor(() => c.seen.closes.length > 0, 3000, 'close event');
+      assert.equal(c.seen.stompErrors.length, 1, 'ERROR frame before the close');
+      assert.match(c.seen.stompErrors[0].headers.message, /shutting down/);
+      assert.equal(c.seen.closes[0].code, 1001);
+      await c.deactivate();
+    }
+    assert.match(server.stderr, /"shutdown.done","how":"drained"/);
+  });
+});

@@ -64,6 +64,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->ended_ = true;
       self->closeSocket();
+      self->notifyLast();
     });
   }
 
@@ -288,7 +289,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
     if (last) {
       if (chunked_) queueRaw("0\r\n\r\n");
       lastQueued_ = true;
-      session_.reset();
+      notify_ = std::move(session_);
     }
   }
 
@@ -323,6 +324,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
       if (lastQueued_ && !ended_) {
         ended_ = true;
         closeSocket();
+        notifyLast();
       }
       return;
     }
@@ -354,6 +356,12 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
     closeSocket();
     if (!wasEnded && session_) session_->receiverGone(this);
     session_.reset();
+    notifyLast();
+  }
+
+  void notifyLast() {
+    if (notify_) notify_->lastFrameWritten();
+    notify_.reset();
   }
 
   void closeSocket() {
@@ -372,6 +380,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
   std::string query_, key_, callback_;
   Transport transport_ = Transport::xhrStreaming;
   std::shared_ptr<SockJsSession> session_;
+  std::shared_ptr<SockJsSession> notify_;  // set once the session handed us its last frame
   std::deque<std::string> queue_;
   std::size_t queued_ = 0;
   bool chunked_ = true, writing_ = false, lastQueued_ = false, ended_ = false;

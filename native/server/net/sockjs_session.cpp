@@ -175,13 +175,26 @@ void SockJsSession::receive(const std::vector<std::string>& messages) {
   st_.metrics.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+void SockJsSession::lastFrameWritten() {
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->leavePending_) {
+      self->leavePending_ = false;
+      self->leaveBroker(false);
+    }
+    if (self->transport_ == SockJsTransport::websocket && self->closing_) self->terminate();
+  });
+}
+
 void SockJsSession::deliver(std::string data) {
   asio::post(strand_, [self = shared_from_this(), d = std::move(data)]() mutable { self->onDeliver(std::move(d)); });
 }
 
 void SockJsSession::closeAfterFlush(int code, std::string reason) {
   asio::post(strand_, [self = shared_from_this(), code, r = std::move(reason)]() mutable {
-    self->leaveBroker(false);  // the broker has already forgotten the session
+    // The broker has already forgotten the session; it leaves State::conns once the close frame is out.
+    // Without a receiver attached, the next request (or the session timeout) takes the close frame.
+    if (!self->closing_ && !self->terminated_) self->leavePending_ = true;
+    else self->leaveBroker(false);
     self->beginClose(code, std::move(r));
   });
 }
@@ -240,8 +253,7 @@ void SockJsSession::sendToReceiver(std::string frame, bool forceLast) {
   if (last) {
     recv_.reset();
     heartbeat_.cancel();
-    if (recvTransport_ == SockJsTransport::websocket) terminate();  // a websocket session has no second receiver
-    else armTimeout();
+    armTimeout();  // a websocket session ends in lastFrameWritten() or here at the latest
   }
   recv->sendFrame(std::move(frame), last);
 }

@@ -66,6 +66,9 @@ class SockJsSession final : public Connection, public std::enable_shared_from_th
   void receiverGone(SockJsReceiver* recv);
   // Messages from the client (each one a STOMP chunk for the broker). Any thread.
   void receive(const std::vector<std::string>& messages);
+  // A receiver finished writing the frame it got with `last` (or failed to). During a broker-side
+  // close the session stays a Connection until then, so a graceful shutdown waits for "c[...]".
+  void lastFrameWritten();
 
   // Connection (called under State::mu by the broker host, or by admin code)
   void deliver(std::string data) override;
@@ -96,7 +99,7 @@ class SockJsSession final : public Connection, public std::enable_shared_from_th
   std::deque<std::string> pending_;
   std::size_t pendingBytes_ = 0;
   std::string closeFrame_;
-  bool openSent_ = false, closing_ = false, terminated_ = false;
+  bool openSent_ = false, closing_ = false, terminated_ = false, leavePending_ = false;
 };
 
 // Sessions by id, and SockJS counters for /metrics. One per server (State::sockjs).

@@ -49,7 +49,7 @@ class SockJsWs final : public SockJsReceiver, public std::enable_shared_from_thi
       self->queue_.push_back(std::move(f));
       if (last) {
         self->closeAfter_ = true;
-        self->session_.reset();  // the session let go of us
+        self->notify_ = std::move(self->session_);  // the session let go of us
       }
       if (!self->writing_) self->doWrite();
     });
@@ -126,12 +126,15 @@ class SockJsWs final : public SockJsReceiver, public std::enable_shared_from_thi
       session_->receiverGone(this);
       session_.reset();
     }
+    if (notify_) notify_->lastFrameWritten();
+    notify_.reset();
   }
 
   State& st_;
   beast::websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<SockJsSession> session_;
+  std::shared_ptr<SockJsSession> notify_;
   std::deque<std::string> queue_;
   std::size_t queued_ = 0;
   bool writing_ = false, closeAfter_ = false, closeStarted_ = false, done_ = false;
