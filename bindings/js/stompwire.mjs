@@ -1,0 +1,849 @@
+// stompwire: the portable C++ STOMP client core (wasm/stompwire_wasm.cpp, a small C ABI) under a thin JS
+// layer. One module instance per realm, shared by every Client; time and WebSockets come from JS.
+//
+// Rules this file keeps:
+// - socket events enter the module only from the event loop: an event that arrives while the module is
+//   calling out (a WebSocket-like object that fires synchronously, a user callback that provokes one)
+//   is queued and delivered once the stack has unwound (transport.hpp's contract);
+// - user callbacks never throw into wasm frames: errors go to options.onCallbackError, or are re-thrown
+//   from a microtask, as an event listener's would be;
+// - the memory views are refreshed after anything that may grow the heap.
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const STATES = ['inactive', 'connecting', 'connected', 'reconnecting', 'deactivating', 'failed'];
+const EVENTS = ['Connect', 'Disconnect', 'StompError', 'StateChange', 'WebSocketClose', 'WebSocketError',
+  'UnhandledMessage', 'UnhandledReceipt'];
+const noop = () => {};
+const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
+const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
+
+let W; // the module's exports
+let u8, dv, frameInfo;
+let scratch = 0, scratchCap = 0, inbuf = 0, inCap = 0;
+let busy = 0; // > 0 while the module is calling out to JS
+let seq = 0;
+let wsClass = null;
+let ticker = null;
+const clients = new Map();
+const sockets = new Map();
+const timers = new Map();
+const backlog = [];
+const released = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(([kind, h]) => W[kind](h)) : null;
+
+// ------------------------------------------------------------------------------------------------
+// Memory and arguments
+
+function view() {
+  if (u8.buffer !== W.memory.buffer) {
+    u8 = new Uint8Array(W.memory.buffer);
+    dv = new DataView(W.memory.buffer);
+  }
+}
+
+function str(p, n) {
+  if (n > 32) return dec.decode(u8.subarray(p, p + n));
+  let s = '';
+  for (let i = p; i < p + n; i++) {
+    const c = u8[i];
+    if (c > 127) return dec.decode(u8.subarray(p, p + n));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+function outStr(n = W.sw_out_len()) {
+  view();
+  return str(W.sw_out_ptr(), n);
+}
+
+function ensure(need, which) {
+  if (which ? need <= inCap : need <= scratchCap) return which ? inbuf : scratch;
+  const cap = Math.max(need, 2 * (which ? inCap : scratchCap), 1024);
+  if (which) {
+    if (inbuf) W.sw_free(inbuf);
+    inbuf = W.sw_alloc(cap);
+    inCap = cap;
+  } else {
+    if (scratch) W.sw_free(scratch);
+    scratch = W.sw_alloc(cap);
+    scratchCap = cap;
+  }
+  return which ? inbuf : scratch;
+}
+
+// Packs strings (u32 length + UTF-8 bytes, padded to 4), byte arrays (same) and numbers (f64).
+function args(list) {
+  let need = 0;
+  for (const x of list) need += typeof x === 'number' ? 8 : 7 + (typeof x === 'string' ? 3 * x.length : x.length);
+  const base = ensure(need, 0);
+  view();
+  let o = base;
+  for (const x of list) {
+    if (typeof x === 'number') {
+      dv.setFloat64(o, x, true);
+      o += 8;
+      continue;
+    }
+    let n;
+    if (typeof x === 'string') {
+      n = enc.encodeInto(x, u8.subarray(o + 4, o + 4 + 3 * x.length)).written;
+    } else {
+      u8.set(x, o + 4);
+      n = x.length;
+    }
+    dv.setUint32(o, n, true);
+    o += 4 + ((n + 3) & ~3);
+  }
+  return base;
+}
+
+function headerList(h, list = []) {
+  const keys = h ? Object.keys(h).filter((k) => h[k] !== undefined && h[k] !== null) : [];
+  list.push(keys.length);
+  for (const k of keys) list.push(k, String(h[k]));
+  return list;
+}
+
+function errName(code) {
+  return outStr(W.sw_error_text(code, 0));
+}
+
+function error(code, message, extra) {
+  const name = typeof code === 'number' ? errName(code) : code;
+  const e = new Error(message ?? (typeof code === 'number' ? outStr(W.sw_error_text(code, 1)) : name));
+  e.code = name;
+  return extra ? Object.assign(e, extra) : e;
+}
+
+function bytesOf(b) {
+  if (b instanceof Uint8Array) return b;
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return new Uint8Array(b);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Frames
+
+class Frame {
+  constructor(command, headers, binaryBody, isBinaryBody) {
+    this.command = command;
+    this.headers = headers;
+    this.binaryBody = binaryBody;
+    this.isBinaryBody = isBinaryBody;
+  }
+  get body() {
+    return (this._body ??= dec.decode(this.binaryBody));
+  }
+  json() {
+    try {
+      return JSON.parse(this.body);
+    } catch (cause) {
+      throw error('json_parse_error', `invalid JSON body: ${cause.message}`, { cause });
+    }
+  }
+}
+
+function readFrame(Kind = Frame, client, handle) {
+  view();
+  const at = (i) => dv.getUint32(frameInfo + 4 * i, true);
+  const count = at(6);
+  let hp = at(4);
+  const lp = at(5);
+  const headers = {};
+  let total = 0;
+  for (let i = 0; i < 2 * count; i++) total += dv.getUint32(lp + 4 * i, true);
+  const all = str(hp, total);
+  const ascii = all.length === total;
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    const nl = dv.getUint32(lp + 8 * i, true);
+    const vl = dv.getUint32(lp + 8 * i + 4, true);
+    const name = ascii ? all.substr(k, nl) : str(hp, nl);
+    const value = ascii ? all.substr(k + nl, vl) : str(hp + nl, vl);
+    k += nl + vl;
+    hp += nl + vl;
+    if (!Object.hasOwn(headers, name)) headers[name] = value;
+  }
+  const body = u8.slice(at(2), at(2) + at(3));
+  const f = new Kind(str(at(0), at(1)), headers, body, at(7) === 1);
+  if (client) {
+    f._client = client;
+    f._h = handle;
+    if (handle && released) released.register(f, ['sw_message_free', handle], f);
+  }
+  return f;
+}
+
+class Message extends Frame {
+  ack(headers) {
+    this._ack(0, 0, headers);
+  }
+  nack(headers) {
+    this._ack(1, 0, headers);
+  }
+  _ack(nack, tx, headers) {
+    const h = this._h;
+    if (!h) throw error('invalid_state', 'ack/nack needs a subscription with ack: client or client-individual, once per message');
+    this._h = 0;
+    released?.unregister(this);
+    const r = W.sw_ack(h, nack, tx, args(headerList(headers)));
+    W.sw_message_free(h);
+    if (r) throw error(r);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Timers, posted work, socket events
+
+function fireTimer(id) {
+  timers.delete(id);
+  W.sw_timer_fire(id);
+}
+
+// Timers run in a Worker when asked (heartbeatStrategy: 'worker'): hidden browser tabs throttle the
+// main thread's timers to a minute, which would miss heart-beats.
+function workerTicker() {
+  if (typeof Worker !== 'function' || typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function') return null;
+  try {
+    const src = 'const t=new Map;onmessage=e=>{const[i,d]=e.data;if(d<0){clearTimeout(t.get(i));t.delete(i)}else t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    w.onmessage = (e) => W.sw_timer_fire(e.data);
+    return { set: (i, d) => w.postMessage([i, d]), clear: (i) => w.postMessage([i, -1]) };
+  } catch {
+    return null;
+  }
+}
+
+function later(rec, fn) {
+  if (busy || backlog.length) {
+    backlog.push([rec, fn]);
+    if (backlog.length === 1) queueMicrotask(drain);
+  } else if (sockets.get(rec.conn) === rec) {
+    fn();
+  }
+}
+
+function drain() {
+  while (backlog.length && !busy) {
+    const [rec, fn] = backlog.shift();
+    if (sockets.get(rec.conn) === rec) fn();
+  }
+  if (backlog.length) queueMicrotask(drain);
+}
+
+function feed(conn, data) {
+  let n, p, binary = 1;
+  if (typeof data === 'string') {
+    binary = 0;
+    p = ensure(3 * data.length + 1, 1);
+    view();
+    n = enc.encodeInto(data, u8.subarray(p, p + 3 * data.length)).written;
+  } else {
+    const b = bytesOf(data);
+    n = b.length;
+    p = ensure(n + 1, 1);
+    view();
+    u8.set(b, p);
+  }
+  W.sw_ws_message(conn, p, n, binary);
+}
+
+function openSocket(conn, key, url, protocols) {
+  const c = clients.get(key);
+  const rec = { conn, sock: null };
+  sockets.set(conn, rec);
+  let s;
+  try {
+    s = c._socket(url, protocols);
+  } catch (cause) {
+    c._lastSocketError = cause;
+    later(rec, () => W.sw_ws_error(conn));
+    later(rec, () => W.sw_ws_closed(conn, 1006, 0, args([String(cause?.message ?? cause)])));
+    return;
+  }
+  rec.sock = s;
+  try {
+    s.binaryType = 'arraybuffer';
+  } catch {}
+  s.onopen = () => later(rec, () => W.sw_ws_opened(conn, args([s.protocol ?? ''])));
+  s.onmessage = (ev) => later(rec, () => feed(conn, ev.data));
+  s.onerror = (ev) => {
+    c._lastSocketError = ev;
+    later(rec, () => W.sw_ws_error(conn));
+  };
+  s.onclose = (ev) => later(rec, () => W.sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
+}
+
+function calling(fn) {
+  busy++;
+  try {
+    return fn();
+  } finally {
+    busy--;
+  }
+}
+
+const imports = {
+  env: {
+    sw_now: () => performance.now(),
+    sw_random: Math.random,
+    sw_timer_set(id, delay) {
+      if (ticker) ticker.set(id, delay);
+      else timers.set(id, setTimeout(fireTimer, delay, id));
+    },
+    sw_timer_clear(id) {
+      if (ticker) return ticker.clear(id);
+      clearTimeout(timers.get(id));
+      timers.delete(id);
+    },
+    sw_post: () => queueMicrotask(() => W.sw_run_posted()),
+    sw_ws_open(conn, key, up, ul, pp, pl) {
+      view();
+      const url = str(up, ul);
+      const protocols = pl ? str(pp, pl).split(',') : [];
+      calling(() => openSocket(conn, key, url, protocols));
+    },
+    sw_ws_send(conn, p, n, binary) {
+      const s = sockets.get(conn)?.sock;
+      if (!s) return;
+      view();
+      const data = binary ? u8.slice(p, p + n) : dec.decode(u8.subarray(p, p + n));
+      calling(() => {
+        try {
+          s.send(data);
+        } catch {} // closing: the close event follows
+      });
+    },
+    sw_ws_close(conn, code, p, n) {
+      const s = sockets.get(conn)?.sock;
+      if (!s) return;
+      view();
+      const reason = str(p, n);
+      calling(() => {
+        try {
+          s.close(code, reason);
+        } catch {}
+      });
+    },
+    sw_ws_buffered: (conn) => sockets.get(conn)?.sock?.bufferedAmount ?? 0,
+    sw_ws_release(conn) {
+      const s = sockets.get(conn)?.sock;
+      sockets.delete(conn);
+      if (!s) return;
+      // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
+      s.onopen = s.onmessage = s.onerror = s.onclose = noop;
+      if (s.readyState === 0 || s.readyState === 1) {
+        calling(() => {
+          try {
+            s.close(1000);
+          } catch {}
+        });
+      }
+    },
+    sw_event: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
+    sw_message: (key, sub, handle) => calling(() => clients.get(key)?._message(sub, handle)),
+    emscripten_notify_memory_growth: noop,
+  },
+  wasi_snapshot_preview1: {
+    proc_exit(code) {
+      throw new Error(`stompwire: the wasm module aborted (${code})`);
+    },
+  },
+};
+
+// ------------------------------------------------------------------------------------------------
+// Loading
+
+let loading = null;
+
+/**
+ * Loads the module once. `source` (optional): the .wasm as bytes, a Response, a URL, or a compiled
+ * WebAssembly.Module, for apps that host the file themselves. Default: stompwire.wasm next to this file,
+ * read with fs in Node and fetched elsewhere.
+ */
+export function init(source) {
+  return (loading ??= instantiate(source));
+}
+
+async function instantiate(source) {
+  if (typeof globalThis.WebSocket !== 'function') {
+    wsClass = await dynamicImport('ws').then((m) => m.WebSocket ?? m.default, () => null);
+  }
+  const url = new URL('stompwire.wasm', import.meta.url);
+  let instance;
+  if (source instanceof WebAssembly.Module) {
+    instance = await WebAssembly.instantiate(source, imports);
+  } else {
+    if (source === undefined && url.protocol === 'file:') {
+      source = await (await dynamicImport('node:fs/promises')).readFile(url);
+    }
+    source ??= url;
+    if (typeof source === 'string' || source instanceof URL) source = fetch(source);
+    source = await source;
+    if (typeof Response === 'function' && source instanceof Response) {
+      source = await source.arrayBuffer();
+    }
+    ({ instance } = await WebAssembly.instantiate(source, imports));
+  }
+  W = instance.exports;
+  W._initialize();
+  u8 = new Uint8Array(W.memory.buffer);
+  dv = new DataView(W.memory.buffer);
+  frameInfo = W.sw_frame_info();
+}
+
+/** Bytes allocated on the wasm heap (the leak probe of the tests). */
+export function heapUsed() {
+  return W ? W.sw_heap_used() : 0;
+}
+
+/** Timers and posted tasks the module is waiting for. */
+export function pendingWork() {
+  return W ? W.sw_pending_work() : 0;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Subscriptions and transactions
+
+class Subscription {
+  constructor(client, key, id, destination, callback, headers) {
+    this.id = id;
+    this.destination = destination;
+    this._client = client;
+    this._key = key;
+    this._cb = callback;
+    this._headers = headers;
+    this._h = 0;
+    this._q = [];
+    this._waiters = [];
+    this._iterating = false;
+    this._ended = false;
+  }
+  get active() {
+    return !this._ended;
+  }
+  _attach() {
+    const c = this._client;
+    const h = W.sw_subscribe(c._h, this._key, args([this.destination, ...headerList(this._headers)]));
+    const e = W.sw_sub_error(h);
+    if (e) {
+      W.sw_sub_free(h);
+      this._end();
+      throw error(e, `subscribe(${this.destination}): ${outStr(W.sw_error_text(e, 1))}`);
+    }
+    this._h = h;
+  }
+  unsubscribe(headers) {
+    if (this._ended) return;
+    const h = this._h;
+    this._end();
+    if (!h) return;
+    const r = W.sw_unsubscribe(h, args(headerList(headers)));
+    W.sw_sub_free(h);
+    if (r && r !== 18 /* invalid_state: the client already forgot it */) throw error(r);
+  }
+  _end() {
+    if (this._ended) return;
+    this._ended = true;
+    this._h = 0;
+    this._client._subs.delete(this._key);
+    for (const w of this._waiters.splice(0)) w({ value: undefined, done: true });
+  }
+  _deliver(m) {
+    if (this._cb) this._client._call(this._cb, m);
+    if (!this._cb || this._iterating) {
+      const w = this._waiters.shift();
+      if (w) w({ value: m, done: false });
+      else this._q.push(m);
+    }
+  }
+  [Symbol.asyncIterator]() {
+    this._iterating = true;
+    const done = { value: undefined, done: true };
+    return {
+      next: () =>
+        this._q.length
+          ? Promise.resolve({ value: this._q.shift(), done: false })
+          : this._ended
+            ? Promise.resolve(done)
+            : new Promise((r) => this._waiters.push(r)),
+      return: () => {
+        this.unsubscribe();
+        return Promise.resolve(done);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+  [disposeSymbol]() {
+    this.unsubscribe();
+  }
+}
+
+class Transaction {
+  constructor(client, h, id) {
+    this.id = id;
+    this._client = client;
+    this._h = h;
+    released?.register(this, ['sw_tx_free', h], this);
+  }
+  _live() {
+    if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
+    return this._h;
+  }
+  publish(params) {
+    return this._client._publish(params, this._live());
+  }
+  ack(message, headers) {
+    message._ack(0, this._live(), headers);
+  }
+  nack(message, headers) {
+    message._ack(1, this._live(), headers);
+  }
+  commit() {
+    this._end(1);
+  }
+  abort() {
+    this._end(0);
+  }
+  _end(commit) {
+    const h = this._live();
+    const r = W.sw_tx_end(h, commit);
+    this._h = 0;
+    released?.unregister(this);
+    W.sw_tx_free(h);
+    if (r) throw error(r);
+  }
+  [disposeSymbol]() {
+    if (this._h && this._client._h) this.abort();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Client
+
+const num = (x) => (x === undefined || x === null ? NaN : Number(x));
+const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
+const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
+const settled = (p) => (p.catch(noop), p);
+
+export class Client {
+  constructor(options = {}) {
+    this._o = { ...options };
+    this._key = ++seq;
+    this._h = 0;
+    this._disposed = false;
+    this._subs = new Map();
+    this._pubs = new Map();
+    this._deacts = new Map();
+    this._listeners = {};
+    this._handlers = {};
+    for (const e of EVENTS) {
+      this._listeners[e] = [];
+      if (typeof options['on' + e] === 'function') this._handlers[e] = options['on' + e];
+    }
+    if (options.heartbeatStrategy === 'worker' && !ticker) ticker = workerTicker();
+    if (W) {
+      this._init();
+      this.ready = Promise.resolve(this);
+    } else {
+      this.ready = init().then(() => (this._init(), this));
+      this.ready.catch(noop);
+    }
+  }
+
+  /** Loads the module if needed and returns a client (rejects on a bad option). */
+  static async create(options) {
+    await init();
+    return new Client(options);
+  }
+
+  _init() {
+    if (this._disposed) return;
+    const o = this._o;
+    const r = o.reconnect ?? {};
+    const q = o.offlineQueue ?? {};
+    let versions = 0;
+    for (const v of o.versions ?? o.stompVersions?.versions ?? ['1.2', '1.1', '1.0']) versions |= VERSION_BITS[v] ?? 8;
+    const list = [
+      o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : ''),
+      versions & 8 ? 0 : versions,
+      flag(o.useStompCommand),
+      num(o.heartbeatIncoming),
+      num(o.heartbeatOutgoing),
+      num(o.heartbeatToleranceMultiplier),
+      num(o.connectionTimeout),
+      num(o.receiptTimeout),
+      num(o.disconnectTimeout),
+      flag(r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)),
+      num(r.initialDelay ?? (o.reconnectDelay || undefined)),
+      num(r.maxDelay),
+      num(r.multiplier),
+      num(r.maxAttempts),
+      num(r.resetAfter),
+      num(q.maxMessages),
+      num(q.maxBytes),
+      flag(o.splitLargeFrames),
+      num(o.maxWebSocketChunkSize),
+      num(o.maxIncomingFrameSize),
+      o.beforeConnect ? 1 : 0,
+    ];
+    const h = W.sw_client_create(this._key, args(headerList(o.connectHeaders, list)));
+    if (!h) {
+      const code = W.sw_last_error();
+      const what = outStr();
+      this._disposed = true;
+      throw error(code, `invalid option ${what}`, { option: what });
+    }
+    this._h = h;
+    clients.set(this._key, this);
+    for (const s of this._subs.values()) {
+      try {
+        s._attach();
+      } catch (e) {
+        this._callbackError(e);
+      }
+    }
+    if (this._activate) W.sw_activate(h);
+  }
+
+  _socket(url, protocols) {
+    const f = this._o.webSocketFactory;
+    if (f) return f(url, protocols);
+    const WS = globalThis.WebSocket ?? wsClass;
+    if (!WS) throw error('transport_error', 'no WebSocket here: install the `ws` package (Node < 22) or pass webSocketFactory');
+    return new WS(url, protocols);
+  }
+
+  _callbackError(e) {
+    const handler = this._o.onCallbackError;
+    if (handler) {
+      try {
+        return handler(e);
+      } catch (e2) {
+        e = e2;
+      }
+    }
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+
+  _call(fn, arg) {
+    try {
+      fn.call(this, arg);
+    } catch (e) {
+      this._callbackError(e);
+    }
+  }
+
+  _emit(event, arg) {
+    const h = this._handlers[event];
+    if (h) this._call(h, arg);
+    for (const fn of [...this._listeners[event]]) this._call(fn, arg);
+  }
+
+  _event(kind, a, b, c) {
+    switch (kind) {
+      case 1: return this._emit('Connect', readFrame());
+      case 2: return this._emit('Disconnect', a ? error(a) : undefined);
+      case 3: return this._emit('StompError', readFrame());
+      case 4: return this._emit('StateChange', { state: STATES[a], previous: STATES[b], reason: c ? error(c) : undefined });
+      case 5: {
+        const f = readFrame();
+        return this._emit('WebSocketClose', { code: a, reason: f.body, wasClean: !!b });
+      }
+      case 6: return this._emit('WebSocketError', error(a, undefined, { event: this._lastSocketError }));
+      case 7: return this._emit('UnhandledMessage', readFrame(Message, this, 0));
+      case 8: return this._emit('UnhandledReceipt', readFrame());
+      case 9: {
+        const p = this._pubs.get(a);
+        this._pubs.delete(a);
+        return p && (b ? p[1](error(b)) : p[0]());
+      }
+      case 10: {
+        const id = a;
+        const done = (failed) => this._h && W.sw_before_connect_done(this._h, id, failed);
+        let r;
+        try {
+          r = this._o.beforeConnect(this);
+        } catch (e) {
+          this._callbackError(e);
+          return done(1);
+        }
+        return Promise.resolve(r).then(() => done(0), (e) => (this._callbackError(e), done(1)));
+      }
+      case 11: {
+        const d = this._deacts.get(a);
+        this._deacts.delete(a);
+        return d?.();
+      }
+    }
+  }
+
+  _message(subKey, handle) {
+    const m = readFrame(Message, this, handle);
+    this._subs.get(subKey)?._deliver(m);
+  }
+
+  /** Starts connecting (reconnecting after failures) until deactivate(). */
+  activate() {
+    if (this._h) W.sw_activate(this._h);
+    else this._activate = !this._disposed;
+  }
+
+  /** Graceful DISCONNECT (or {force: true}); resolves once inactive. Pending publishes fail with 'deactivated'. */
+  deactivate(options = {}) {
+    this._activate = false;
+    if (!this._h) return settled(this._disposed ? Promise.resolve() : this.ready.then(() => this.deactivate(options)));
+    const key = ++seq;
+    const p = new Promise((r) => this._deacts.set(key, r));
+    W.sw_deactivate(this._h, options.force ? 1 : 0, key);
+    return p;
+  }
+
+  /** Destroys the client at once: the socket closes, nothing is called back afterwards. */
+  dispose() {
+    const h = this._h;
+    this._h = 0;
+    this._disposed = true;
+    this._activate = false;
+    if (!h) return;
+    clients.delete(this._key);
+    W.sw_client_destroy(h);
+    for (const [, [, reject]] of this._pubs) reject(error('deactivated', 'client disposed'));
+    this._pubs.clear();
+    for (const [, d] of this._deacts) d();
+    this._deacts.clear();
+    for (const s of [...this._subs.values()]) {
+      W.sw_sub_free(s._h);
+      s._end();
+    }
+  }
+
+  [disposeSymbol]() {
+    this.dispose();
+  }
+
+  get state() {
+    return this._h ? STATES[W.sw_state(this._h)] : 'inactive';
+  }
+  get connected() {
+    return this.state === 'connected';
+  }
+  get active() {
+    const s = this.state;
+    return s !== 'inactive' && s !== 'failed';
+  }
+  get brokerURL() {
+    return this._o.brokerURL;
+  }
+  get connectHeaders() {
+    return this._o.connectHeaders ?? {};
+  }
+  /** Used from the next connection attempt on (e.g. set in beforeConnect after a token refresh). */
+  set connectHeaders(headers) {
+    this._o.connectHeaders = headers;
+    if (this._h) W.sw_set_connect_headers(this._h, args(headerList(headers)));
+  }
+
+  subscribe(destination, callback, headers = {}) {
+    if (callback && typeof callback === 'object') {
+      headers = callback;
+      callback = undefined;
+    }
+    if (this._disposed) throw error('invalid_state', 'client disposed');
+    const key = ++seq;
+    const id = headers.id ?? `sub-${key}`;
+    const s = new Subscription(this, key, String(id), destination, callback, { ...headers, id });
+    this._subs.set(key, s);
+    if (this._h) s._attach();
+    return s;
+  }
+
+  publish(params) {
+    if (!this._h) {
+      if (this._disposed) return settled(Promise.reject(error('deactivated', 'client disposed')));
+      return settled(this.ready.then(() => this.publish(params)));
+    }
+    return settled(this._publish(params, 0));
+  }
+
+  publishJson(destination, value, params = {}) {
+    return this.publish({
+      ...params,
+      destination,
+      body: JSON.stringify(value),
+      headers: { 'content-type': 'application/json', ...params.headers },
+    });
+  }
+
+  _publish(p, tx) {
+    let flags = (p.receipt ? 2 : 0) | (p.skipContentLengthHeader ? 4 : 0);
+    let body = p.body ?? '';
+    if (p.binaryBody !== undefined) {
+      flags |= 1;
+      body = bytesOf(p.binaryBody);
+    } else if (typeof body !== 'string') {
+      body = String(body);
+    }
+    const key = ++seq;
+    const a = args([String(p.destination ?? ''), ...headerList(p.headers), body]);
+    const r = tx ? W.sw_tx_publish(tx, this._key, key, flags, a) : W.sw_publish(this._h, key, flags, a);
+    if (r < 0) return new Promise((res, rej) => this._pubs.set(key, [res, rej]));
+    return r ? Promise.reject(error(r)) : Promise.resolve();
+  }
+
+  begin(id = '') {
+    if (!this._h) throw error('not_connected', 'not connected');
+    const h = W.sw_begin(this._h, args([id]));
+    const txId = outStr();
+    const e = W.sw_tx_error(h);
+    if (e) {
+      W.sw_tx_free(h);
+      throw error(e);
+    }
+    return new Transaction(this, h, txId);
+  }
+
+  metrics() {
+    if (!this._h) return { state: this.state };
+    view();
+    const p = W.sw_metrics(this._h);
+    const v = (i) => dv.getFloat64(p + 8 * i, true);
+    const opt = (i) => (v(i) < 0 ? undefined : v(i));
+    return {
+      state: STATES[v(0)], attempts: v(1), reconnects: v(2), connects: v(3), consecutiveFailures: v(4),
+      framesIn: v(5), framesOut: v(6), bytesIn: v(7), bytesOut: v(8), heartbeatsIn: v(9), heartbeatsOut: v(10),
+      queueDepth: v(11), queueBytes: v(12), pendingReceipts: v(13), subscriptions: v(14),
+      lastReceivedAt: opt(15), lastReceiptRtt: opt(16), nextAttemptAt: opt(17),
+      lastError: v(18) ? errName(v(18)) : undefined,
+    };
+  }
+}
+
+// onConnect etc.: `client.onConnect(fn)` adds a listener and returns its remover; `client.onConnect = fn`
+// sets the one handler property (as in @stomp/stompjs).
+for (const e of EVENTS) {
+  Object.defineProperty(Client.prototype, 'on' + e, {
+    get() {
+      return (fn) => {
+        this._listeners[e].push(fn);
+        return () => {
+          const i = this._listeners[e].indexOf(fn);
+          if (i >= 0) this._listeners[e].splice(i, 1);
+        };
+      };
+    },
+    set(fn) {
+      this._handlers[e] = fn;
+    },
+  });
+}
+
+init().catch(noop);
+
+export { Frame, Message, Subscription, Transaction };
+export default Client;

@@ -1,0 +1,493 @@
+// The stompwire client core as a standalone WebAssembly module with a small C ABI, driven by the
+// hand-written JS layer in bindings/js/stompwire.mjs (no embind, no Emscripten JS glue: ~15 KB gzipped
+// saved, see TOOLCHAIN.md).
+//
+// Conventions of the ABI:
+// - handles are pointers to heap objects owned by this module (ClientEntry, Subscription, Message,
+//   Transaction, JsTransport); JS frees each one exactly once;
+// - string arguments arrive packed in one "args" block written by JS: for a string, u32 length then the
+//   bytes padded to 4; for a number, a f64. Every entry point copies what it needs out of the block
+//   before it calls into the core, because a user callback may run a nested call that rewrites it;
+// - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS through a FrameInfo of pointers that
+//   stays valid only during the import call; JS copies what it keeps;
+// - errors are stompwire::errc values (0 = success).
+#include <emscripten/emmalloc.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "stompwire/client.hpp"
+
+#define SW_IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
+#define SW_EXPORT extern "C" __attribute__((used, visibility("default")))
+
+extern "C" {
+SW_IMPORT(sw_now) double sw_now();
+SW_IMPORT(sw_random) double sw_random();
+SW_IMPORT(sw_timer_set) void sw_timer_set(std::uint32_t id, double delay);
+SW_IMPORT(sw_timer_clear) void sw_timer_clear(std::uint32_t id);
+SW_IMPORT(sw_post) void sw_post();
+SW_IMPORT(sw_ws_open) void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen, const char* protocols,
+                                      std::size_t protocolsLen);
+SW_IMPORT(sw_ws_send) void sw_ws_send(void* conn, const char* data, std::size_t length, int binary);
+SW_IMPORT(sw_ws_close) void sw_ws_close(void* conn, int code, const char* reason, std::size_t length);
+SW_IMPORT(sw_ws_buffered) double sw_ws_buffered(void* conn);
+SW_IMPORT(sw_ws_release) void sw_ws_release(void* conn);
+// Client events: see Event below. Frames are described by the FrameInfo returned by sw_frame_info().
+SW_IMPORT(sw_event) void sw_event(std::uint32_t client, int kind, int a, int b, int c);
+SW_IMPORT(sw_message) void sw_message(std::uint32_t client, std::uint32_t sub, void* ackHandle);
+}
+
+namespace {
+
+using namespace stompwire;
+
+enum Event {
+  evConnect = 1,       // frame
+  evDisconnect,        // a = errc
+  evStompError,        // frame
+  evStateChange,       // a = state, b = previous, c = reason errc
+  evWebSocketClose,    // a = code, b = wasClean, frame body = reason
+  evWebSocketError,    // a = errc
+  evUnhandledMessage,  // frame
+  evUnhandledReceipt,  // frame
+  evPublishDone,       // a = publish key, b = errc
+  evBeforeConnect,     // a = done key
+  evDeactivated,       // a = done key
+};
+
+int code(std::error_code ec) {
+  if (!ec) return 0;
+  if (ec.category() == stompwire_category()) return ec.value();
+  return static_cast<int>(errc::transport_error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frames out to JS.
+
+struct FrameInfo {
+  const char* command;
+  std::uint32_t commandLength;
+  const char* body;
+  std::uint32_t bodyLength;
+  const char* headerBytes;   // name0 value0 name1 value1 ... back to back
+  const std::uint32_t* headerLengths;  // 2 per header
+  std::uint32_t headerCount;
+  std::uint32_t binary;
+};
+
+FrameInfo frameInfo;
+std::string headerBytes;
+std::vector<std::uint32_t> headerLengths;
+
+void describe(const Frame& f, bool binary) {
+  headerBytes.clear();
+  headerLengths.clear();
+  for (const auto& h : f.headers) {
+    headerBytes += h.name;
+    headerBytes += h.value;
+    headerLengths.push_back(static_cast<std::uint32_t>(h.name.size()));
+    headerLengths.push_back(static_cast<std::uint32_t>(h.value.size()));
+  }
+  frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
+               static_cast<std::uint32_t>(f.body.size()), headerBytes.data(), headerLengths.data(),
+               static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
+}
+
+void describeText(std::string_view body) {
+  static const Frame empty;
+  describe(empty, false);
+  frameInfo.body = body.data();
+  frameInfo.bodyLength = static_cast<std::uint32_t>(body.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments in from JS.
+
+struct Args {
+  const unsigned char* p;
+  std::string_view str() {
+    std::uint32_t n;
+    std::memcpy(&n, p, 4);
+    std::string_view s(reinterpret_cast<const char*>(p + 4), n);
+    p += 4 + ((n + 3u) & ~3u);
+    return s;
+  }
+  double num() {
+    double d;
+    std::memcpy(&d, p, 8);
+    p += 8;
+    return d;
+  }
+  Headers headers() {
+    Headers h;
+    auto n = static_cast<std::size_t>(num());
+    h.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string_view name = str();
+      h.push_back({std::string(name), std::string(str())});
+    }
+    return h;
+  }
+};
+
+// Option numbers arrive as NaN when JS leaves the default alone.
+template <class T>
+void setNum(Args& a, T& field) {
+  double d = a.num();
+  if (!std::isnan(d)) field = static_cast<T>(d);
+}
+void setMillis(Args& a, Millis& field) {
+  double d = a.num();
+  if (!std::isnan(d)) field = Millis(static_cast<Millis::rep>(d));
+}
+
+std::string out;  // the last string result (sw_out_ptr / sw_out_len)
+
+// ---------------------------------------------------------------------------------------------
+// Scheduler over JS timers.
+
+class JsScheduler final : public Scheduler {
+ public:
+  Millis now() const override { return Millis(static_cast<Millis::rep>(sw_now())); }
+  TimerId schedule(Millis delay, std::function<void()> fn) override {
+    std::uint32_t id = ++seq_;
+    if (id == 0) id = ++seq_;
+    timers_.emplace(id, std::move(fn));
+    sw_timer_set(id, static_cast<double>(delay.count()));
+    return id;
+  }
+  void cancel(TimerId id) override {
+    if (timers_.erase(static_cast<std::uint32_t>(id))) sw_timer_clear(static_cast<std::uint32_t>(id));
+  }
+  void post(std::function<void()> fn) override {
+    posted_.push_back(std::move(fn));
+    if (!requested_) {
+      requested_ = true;
+      sw_post();
+    }
+  }
+  void fire(std::uint32_t id) {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return;
+    auto fn = std::move(it->second);
+    timers_.erase(it);
+    fn();
+  }
+  void runPosted() {
+    requested_ = false;
+    // Only what was posted before this run: work posted meanwhile gets its own turn.
+    std::deque<std::function<void()>> batch;
+    batch.swap(posted_);
+    while (!batch.empty()) {
+      auto fn = std::move(batch.front());
+      batch.pop_front();
+      fn();
+    }
+  }
+  std::size_t pending() const { return timers_.size() + posted_.size(); }
+
+ private:
+  std::uint32_t seq_ = 0;
+  bool requested_ = false;
+  std::unordered_map<std::uint32_t, std::function<void()>> timers_;
+  std::deque<std::function<void()>> posted_;
+};
+
+JsScheduler* scheduler() {
+  static JsScheduler* s = new JsScheduler;  // never destroyed: lives as long as the module
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport over a JS WebSocket-like object. JS delivers its events only from the event loop, never
+// while a call into this module is on the stack (bindings/js queues them), as transport.hpp requires.
+
+class JsTransport final : public Transport {
+ public:
+  JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
+  ~JsTransport() override { sw_ws_release(this); }
+  void open(std::string_view url, std::span<const std::string> subprotocols) override {
+    std::string list;
+    for (const auto& p : subprotocols) {
+      if (!list.empty()) list += ',';
+      list += p;
+    }
+    sw_ws_open(this, client_, url.data(), url.size(), list.data(), list.size());
+  }
+  void send(std::string_view data, bool binary) override { sw_ws_send(this, data.data(), data.size(), binary); }
+  void close(int code, std::string_view reason) override { sw_ws_close(this, code, reason.data(), reason.size()); }
+  std::size_t bufferedAmount() const override {
+    return static_cast<std::size_t>(sw_ws_buffered(const_cast<JsTransport*>(this)));
+  }
+  TransportListener& listener;
+
+ private:
+  std::uint32_t client_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Clients.
+
+struct ClientEntry {
+  std::uint32_t key;
+  std::unique_ptr<Client> client;
+  std::unordered_map<std::uint32_t, BeforeConnectDone> beforeConnect;
+  std::uint32_t beforeConnectSeq = 0;
+};
+
+void installListeners(ClientEntry& e) {
+  const std::uint32_t key = e.key;
+  Client& c = *e.client;
+  c.onConnect([key](const Frame& f) {
+    describe(f, false);
+    sw_event(key, evConnect, 0, 0, 0);
+  });
+  c.onDisconnect([key](std::error_code ec) { sw_event(key, evDisconnect, code(ec), 0, 0); });
+  c.onStompError([key](const Frame& f) {
+    describe(f, false);
+    sw_event(key, evStompError, 0, 0, 0);
+  });
+  c.onStateChange([key](const StateChange& s) {
+    sw_event(key, evStateChange, static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
+  });
+  c.onWebSocketClose([key](const CloseEvent& ev) {
+    describeText(ev.reason);
+    sw_event(key, evWebSocketClose, ev.code, ev.wasClean, 0);
+  });
+  c.onWebSocketError([key](std::error_code ec) { sw_event(key, evWebSocketError, code(ec), 0, 0); });
+  c.onUnhandledMessage([key](const Message& m) {
+    describe(m.frame(), m.isBinary());
+    sw_event(key, evUnhandledMessage, 0, 0, 0);
+  });
+  c.onUnhandledReceipt([key](const Frame& f) {
+    describe(f, false);
+    sw_event(key, evUnhandledReceipt, 0, 0, 0);
+  });
+}
+
+// What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
+int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& h) {
+  if (h.done()) return code(h.error());
+  h.onComplete([key, pubKey](std::error_code ec) { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); });
+  return -1;
+}
+
+PublishParams readPublish(Args& a, int flags) {
+  PublishParams p;
+  p.destination = std::string(a.str());
+  p.headers = a.headers();
+  p.body = std::string(a.str());
+  p.binary = flags & 1;
+  p.receipt = flags & 2;
+  p.skipContentLengthHeader = flags & 4;
+  return p;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The ABI.
+
+SW_EXPORT void* sw_alloc(std::size_t n) { return std::malloc(n ? n : 1); }
+SW_EXPORT void sw_free(void* p) { std::free(p); }
+// Bytes of the wasm heap in use (allocated and not freed): the leak probe of the tests.
+SW_EXPORT double sw_heap_used() {
+  return static_cast<double>(emmalloc_dynamic_heap_size() - emmalloc_free_dynamic_memory());
+}
+SW_EXPORT const FrameInfo* sw_frame_info() { return &frameInfo; }
+SW_EXPORT const char* sw_out_ptr() { return out.data(); }
+SW_EXPORT std::size_t sw_out_len() { return out.size(); }
+SW_EXPORT std::size_t sw_error_text(int e, int message) {
+  out = message ? stompwire_category().message(e) : std::string(errcName(static_cast<errc>(e)));
+  return out.size();
+}
+SW_EXPORT double sw_pending_work() { return static_cast<double>(scheduler()->pending()); }
+
+SW_EXPORT void sw_timer_fire(std::uint32_t id) { scheduler()->fire(id); }
+SW_EXPORT void sw_run_posted() { scheduler()->runPosted(); }
+
+SW_EXPORT void sw_ws_opened(JsTransport* t, const unsigned char* args) {
+  Args a{args};
+  std::string protocol(a.str());
+  t->listener.onOpen(protocol);
+}
+SW_EXPORT void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
+  t->listener.onMessage(std::string_view(data, n), binary != 0);
+}
+SW_EXPORT void sw_ws_error(JsTransport* t) { t->listener.onError(errc::transport_error); }
+SW_EXPORT void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
+  Args a{args};
+  std::string reason(a.str());
+  t->listener.onClose(closeCode, reason, wasClean != 0);
+}
+
+int lastError = 0;
+SW_EXPORT int sw_last_error() { return lastError; }
+
+// Options, in the order bindings/js writes them. Returns the entry, or null with the errc in
+// sw_last_error() and the bad option's name in sw_out_*.
+SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* args) {
+  Args a{args};
+  ClientOptions o;
+  o.brokerURL = std::string(a.str());
+  auto versions = static_cast<unsigned>(a.num());
+  o.versions.clear();
+  if (versions & 4) o.versions.push_back(Version::v1_2);
+  if (versions & 2) o.versions.push_back(Version::v1_1);
+  if (versions & 1) o.versions.push_back(Version::v1_0);
+  setNum(a, o.useStompCommand);
+  setMillis(a, o.heartbeatIncoming);
+  setMillis(a, o.heartbeatOutgoing);
+  setNum(a, o.heartbeatToleranceMultiplier);
+  setMillis(a, o.connectionTimeout);
+  setMillis(a, o.receiptTimeout);
+  setMillis(a, o.disconnectTimeout);
+  setNum(a, o.reconnect.enabled);
+  setMillis(a, o.reconnect.initialDelay);
+  setMillis(a, o.reconnect.maxDelay);
+  setNum(a, o.reconnect.multiplier);
+  setNum(a, o.reconnect.maxAttempts);
+  setMillis(a, o.reconnect.resetAfter);
+  setNum(a, o.offlineQueue.maxMessages);
+  setNum(a, o.offlineQueue.maxBytes);
+  setNum(a, o.splitLargeFrames);
+  setNum(a, o.maxWebSocketChunkSize);
+  setNum(a, o.maxIncomingFrameSize);
+  const bool beforeConnect = a.num() != 0;
+  o.connectHeaders = a.headers();
+
+  auto entry = std::make_unique<ClientEntry>();
+  entry->key = key;
+  ClientEntry* raw = entry.get();
+  if (beforeConnect) {
+    o.beforeConnect = [raw](BeforeConnectDone done) {
+      std::uint32_t id = ++raw->beforeConnectSeq;
+      raw->beforeConnect.emplace(id, std::move(done));
+      sw_event(raw->key, evBeforeConnect, static_cast<int>(id), 0, 0);
+    };
+  }
+  auto r = Client::create(
+      std::move(o),
+      [key](TransportListener& l) -> std::unique_ptr<Transport> { return std::make_unique<JsTransport>(l, key); },
+      *scheduler(), [] { return sw_random(); });
+  if (!r.client) {
+    lastError = code(r.error);
+    out = r.what;
+    return nullptr;
+  }
+  entry->client = std::move(r.client);
+  installListeners(*entry);
+  return entry.release();
+}
+
+// Destroys the client: no callback of it runs afterwards (pending publishes are failed by JS).
+SW_EXPORT void sw_client_destroy(ClientEntry* e) { delete e; }
+
+SW_EXPORT void sw_activate(ClientEntry* e) { e->client->activate(); }
+SW_EXPORT void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
+  const std::uint32_t key = e->key;
+  e->client->deactivate({.force = force != 0},
+                        [key, doneKey] { sw_event(key, evDeactivated, static_cast<int>(doneKey), 0, 0); });
+}
+SW_EXPORT void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
+  auto it = e->beforeConnect.find(id);
+  if (it == e->beforeConnect.end()) return;
+  auto done = std::move(it->second);
+  e->beforeConnect.erase(it);
+  done(error ? std::error_code(errc::before_connect_failed) : std::error_code());
+}
+SW_EXPORT int sw_state(ClientEntry* e) { return static_cast<int>(e->client->state()); }
+SW_EXPORT void sw_set_connect_headers(ClientEntry* e, const unsigned char* args) {
+  Args a{args};
+  e->client->setConnectHeaders(a.headers());
+}
+
+SW_EXPORT const double* sw_metrics(ClientEntry* e) {
+  static double m[19];
+  Metrics x = e->client->metrics();
+  auto opt = [](const std::optional<Millis>& v) { return v ? static_cast<double>(v->count()) : -1.0; };
+  double values[19] = {static_cast<double>(x.state), static_cast<double>(x.attempts), static_cast<double>(x.reconnects),
+                       static_cast<double>(x.connects), static_cast<double>(x.consecutiveFailures),
+                       static_cast<double>(x.framesIn), static_cast<double>(x.framesOut),
+                       static_cast<double>(x.bytesIn), static_cast<double>(x.bytesOut),
+                       static_cast<double>(x.heartbeatsIn), static_cast<double>(x.heartbeatsOut),
+                       static_cast<double>(x.queueDepth), static_cast<double>(x.queueBytes),
+                       static_cast<double>(x.pendingReceipts), static_cast<double>(x.subscriptions),
+                       opt(x.lastReceivedAt), opt(x.lastReceiptRtt), opt(x.nextAttemptAt),
+                       static_cast<double>(code(x.lastError))};
+  std::memcpy(m, values, sizeof m);
+  return m;
+}
+
+// args: destination, headers (may carry id and ack). Returns the Subscription (check sw_sub_error).
+SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const unsigned char* args) {
+  Args a{args};
+  std::string destination(a.str());
+  Headers headers = a.headers();
+  auto mode = findHeader(headers, "ack");
+  const bool acks = mode && *mode != "auto";
+  const std::uint32_t key = e->key;
+  auto s = e->client->subscribe(
+      std::move(destination),
+      [key, subKey, acks](const Message& m) {
+        // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
+        Message* handle = acks ? new Message(m) : nullptr;
+        describe(m.frame(), m.isBinary());
+        sw_message(key, subKey, handle);
+      },
+      std::move(headers));
+  return new Subscription(std::move(s));
+}
+SW_EXPORT int sw_sub_error(Subscription* s) { return code(s->error()); }
+SW_EXPORT int sw_unsubscribe(Subscription* s, const unsigned char* args) {
+  Args a{args};
+  return code(s->unsubscribe(a.headers()));
+}
+SW_EXPORT void sw_sub_free(Subscription* s) { delete s; }
+
+// flags: 1 binary, 2 receipt, 4 no content-length. args: destination, headers, body.
+SW_EXPORT int sw_publish(ClientEntry* e, std::uint32_t pubKey, int flags, const unsigned char* args) {
+  Args a{args};
+  const std::uint32_t key = e->key;
+  PublishHandle h = e->client->publish(readPublish(a, flags));
+  return publishResult(key, pubKey, h);
+}
+
+SW_EXPORT int sw_ack(Message* m, int nack, Transaction* tx, const unsigned char* args) {
+  Args a{args};
+  Headers headers = a.headers();
+  std::error_code ec;
+  if (tx) {
+    ec = nack ? tx->nack(*m, headers) : tx->ack(*m, headers);
+  } else {
+    ec = nack ? m->nack(headers) : m->ack(headers);
+  }
+  return code(ec);
+}
+SW_EXPORT void sw_message_free(Message* m) { delete m; }
+
+// args: id ("" for a generated one). Returns the Transaction (check sw_tx_error; its id in sw_out_*).
+SW_EXPORT Transaction* sw_begin(ClientEntry* e, const unsigned char* args) {
+  Args a{args};
+  std::string id(a.str());
+  auto* tx = new Transaction(e->client->begin(std::move(id)));
+  out = tx->id();
+  return tx;
+}
+SW_EXPORT int sw_tx_error(Transaction* tx) { return code(tx->error()); }
+SW_EXPORT int sw_tx_end(Transaction* tx, int commit) { return code(commit ? tx->commit() : tx->abort()); }
+SW_EXPORT int sw_tx_publish(Transaction* tx, std::uint32_t clientKey, std::uint32_t pubKey, int flags,
+                            const unsigned char* args) {
+  Args a{args};
+  PublishHandle h = tx->publish(readPublish(a, flags));
+  return publishResult(clientKey, pubKey, h);
+}
+SW_EXPORT void sw_tx_free(Transaction* tx) { delete tx; }
