@@ -26,7 +26,7 @@ const allZero = (g) => Object.values(g).every((v) => v === 0);
 describe('SockJS session cleanup', () => {
   let server;
   before(async () => {
-    server = await startServer({ args: ['--sockjs-session-timeout', '300', '--rate-limit-ip', '0', '--rate-limit-user', '0'] });
+    server = await startServer({ args: ['--sockjs-session-timeout', '1500', '--rate-limit-ip', '0', '--rate-limit-user', '0'] });
   });
   after(async () => {
     const { code } = await server.stop();
@@ -40,28 +40,32 @@ describe('SockJS session cleanup', () => {
     const N = 1000;
     const batch = 50;
     let streams = [];
-    for (let i = 0; i < N; i += batch) {
-      await Promise.all(Array.from({ length: batch }, async (_, k) => {
-        const s = `${base}/${i + k}/${randomId()}${randomId()}`;
-        if ((i + k) % 2 === 0) {
-          // polling: open, CONNECT + SUBSCRIBE, then never poll again
-          assert.equal((await request(`${s}/xhr`, { method: 'POST' })).body, 'o\n');
-          const r = await request(`${s}/xhr_send`, {
-            method: 'POST',
-            body: JSON.stringify([CONNECT, `SUBSCRIBE\nid:0\ndestination:/topic/leak.${k}\n\n\u0000`]),
-          });
-          assert.equal(r.status, 204);
-        } else {
-          // streaming: open, CONNECT, then the client cuts the connection
-          const st = openStream(`${s}/xhr_streaming`);
-          await waitFor(() => st.text.endsWith('o\n'), 3000, 'o');
-          await request(`${s}/xhr_send`, { method: 'POST', body: JSON.stringify([CONNECT]) });
-          await waitFor(() => st.text.includes('CONNECTED'), 3000, 'CONNECTED');
-          streams.push(st);
-        }
-      }));
+    try {
+      for (let i = 0; i < N; i += batch) {
+        await Promise.all(Array.from({ length: batch }, async (_, k) => {
+          const s = `${base}/${i + k}/${randomId()}${randomId()}`;
+          if ((i + k) % 2 === 0) {
+            // polling: open, CONNECT + SUBSCRIBE, then never poll again
+            assert.equal((await request(`${s}/xhr`, { method: 'POST' })).body, 'o\n');
+            const r = await request(`${s}/xhr_send`, {
+              method: 'POST',
+              body: JSON.stringify([CONNECT, `SUBSCRIBE\nid:0\ndestination:/topic/leak.${k}\n\n\u0000`]),
+            });
+            assert.equal(r.status, 204);
+          } else {
+            // streaming: open, CONNECT, then the client cuts the connection
+            const st = openStream(`${s}/xhr_streaming`);
+            await waitFor(() => st.text.endsWith('o\n'), 3000, 'o');
+            await request(`${s}/xhr_send`, { method: 'POST', body: JSON.stringify([CONNECT]) });
+            await waitFor(() => st.text.includes('CONNECTED'), 3000, 'CONNECTED');
+            streams.push(st);
+          }
+        }));
+        for (const st of streams) st.destroy();
+        streams = [];
+      }
+    } finally {
       for (const st of streams) st.destroy();
-      streams = [];
     }
     const opened = (await metric(server.httpUrl, 'stompwire_sockjs_sessions_total', 'transport="xhr"')) +
       (await metric(server.httpUrl, 'stompwire_sockjs_sessions_total', 'transport="xhr_streaming"'));

@@ -14,7 +14,7 @@ describe('SockJS protocol', () => {
   let base;
   before(async () => {
     server = await startServer({
-      args: ['--sockjs-heartbeat', '300', '--sockjs-session-timeout', '400', '--sockjs-response-limit', '4096',
+      args: ['--sockjs-heartbeat', '300', '--sockjs-session-timeout', '1000', '--sockjs-response-limit', '4096',
         '--max-frame-size', '4096', '--allow-origin', 'http://good.example'],
     });
     base = `${server.httpUrl}/sockjs`;

@@ -97,3 +97,42 @@ describe('SockJS transports x @stomp/stompjs against stompwire-server', () => {
     assert.ok((await metric(server.httpUrl, 'stompwire_sockjs_receivers_total', 'transport="eventsource"')) > 3);
   });
 });
+
+describe('SockJS over TLS (https:// and wss://)', () => {
+  let server;
+  let dir;
+  before(async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'sockjs-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`,
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    server = await startServer({ args: ['--tls-cert', `${dir}/cert.pem`, '--tls-key', `${dir}/key.pem`] });
+    // sockjs-client cannot be handed a CA: trust the test certificate through the global agent
+    // (xhr, eventsource) and the env switch (faye-websocket), for this suite only.
+    const https = await import('node:https');
+    https.globalAgent.options.ca = readFileSync(`${dir}/cert.pem`);
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  });
+  after(async () => {
+    delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    delete (await import('node:https')).globalAgent.options.ca;
+    await server.stop();
+    const { rmSync } = await import('node:fs');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const transport of TRANSPORTS) {
+    test(`${transport} over TLS`, async () => {
+      assert.match(server.httpUrl, /^https:/);
+      const client = await stompOverSockJs(`${server.httpUrl}/sockjs`, transport);
+      const { messages } = await subscribeCollect(client, '/topic/tls');
+      client.publish({ destination: '/topic/tls', body: `secure ${transport}` });
+      await waitFor(() => messages.length === 1, 5000, 'message over TLS');
+      assert.equal(messages[0].body, `secure ${transport}`);
+      await client.deactivate();
+    });
+  }
+});
