@@ -94,7 +94,7 @@ std::string token(const std::string& claims, const std::string& secret = "top-se
 
 // ---- command line -----------------------------------------------------------------------------
 
-TEST_CASE("--help documents every flag with its default", "[integration][cli]") {
+TEST_CASE("help documents every flag with its default", "[integration][cli]") {
   auto [out, code] = runCommand(ServerProcess::binary() + " --help");
   CHECK(code == 0);
   for (auto flag : {"--listen", "--user", "--jwt-secret", "--allow-anonymous", "--allow-origin", "--tls-cert", "--tls-key",
@@ -191,7 +191,7 @@ TEST_CASE("STOMP over /ws: subprotocol, pub/sub, queues, receipts, chat, user de
 
 // ---- authentication ---------------------------------------------------------------------------
 
-TEST_CASE("--user: STOMP login/passcode checked, ERROR on a bad one", "[integration][auth]") {
+TEST_CASE("users: STOMP login/passcode checked, ERROR on a bad one", "[integration][auth]") {
   auto s = ServerProcess::start({"--user", "ann:pw1", "--user", "bob:pw2"});
   auto ok = connected(*s, {{"login", "bob"}, {"passcode", "pw2"}});
   WsClient bad;
@@ -203,7 +203,7 @@ TEST_CASE("--user: STOMP login/passcode checked, ERROR on a bad one", "[integrat
   CHECK(metricValue(metrics(*s), "stompwire_auth_failures_total") == 1);
 }
 
-TEST_CASE("--jwt-secret: tokens checked at the handshake, 401 before the upgrade", "[integration][auth][jwt]") {
+TEST_CASE("JWT: tokens checked at the handshake, 401 before the upgrade", "[integration][auth][jwt]") {
   auto s = ServerProcess::start({"--jwt-secret", "top-secret"});
   auto exp = std::to_string(unixNow() + 600);
   auto good = token(R"({"sub":"alice","aud":"stompwire","exp":)" + exp + "}");
@@ -261,7 +261,7 @@ TEST_CASE("--jwt-secret: tokens checked at the handshake, 401 before the upgrade
   }
 }
 
-TEST_CASE("--jwt-secret with --user: no token falls back to STOMP login", "[integration][auth][jwt]") {
+TEST_CASE("JWT with users: no token falls back to STOMP login", "[integration][auth][jwt]") {
   auto s = ServerProcess::start({"--jwt-secret", "top-secret", "--user", "svc:pw"});
   auto c = connected(*s, {{"login", "svc"}, {"passcode", "pw"}});
   WsClient bad;
@@ -487,7 +487,7 @@ TEST_CASE("wss:// with --tls-cert/--tls-key", "[integration][tls]") {
   runCommand("rm -rf " + dir);
 }
 
-TEST_CASE("--config JSON file; command-line flags win", "[integration][cli][config]") {
+TEST_CASE("config JSON file; command-line flags win", "[integration][cli][config]") {
   std::string path = "/tmp/stompwire-config-" + std::to_string(::getpid()) + ".json";
   {
     std::ofstream f(path);

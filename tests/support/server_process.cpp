@@ -129,6 +129,8 @@ bool ServerProcess::running() {
   int st = 0;
   if (waitpid(pid_, &st, WNOHANG) == pid_) {
     status_ = decodeStatus(st);
+    // The pipes close with the process: collect its last output before anyone reads it.
+    if (reader_.joinable() && reader_.get_id() != std::this_thread::get_id()) reader_.join();
     return false;
   }
   return true;

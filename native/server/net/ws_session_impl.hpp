@@ -186,12 +186,12 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   }
 
   void slowConsumer(const char* why) {
-    st_.metrics.slowConsumerDisconnects++;
     log(Level::warn, "ws.slow_consumer", {{"session", std::to_string(id_)}, {"reason", why},
                                           {"queued_bytes", std::to_string(queued_)}});
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().close(ec);
     finish();
+    st_.metrics.slowConsumerDisconnects++;  // after finish(): the gauges already reflect it
   }
 
   void finish() {
