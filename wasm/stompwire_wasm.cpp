@@ -11,8 +11,9 @@
 // - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS through a FrameInfo of pointers that
 //   stays valid only during the import call; JS copies what it keeps;
 // - errors are stompwire::errc values (0 = success).
-#include <emscripten/emmalloc.h>
+#include <malloc.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -20,7 +21,6 @@
 #include <deque>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "stompwire/client.hpp"
@@ -160,12 +160,17 @@ class JsScheduler final : public Scheduler {
   TimerId schedule(Millis delay, std::function<void()> fn) override {
     std::uint32_t id = ++seq_;
     if (id == 0) id = ++seq_;
-    timers_.emplace(id, std::move(fn));
+    // Ids only grow, so push_back keeps the vector sorted (a wrapped id would start a new run: after
+    // 2^32 timers, and find() then falls back to a linear scan).
+    timers_.push_back({id, std::move(fn)});
     sw_timer_set(id, static_cast<double>(delay.count()));
     return id;
   }
   void cancel(TimerId id) override {
-    if (timers_.erase(static_cast<std::uint32_t>(id))) sw_timer_clear(static_cast<std::uint32_t>(id));
+    auto it = find(static_cast<std::uint32_t>(id));
+    if (it == timers_.end()) return;
+    timers_.erase(it);
+    sw_timer_clear(static_cast<std::uint32_t>(id));
   }
   void post(std::function<void()> fn) override {
     posted_.push_back(std::move(fn));
@@ -175,9 +180,9 @@ class JsScheduler final : public Scheduler {
     }
   }
   void fire(std::uint32_t id) {
-    auto it = timers_.find(id);
+    auto it = find(id);
     if (it == timers_.end()) return;
-    auto fn = std::move(it->second);
+    auto fn = std::move(it->fn);
     timers_.erase(it);
     fn();
   }
@@ -195,9 +200,18 @@ class JsScheduler final : public Scheduler {
   std::size_t pending() const { return timers_.size() + posted_.size(); }
 
  private:
+  struct Timer {
+    std::uint32_t id;
+    std::function<void()> fn;
+  };
+  std::vector<Timer>::iterator find(std::uint32_t id) {
+    auto it = std::lower_bound(timers_.begin(), timers_.end(), id, [](const Timer& t, std::uint32_t x) { return t.id < x; });
+    if (it != timers_.end() && it->id == id) return it;
+    return std::find_if(timers_.begin(), timers_.end(), [id](const Timer& t) { return t.id == id; });
+  }
   std::uint32_t seq_ = 0;
   bool requested_ = false;
-  std::unordered_map<std::uint32_t, std::function<void()>> timers_;
+  std::vector<Timer> timers_;
   std::deque<std::function<void()>> posted_;
 };
 
@@ -239,7 +253,8 @@ class JsTransport final : public Transport {
 struct ClientEntry {
   std::uint32_t key;
   std::unique_ptr<Client> client;
-  std::unordered_map<std::uint32_t, BeforeConnectDone> beforeConnect;
+  // At most one beforeConnect is outstanding per attempt; a newer attempt makes older ones stale.
+  BeforeConnectDone beforeConnect;
   std::uint32_t beforeConnectSeq = 0;
 };
 
@@ -293,6 +308,21 @@ PublishParams readPublish(Args& a, int flags) {
 
 }  // namespace
 
+// Size: std::error_code's default constructor links libc++'s system_category, whose message() formats
+// unknown errors with snprintf and strerror_r, pulling in printf's ~10 KB. This module never asks for
+// a system error's message, so these two stand in for libc's (the linker then leaves libc's out).
+extern "C" int strerror_r(int, char* buffer, std::size_t n) {
+  if (n) buffer[0] = 0;
+  return 0;
+}
+extern "C" int snprintf(char* buffer, std::size_t n, const char*, ...) {
+  static const char text[] = "unknown error";
+  std::size_t k = std::min(n ? n - 1 : 0, sizeof text - 1);
+  std::memcpy(buffer, text, k);
+  if (n) buffer[k] = 0;
+  return static_cast<int>(sizeof text - 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The ABI.
 
@@ -300,7 +330,7 @@ SW_EXPORT void* sw_alloc(std::size_t n) { return std::malloc(n ? n : 1); }
 SW_EXPORT void sw_free(void* p) { std::free(p); }
 // Bytes of the wasm heap in use (allocated and not freed): the leak probe of the tests.
 SW_EXPORT double sw_heap_used() {
-  return static_cast<double>(emmalloc_dynamic_heap_size() - emmalloc_free_dynamic_memory());
+  return static_cast<double>(mallinfo().uordblks);
 }
 SW_EXPORT const FrameInfo* sw_frame_info() { return &frameInfo; }
 SW_EXPORT const char* sw_out_ptr() { return out.data(); }
@@ -370,7 +400,7 @@ SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* 
   if (beforeConnect) {
     o.beforeConnect = [raw](BeforeConnectDone done) {
       std::uint32_t id = ++raw->beforeConnectSeq;
-      raw->beforeConnect.emplace(id, std::move(done));
+      raw->beforeConnect = std::move(done);
       sw_event(raw->key, evBeforeConnect, static_cast<int>(id), 0, 0);
     };
   }
@@ -398,10 +428,9 @@ SW_EXPORT void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
                         [key, doneKey] { sw_event(key, evDeactivated, static_cast<int>(doneKey), 0, 0); });
 }
 SW_EXPORT void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
-  auto it = e->beforeConnect.find(id);
-  if (it == e->beforeConnect.end()) return;
-  auto done = std::move(it->second);
-  e->beforeConnect.erase(it);
+  if (id != e->beforeConnectSeq || !e->beforeConnect) return;
+  auto done = std::move(e->beforeConnect);
+  e->beforeConnect = nullptr;
   done(error ? std::error_code(errc::before_connect_failed) : std::error_code());
 }
 SW_EXPORT int sw_state(ClientEntry* e) { return static_cast<int>(e->client->state()); }

@@ -86,7 +86,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
       : options_(std::move(options)), factory_(std::move(factory)), sched_(scheduler), random_(std::move(random)) {
     connectHeaders_ = options_.connectHeaders;
   }
-  ~ClientImpl();
+  ~ClientImpl() = default;
 
   // Public API.
   void activate();
@@ -144,6 +144,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     std::size_t bytes = 0;
     TimerId timer = 0;
     Millis sentAt{0};
+    std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
   void enqueue(std::function<void()> fn) { notes_.push_back(std::move(fn)); }
@@ -163,7 +164,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     if (id) sched_.cancel(id);
     id = 0;
   }
-  std::error_code sendPublish(Outgoing& o, const std::string& transaction = {});
+  std::error_code sendPublish(Outgoing& o);
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
   void onReceiptTimeout(const std::shared_ptr<PublishState>& st);
@@ -240,10 +241,6 @@ class Connection final : public TransportListener {
   std::weak_ptr<ClientImpl> client_;
 };
 
-ClientImpl::~ClientImpl() {
-  // shutdown() ran (Client's destructor); a connection still here had no chance to be posted away.
-}
-
 // ------------------------------------------------------------------------------------------------
 // State, notifications
 
@@ -274,6 +271,9 @@ Metrics ClientImpl::metrics() const {
   m.reconnects = reconnects_;
   m.connects = connects_;
   m.consecutiveFailures = failures_;
+  // The count resets when a stable connection ends; report it as reset as soon as it is stable.
+  if (state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter)
+    m.consecutiveFailures = 0;
   SessionCounters c = totals_;
   if (session_) {
     const auto& s = session_->counters();
@@ -335,7 +335,10 @@ void ClientImpl::startAttempt() {
       *called = true;
       if (auto c = weak.lock()) c->onBeforeConnectDone(epoch, ec);
     };
-    enqueue([this, done = std::move(done)] { options_.beforeConnect(done); });
+    enqueue([this, epoch, done = std::move(done)] {
+      // An earlier callback may have cancelled this attempt: then the hook is not called at all.
+      if (epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(done);
+    });
   } else {
     openTransport();
   }
@@ -395,6 +398,15 @@ void ClientImpl::handleFailure(std::error_code ec) {
   if (state_ == ClientState::inactive || state_ == ClientState::failed) return;
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->transaction.empty()) {
+      ++it;
+      continue;
+    }
+    cancelTimer(it->timer);
+    complete(it->state, errc::connection_closed);
+    it = pending_.erase(it);
+  }
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
   ++failures_;
   if (wasConnected) enqueue([this, ec] { onDisconnect_.emit(destroyed_, ec); });
@@ -480,9 +492,7 @@ void ClientImpl::shutdown() {
   destroyed_ = true;
   cancelTimer(reconnectTimer_);
   retireConnection(kCloseNormal, "");
-  for (auto* list : {&queue_}) {
-    for (auto& o : *list) cancelTimer(o.timer);
-  }
+  for (auto& o : queue_) cancelTimer(o.timer);
   for (auto& o : pending_) cancelTimer(o.timer);
   auto markGone = [](const std::shared_ptr<PublishState>& st) {
     st->clientGone = true;
@@ -701,9 +711,9 @@ void ClientImpl::onConnected(const Frame& frame) {
 // ------------------------------------------------------------------------------------------------
 // Publish, receipts
 
-std::error_code ClientImpl::sendPublish(Outgoing& o, const std::string& transaction) {
+std::error_code ClientImpl::sendPublish(Outgoing& o) {
   Headers headers = o.params.headers;
-  if (!transaction.empty()) headers.push_back({"transaction", transaction});
+  if (!o.transaction.empty()) headers.push_back({"transaction", o.transaction});
   if (o.params.receipt) headers.push_back({"receipt", o.state->receiptId});
   session_->updateTime(now());
   auto ec = session_->send(o.params.destination, o.params.body, headers,
@@ -777,11 +787,12 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
   for (const auto& h : params.headers) o.bytes += h.name.size() + h.value.size();
   o.params = std::move(params);
   o.state = st;
+  o.transaction = transaction;
 
   if (!transaction.empty()) {
     // Transactional sends are never queued: the transaction lives and dies with the connection.
     if (state_ != ClientState::connected) return failNow(errc::connection_closed);
-    if (auto ec = sendPublish(o, transaction)) return failNow(ec);
+    if (auto ec = sendPublish(o)) return failNow(ec);
     flushOutput();
     if (!o.params.receipt) {
       st->status = PublishStatus::completed;
@@ -953,7 +964,8 @@ std::error_code validate(const ClientOptions& o, std::string* what) {
   if (o.receiptTimeout.count() < 0) return bad("receiptTimeout");
   if (o.disconnectTimeout.count() < 0) return bad("disconnectTimeout");
   const auto& r = o.reconnect;
-  if (r.initialDelay.count() < 0) return bad("reconnect.initialDelay");
+  // 0 would retry in a tight loop against a server that refuses at once; use enabled = false to stop.
+  if (r.initialDelay.count() <= 0 && r.enabled) return bad("reconnect.initialDelay");
   if (r.maxDelay < r.initialDelay) return bad("reconnect.maxDelay");
   if (!(r.multiplier >= 1.0) || r.multiplier > 1000.0) return bad("reconnect.multiplier");
   if (r.resetAfter.count() < 0) return bad("reconnect.resetAfter");

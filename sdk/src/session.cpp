@@ -63,6 +63,13 @@ std::string_view subprotocolFor(Version v) noexcept {
   return "v12.stomp";
 }
 
+struct Session::ParserSink final : FrameParser::Handler {
+  explicit ParserSink(Session& s) : session(s) {}
+  void onFrame(const FrameView& frame) override { session.onFrame(frame); }
+  void onHeartbeat() override { session.onHeartbeat(); }
+  Session& session;
+};
+
 Session::Session(SessionOptions options)
     : options_(std::move(options)), parser_(options_.limits), version_(Version::v1_0) {
   for (Version v : options_.versions) version_ = std::max(version_, v);
@@ -100,7 +107,8 @@ void Session::receive(std::string_view data, Millis now) {
   updateTime(now);
   lastReceived_ = now_;
   counters_.bytesIn += data.size();
-  auto ec = parser_.feed(data, *this);
+  ParserSink sink(*this);
+  auto ec = parser_.feed(data, sink);
   if (ec && state_ != SessionState::closed) fail(ec);
 }
 

@@ -43,8 +43,8 @@ using Headers = std::vector<Header>;
 
 struct ReconnectOptions {
   bool enabled = true;
-  Millis initialDelay{1000};
-  Millis maxDelay{30000};
+  Millis initialDelay{1000};     // > 0 (to stop reconnecting, set enabled = false)
+  Millis maxDelay{30000};        // >= initialDelay
   double multiplier = 2.0;       // >= 1
   std::uint32_t maxAttempts = 0;  // consecutive failed attempts before `failed`; 0 = unlimited
   // A connection that stayed up this long resets the failure count (and so the backoff).
@@ -56,8 +56,10 @@ struct OfflineQueueOptions {
   std::size_t maxBytes = 1024 * 1024; // body + destination + headers of the queued messages
 };
 
-// Called before every connection attempt (token refresh, picking a URL...). Call `done` once, now or
-// later, with an empty error to go on, or an error to count the attempt as failed.
+// Called before every connection attempt (e.g. refresh a token, then Client::setConnectHeaders). Call
+// `done` once, now or later, with an empty error to go on, or an error to count the attempt as failed
+// (before_connect_failed). connectionTimeout covers a hook that never calls back; a late or second
+// call is ignored.
 using BeforeConnectDone = std::function<void(std::error_code)>;
 using BeforeConnect = std::function<void(BeforeConnectDone done)>;
 
@@ -74,7 +76,7 @@ struct ClientOptions {
   double heartbeatToleranceMultiplier = 2.0;  // > 1: silence limit = negotiated incoming x this
   Millis connectionTimeout{10000};       // whole attempt (beforeConnect, open, CONNECTED); 0 = none
   Millis receiptTimeout{30000};          // publish with receipt; 0 = none
-  Millis disconnectTimeout{5000};        // graceful deactivate waits this long for the DISCONNECT receipt
+  Millis disconnectTimeout{5000};        // graceful deactivate waits this long for the DISCONNECT receipt; 0 = no limit
   ReconnectOptions reconnect;
   OfflineQueueOptions offlineQueue;
   bool splitLargeFrames = false;
@@ -285,7 +287,10 @@ class Client {
   // carry `id` (else "sub-N") and `ack` (auto, client, client-individual).
   Subscription subscribe(std::string destination, MessageCallback onMessage, Headers headers = {});
 
-  // Sends now when connected, else queues (bounded; queue_full when full, never a silent drop).
+  // Sends now when connected; otherwise (inactive, connecting, reconnecting, failed) queues it, bounded
+  // by offlineQueue (queue_full when full: never a silent drop), and flushes in order after the next
+  // CONNECTED. While deactivating: fails with `deactivated`. Refusals come back as an already-failed
+  // handle (check handle.error()).
   PublishHandle publish(PublishParams params);
 
   // BEGIN now; a transaction needs a connection (not_connected otherwise, see Transaction::error()).

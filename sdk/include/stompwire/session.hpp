@@ -105,7 +105,9 @@ struct SendOptions {
   bool contentLength = true;   // write content-length (always written when the body holds a NUL)
 };
 
-class Session final : private FrameParser::Handler {
+// No virtual functions on purpose: sdk/ is built without RTTI, and a class with a key function here
+// would leave RTTI-enabled code (UBSan's vptr checks, native/) without its typeinfo.
+class Session final {
  public:
   explicit Session(SessionOptions options);
   Session(const Session&) = delete;
@@ -161,8 +163,10 @@ class Session final : private FrameParser::Handler {
   bool hasEvents() const noexcept { return !events_.empty(); }
 
  private:
-  void onFrame(const FrameView& frame) override;
-  void onHeartbeat() override;
+  struct ParserSink;
+  friend struct ParserSink;
+  void onFrame(const FrameView& frame);
+  void onHeartbeat();
   void fail(std::error_code ec);
   std::error_code queue(const Frame& frame, SendOptions options);
   std::error_code ackOrNack(const char* command, const Frame& message, std::string_view transaction,

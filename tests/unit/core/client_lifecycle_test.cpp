@@ -30,6 +30,7 @@ TEST_CASE("create validates every option and names the bad one", "[client][optio
       {"receiptTimeout", [](ClientOptions& o) { o.receiptTimeout = Millis(-1); }},
       {"disconnectTimeout", [](ClientOptions& o) { o.disconnectTimeout = Millis(-1); }},
       {"reconnect.initialDelay", [](ClientOptions& o) { o.reconnect.initialDelay = Millis(-1); }},
+      {"reconnect.initialDelay", [](ClientOptions& o) { o.reconnect.initialDelay = Millis(0); }},
       {"reconnect.maxDelay", [](ClientOptions& o) { o.reconnect.maxDelay = Millis(10); }},
       {"reconnect.multiplier", [](ClientOptions& o) { o.reconnect.multiplier = 0.9; }},
       {"reconnect.resetAfter", [](ClientOptions& o) { o.reconnect.resetAfter = Millis(-5); }},
@@ -53,6 +54,10 @@ TEST_CASE("create validates every option and names the bad one", "[client][optio
   REQUIRE(ok.client);
   CHECK(ok.client->state() == ClientState::inactive);
   CHECK(ok.client->options().brokerURL == testOptions().brokerURL);
+  ClientOptions off = testOptions();
+  off.reconnect.enabled = false;
+  off.reconnect.initialDelay = Millis(0);
+  CHECK_FALSE(validate(off));  // irrelevant when reconnect is off
   // Defaults are valid too.
   ClientOptions defaults;
   defaults.brokerURL = "ws://x";
@@ -162,6 +167,23 @@ TEST_CASE("beforeConnect runs before every attempt - async - failure counts - se
   CHECK(f.net.count() == 1);
 }
 
+TEST_CASE("beforeConnect is not called for an attempt an earlier callback cancelled", "[client]") {
+  ClientOptions o = testOptions();
+  int calls = 0;
+  o.beforeConnect = [&](BeforeConnectDone done) {
+    ++calls;
+    done({});
+  };
+  ClientFixture f(o);
+  f.client->onStateChange([&](const StateChange& c) {
+    if (c.state == ClientState::connecting) f.client->deactivate();
+  });
+  f.client->activate();
+  CHECK(calls == 0);
+  CHECK(f.net.count() == 0);
+  CHECK(f.client->state() == ClientState::inactive);
+}
+
 TEST_CASE("beforeConnect completing synchronously", "[client]") {
   ClientOptions o = testOptions();
   int n = 0;
@@ -246,7 +268,9 @@ TEST_CASE("backoff through the client: delays grow, nextAttemptAt is reported, s
   f.sched.advanceTo(*f.client->metrics().nextAttemptAt);
   // ...one that stayed up for resetAfter starts over at initialDelay.
   f.serverAccepts();
+  CHECK(f.client->metrics().consecutiveFailures == 6);
   f.sched.advance(10000ms);
+  CHECK(f.client->metrics().consecutiveFailures == 0);  // stable now
   f.net.last().drop();
   CHECK(f.client->metrics().consecutiveFailures == 1);
   CHECK(*f.client->metrics().nextAttemptAt - f.sched.now() == 999ms);
@@ -665,4 +689,23 @@ TEST_CASE("destroying the client with work pending fails handles quietly and fre
   CHECK(link->destroyed);
   h.onComplete([&](std::error_code ec) { called = ec == errc::deactivated; });
   CHECK(called);  // already done: runs at once
+}
+
+TEST_CASE("versions option: subprotocols, STOMP command, and a server answering another version", "[client]") {
+  ClientOptions o = testOptions();
+  o.versions = {Version::v1_1};
+  o.useStompCommand = true;
+  ClientFixture f(o);
+  f.client->activate();
+  auto& l = f.net.last();
+  CHECK(l.subprotocols == std::vector<std::string>{"v11.stomp"});
+  l.accept("v11.stomp");
+  auto connect = l.lastFrame();
+  REQUIRE(connect);
+  CHECK(connect->command == "STOMP");
+  CHECK(connect->header("accept-version") == "1.1");
+  l.connected("1.2");  // not offered
+  CHECK(f.client->state() == ClientState::reconnecting);
+  CHECK(f.logged("state:reconnecting(unsupported_version)"));
+  CHECK(l.closeReason == "unsupported_version");
 }

@@ -99,6 +99,7 @@ TEST_CASE("a message for an unknown subscription goes to onUnhandledMessage", "[
     CHECK(m.header("destination") == "/topic/t");
     CHECK(m.headers().size() == 3);
     CHECK(m.frame().command == "MESSAGE");
+    CHECK(m.isBinary());  // it came in a binary WebSocket message
   });
   auto& l = f.activateAndConnect();
   l.deliver(message("ghost", "boo", "m-9"), true);
@@ -391,10 +392,14 @@ TEST_CASE("transactions: begin, publish, ack, commit, abort, and the errors", "[
   CHECK(l.framesNamed("ABORT").at(0).header("transaction") == "my-tx");
   // A reconnect ends a transaction.
   auto tx3 = f.client->begin();
+  auto txReceipt = tx3.publish({.destination = "/q", .body = "t", .receipt = true});
+  CHECK(txReceipt.status() == PublishStatus::sent);
   l.drop();
+  CHECK(txReceipt.error() == errc::connection_closed);  // not re-sent outside its transaction
   f.sched.advance(500ms);
   f.serverAccepts();
   CHECK(tx3.commit() == errc::connection_closed);
+  CHECK(f.net.last().framesNamed("SEND").empty());
   CHECK(tx3.publish({.destination = "/q", .body = "x"}).error() == errc::connection_closed);
   CHECK(Transaction().commit() == errc::invalid_state);
   CHECK(Transaction().publish({}).error() == errc::invalid_state);
@@ -483,4 +488,47 @@ TEST_CASE("listeners: several per event, removal during emission", "[client][eve
   f.client->onConnect([&](const Frame&) { calls.push_back(3); });
   f.activateAndConnect();
   CHECK(calls == std::vector<int>{1, 3});
+}
+
+TEST_CASE("a queued or unconfirmed publish the negotiated version cannot encode fails, the rest flows", "[client][queue]") {
+  ClientFixture f;
+  auto& l1 = f.activateAndConnect("1.2");
+  // Fine in 1.2 (escaped), unencodable in 1.0 (no escaping).
+  auto unconfirmed = f.client->publish({.destination = "/q", .body = "u", .headers = {{"note", "a\nb"}}, .receipt = true});
+  CHECK(unconfirmed.status() == PublishStatus::sent);
+  l1.drop();
+  auto bad = f.client->publish({.destination = "/q", .body = "bad", .headers = {{"note", "x\ny"}}});
+  auto good = f.client->publish({.destination = "/q", .body = "good"});
+  f.sched.advance(500ms);
+  auto& l2 = f.serverAccepts("1.0");
+  CHECK(unconfirmed.error() == errc::unencodable_header);
+  CHECK(bad.error() == errc::unencodable_header);
+  CHECK(good.status() == PublishStatus::completed);
+  CHECK(bodies(l2.framesNamed("SEND")) == std::vector<std::string>{"good"});
+  // Connected: refused at once.
+  auto now = f.client->publish({.destination = "/q", .body = "n", .headers = {{"note", "x\ny"}}});
+  CHECK(now.error() == errc::unencodable_header);
+}
+
+TEST_CASE("removeListener works for every event kind", "[client][events]") {
+  ClientFixture f;
+  int n = 0;
+  std::vector<ListenerId> ids{
+      f.client->onConnect([&](const Frame&) { ++n; }),
+      f.client->onDisconnect([&](std::error_code) { ++n; }),
+      f.client->onStompError([&](const Frame&) { ++n; }),
+      f.client->onStateChange([&](const StateChange&) { ++n; }),
+      f.client->onWebSocketClose([&](const CloseEvent&) { ++n; }),
+      f.client->onWebSocketError([&](std::error_code) { ++n; }),
+      f.client->onUnhandledMessage([&](const Message&) { ++n; }),
+      f.client->onUnhandledReceipt([&](const Frame&) { ++n; }),
+  };
+  for (auto id : ids) CHECK(f.client->removeListener(id));
+  for (auto id : ids) CHECK_FALSE(f.client->removeListener(id));
+  auto& l = f.activateAndConnect();
+  l.deliver(message("none", "x") + receipt("none"));
+  l.fail(make_error_code(errc::transport_error));
+  l.deliver(stompFrame("ERROR", {}, "e"));
+  CHECK(n == 0);
+  CHECK(f.logged("unhandled:x"));  // the fixture's own listeners still run
 }
