@@ -45,6 +45,7 @@ struct ServerConfig {
   std::int64_t sockjsSessionTimeoutMs = 5000;
   std::size_t sockjsResponseLimit = 128 * 1024;
   bool sockjsWebsocket = true;
+  std::string sockjsClientUrl = "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js";  // for iframe.html
 
   bool tls() const { return !tlsCert.empty(); }
   bool authConfigured() const { return !users.empty() || !jwtSecret.empty(); }

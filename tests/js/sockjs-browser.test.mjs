@@ -1,6 +1,7 @@
 // The npm package in headless Chromium with WebSocket blocked by a page-level stub: transport 'auto'
 // falls back to SockJS (sockjs-client from a <script> tag, cross-origin XHR streaming with CORS) against
-// stompwire-server, and transport 'sockjs' with jsonp-polling forced (script-tag transport, browser only).
+// stompwire-server; and transport 'sockjs' with the browser-only transports forced: jsonp-polling and
+// iframe-htmlfile.
 // Skipped when Chromium is not installed.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -83,7 +84,9 @@ describe('SockJS fallback in headless Chromium', { skip }, () => {
     });
     await new Promise((r) => pages.listen(0, '127.0.0.1', r));
     // The page is another origin than the broker: allow it, as a deployment would.
-    server = await startServer({ args: ['--allow-origin', `http://127.0.0.1:${pages.address().port}`] });
+    const pagesOrigin = `http://127.0.0.1:${pages.address().port}`;
+    // The iframe transports load sockjs-client inside /sockjs/iframe.html: from the page server here.
+    server = await startServer({ args: ['--allow-origin', pagesOrigin, '--sockjs-client-url', `${pagesOrigin}/sockjs-client/sockjs.min.js`] });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
   });
@@ -127,5 +130,12 @@ describe('SockJS fallback in headless Chromium', { skip }, () => {
     assert.equal(state.used, 'sockjs');
     assert.equal(state.ws, 0);
     assert.equal(await metric(server.httpUrl, 'stompwire_sockjs_sessions_total', 'transport="jsonp"'), before + 1);
+  });
+
+  test("transport 'sockjs' over iframe-htmlfile (the iframe page and htmlfile from the server)", async () => {
+    const before = await metric(server.httpUrl, 'stompwire_sockjs_sessions_total', 'transport="htmlfile"');
+    const state = await run({ transport: 'sockjs', sockjsOptions: { transports: ['iframe-htmlfile'] } });
+    assert.equal(state.used, 'sockjs');
+    assert.equal(await metric(server.httpUrl, 'stompwire_sockjs_sessions_total', 'transport="htmlfile"'), before + 1);
   });
 });

@@ -214,6 +214,18 @@ describe('SockJS protocol', () => {
     assert.equal(good.headers['access-control-allow-origin'], 'http://good.example');
   });
 
+  test('a session only answers the address that created it (ids are chosen by clients)', async () => {
+    const s = session();
+    assert.equal((await request(`${s}/xhr`, { method: 'POST' })).body, 'o\n');
+    // 127.0.0.2 is loopback too, but another peer address.
+    const send = await request(`${s}/xhr_send`, { method: 'POST', body: JSON.stringify([CONNECT]), localAddress: '127.0.0.2' });
+    assert.equal(send.status, 404);
+    const poll = await request(`${s}/xhr`, { method: 'POST', localAddress: '127.0.0.2' });
+    assert.equal(poll.status, 404);
+    assert.equal((await request(`${s}/xhr_send`, { method: 'POST', body: JSON.stringify([CONNECT]) })).status, 204);
+    assert.match((await request(`${s}/xhr`, { method: 'POST' })).body, /^a\["CONNECTED/);
+  });
+
   test('session timeout: a session nobody polls is freed (xhr_send then 404)', async () => {
     const before = await metric(server.httpUrl, 'stompwire_sockjs_timeouts_total');
     const s = session();

@@ -25,8 +25,8 @@ namespace sockjs_detail {
 std::string urlDecode(std::string_view s);
 std::optional<std::string> queryParam(std::string_view query, std::string_view name);
 bool validCallback(std::string_view cb);
-std::string iframeHtml();
-std::string iframeEtag();
+std::string iframeHtml(State& st);
+std::string iframeEtag(State& st);
 std::string htmlfilePrelude(std::string_view callback);
 std::string infoJson(State& st);
 // Origin, JWT and connection-count rules of /ws, for a request that creates a session. On refusal
@@ -92,9 +92,9 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
                      "Cache-Control: no-store, no-cache, no-transform, must-revalidate, max-age=0\r\n");
     }
     if (rest.starts_with("/iframe") && rest.ends_with(".html")) {
-      auto etag = sockjs_detail::iframeEtag();
+      auto etag = sockjs_detail::iframeEtag(st_);
       if (req_[http::field::if_none_match] == etag) return respond(304, "", "", "ETag: " + etag + "\r\n", false);
-      return respond(200, sockjs_detail::iframeHtml(), "text/html; charset=UTF-8",
+      return respond(200, sockjs_detail::iframeHtml(st_), "text/html; charset=UTF-8",
                      "Cache-Control: public, max-age=31536000\r\nETag: " + etag + "\r\n", false);
     }
     if (rest == "/websocket") return simple(400, "Can \"Upgrade\" only to \"WebSocket\".");
@@ -195,7 +195,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
 
   void sendTransport(bool jsonp) {
     auto session = sockJsRegistry(st_).find(key_);
-    if (!session) return refuse(404, "No such session\n");  // as sockjs-node: sends never create sessions
+    if (!session || session->remote() != remote_) return refuse(404, "No such session\n");  // as sockjs-node: sends never create sessions
     if (!originOk()) return refuse(403, "origin not allowed\n");
     std::string payload = std::move(req_.body());
     if (jsonp) {
@@ -220,7 +220,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
     if (auto no = sockjs_detail::admit(st_, req_, query_, remote_, kTls, info)) return refuse(no->status, no->body, no->extraHeader);
     auto& reg = sockJsRegistry(st_);
     // WebSocket sessions are not addressable by id: a later HTTP request cannot join them.
-    auto session = std::make_shared<SockJsSession>(st_, reg, std::string{}, Transport::websocket);
+    auto session = std::make_shared<SockJsSession>(st_, reg, std::string{}, Transport::websocket, remote_);
     if (!session->openBroker(std::move(info))) {
       st_.wsCount--;
       return refuse(503, "shutting down\n");
@@ -241,10 +241,11 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
     auto& reg = sockJsRegistry(st_);
     auto session = reg.find(key_);
     if (!originOk()) return refuse(403, "origin not allowed\n");
+    if (session && session->remote() != remote_) return refuse(404, "No such session\n");
     if (!session) {
       SessionInfo info;
       if (auto no = sockjs_detail::admit(st_, req_, query_, remote_, kTls, info)) return refuse(no->status, no->body, no->extraHeader);
-      auto [s, created] = reg.findOrCreate(st_, key_, transport);
+      auto [s, created] = reg.findOrCreate(st_, key_, transport, remote_);
       if (created && !s->openBroker(std::move(info))) {
         reg.erase(key_, s.get());
         st_.wsCount--;

@@ -94,9 +94,11 @@ std::string sockJsCloseFrame(int code, std::string_view reason) {
   return "c[" + std::to_string(code) + "," + sockJsQuote(reason) + "]";
 }
 
-SockJsSession::SockJsSession(State& st, SockJsRegistry& reg, std::string key, SockJsTransport firstTransport)
+SockJsSession::SockJsSession(State& st, SockJsRegistry& reg, std::string key, SockJsTransport firstTransport,
+                             std::string remote)
     : st_(st),
       reg_(reg),
+      remote_(std::move(remote)),
       key_(std::move(key)),
       strand_(asio::make_strand(st.ioc)),
       timeout_(strand_),
@@ -327,11 +329,12 @@ std::shared_ptr<SockJsSession> SockJsRegistry::find(const std::string& key) {
 }
 
 std::pair<std::shared_ptr<SockJsSession>, bool> SockJsRegistry::findOrCreate(State& st, const std::string& key,
-                                                                              SockJsTransport t) {
+                                                                              SockJsTransport t,
+                                                                              const std::string& remote) {
   std::lock_guard lock(mu_);
   auto& slot = sessions_[key];
   if (slot) return {slot, false};
-  slot = std::make_shared<SockJsSession>(st, *this, key, t);
+  slot = std::make_shared<SockJsSession>(st, *this, key, t, remote);
   return {slot, true};
 }
 

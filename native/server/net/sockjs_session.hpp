@@ -52,12 +52,15 @@ class SockJsRegistry;
 
 class SockJsSession final : public Connection, public std::enable_shared_from_this<SockJsSession> {
  public:
-  SockJsSession(State& st, SockJsRegistry& reg, std::string key, SockJsTransport firstTransport);
+  SockJsSession(State& st, SockJsRegistry& reg, std::string key, SockJsTransport firstTransport, std::string remote);
   ~SockJsSession() override;
 
   // Registers with the broker (under State::mu). False when the server is shutting down.
   bool openBroker(SessionInfo info);
   const std::string& key() const { return key_; }
+  // The peer that created the session. Session ids are chosen by clients, so later requests must come
+  // from the same address (behind a proxy that is the proxy: no worse than plain SockJS).
+  const std::string& remote() const { return remote_; }
 
   // A receiver wants this session's frames. Sends "o" first on a new session, "c[2010,...]" when
   // another receiver is attached, or the close frame when the session is closing.
@@ -87,6 +90,7 @@ class SockJsSession final : public Connection, public std::enable_shared_from_th
 
   State& st_;
   SockJsRegistry& reg_;
+  std::string remote_;
   std::string key_;  // empty for websocket sessions (not addressable by later requests)
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer timeout_, heartbeat_;
@@ -107,7 +111,8 @@ class SockJsRegistry {
  public:
   std::shared_ptr<SockJsSession> find(const std::string& key);
   // Creates and registers a session under `key` unless one exists; returns {session, created}.
-  std::pair<std::shared_ptr<SockJsSession>, bool> findOrCreate(State& st, const std::string& key, SockJsTransport t);
+  std::pair<std::shared_ptr<SockJsSession>, bool> findOrCreate(State& st, const std::string& key, SockJsTransport t,
+                                                                   const std::string& remote);
   void erase(const std::string& key, const SockJsSession* s);
   std::size_t size();
 

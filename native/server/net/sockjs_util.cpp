@@ -49,25 +49,29 @@ bool validCallback(std::string_view cb) {
   return true;
 }
 
-std::string iframeHtml() {
+std::string iframeHtml(State& st) {
+  std::string url;
+  for (char c : st.config.sockjsClientUrl) {  // an attribute value: keep it one
+    if (c == '"') url += "&quot;";
+    else if (c == '<') url += "&lt;";
+    else if (c == '&') url += "&amp;";
+    else url += c;
+  }
   return "<!DOCTYPE html>\n<html>\n<head>\n  <meta http-equiv=\"X-UA-Compatible\" content=\"IE=edge\" />\n"
          "  <meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\" />\n"
-         "  <script src=\"https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js\"></script>\n"
+         "  <script src=\"" + url + "\"></script>\n"
          "  <script>\n    document.domain = document.domain;\n    SockJS.bootstrap_iframe();\n  </script>\n"
          "</head>\n<body>\n  <h2>Don't panic!</h2>\n  <p>This is a SockJS hidden iframe. It's used for cross domain magic.</p>\n"
          "</body>\n</html>";
 }
 
-std::string iframeEtag() {
+std::string iframeEtag(State& st) {
   // FNV-1a of the page: stable across restarts, which is all an ETag needs.
-  static const std::string tag = [] {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : iframeHtml()) h = (h ^ c) * 1099511628211ull;
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(h));
-    return std::string(buf);
-  }();
-  return tag;
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : iframeHtml(st)) h = (h ^ c) * 1099511628211ull;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(h));
+  return std::string(buf);
 }
 
 std::string htmlfilePrelude(std::string_view callback) {

@@ -43,9 +43,9 @@ export async function subscribeCollect(client, destination, headers = {}) {
 }
 
 // One HTTP request with an optional body; resolves {status, body, headers}.
-export function request(url, { method = 'GET', body, headers = {}, timeoutMs = 5000, agent = false } = {}) {
+export function request(url, { method = 'GET', body, headers = {}, timeoutMs = 5000, agent = false, localAddress } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent, timeout: timeoutMs }, (res) => {
+    const req = http.request(url, { method, headers, agent, timeout: timeoutMs, localAddress }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
