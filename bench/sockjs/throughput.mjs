@@ -74,7 +74,8 @@ async function runOnce(server, transport, round) {
   return MESSAGES / secs;
 }
 
-const server = await startServer({ args: ['--rate-limit-user', '0', '--rate-limit-ip', '0'] });
+const extraArgs = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+const server = await startServer({ args: ['--rate-limit-user', '0', '--rate-limit-ip', '0', ...extraArgs] });
 const best = new Map();
 try {
   for (let round = 0; round < ROUNDS; round++) {
