@@ -202,6 +202,26 @@ describe('SockJS protocol', () => {
     assert.equal((await request(`${server.httpUrl}/healthz`)).status, 200);
   });
 
+  test('random garbage under /sockjs gets HTTP errors, never a crash', async () => {
+    // Deterministic pseudo-random (LCG) so a failure reproduces.
+    let seed = 12345;
+    const rnd = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const pick = (xs) => xs[rnd(xs.length)];
+    const s = session();
+    assert.equal((await request(`${s}/xhr`, { method: 'POST' })).body, 'o\n');
+    const bodies = ['', '[', '["a"', '[1]', '"x"', '[["nested"]]', '[' + '['.repeat(5000), '["\\ud800"]', '\u0000\u00ff', '["ok"]',
+      JSON.stringify(['SEND\ndestination:/topic/x\n\nbody\u0000']), 'd=%5B%22x', 'x'.repeat(3000)];
+    const paths = [`${s}/xhr_send`, `${s}/jsonp_send`, `${base}/a/b/xhr_send`, `${base}/%2e%2e/x/xhr`, `${base}/info?x=%zz`,
+      `${base}/${'a'.repeat(70)}/b/xhr`, `${base}/a/b/jsonp?c=${'x'.repeat(40)}`, `${base}/a/b/htmlfile?c=%3Cscript%3E`, `${base}/iframe.html`];
+    const allowed = new Set([200, 204, 304, 400, 403, 404, 405, 413, 500]);
+    for (let i = 0; i < 300; i++) {
+      const method = pick(['GET', 'POST', 'PUT', 'OPTIONS', 'DELETE']);
+      const r = await request(pick(paths), { method, body: method === 'GET' ? undefined : pick(bodies) });
+      assert.ok(allowed.has(r.status), `status ${r.status}`);
+    }
+    assert.equal((await request(`${server.httpUrl}/healthz`)).status, 200);
+  });
+
   test('origin rules of /ws apply: a foreign Origin gets 403 and no session', async () => {
     const s = session();
     const bad = await request(`${s}/xhr`, { method: 'POST', headers: { Origin: 'http://evil.example' } });
