@@ -304,3 +304,28 @@ describe('SockJS with authentication and WebSocket refused', () => {
     assert.equal(status, 404);
   });
 });
+
+describe('SockJS and --max-connections', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ args: ['--max-connections', '2', '--sockjs-session-timeout', '200'] });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  test('SockJS sessions count against the limit with WebSocket connections; freed ones make room', async () => {
+    const base = `${server.httpUrl}/sockjs`;
+    const ws = new WebSocket(server.url, ['v12.stomp']);
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    assert.equal((await request(`${base}/1/${randomId()}/xhr`, { method: 'POST' })).body, 'o\n');
+    const full = await request(`${base}/1/${randomId()}/xhr`, { method: 'POST' });
+    assert.equal(full.status, 503);
+    const fullWs = new WebSocket(server.url, ['v12.stomp']);
+    const status = await new Promise((resolve) => fullWs.once('unexpected-response', (_req, res) => resolve(res.statusCode)));
+    assert.equal(status, 503);
+    // The polling session times out (200 ms): there is room again.
+    await waitFor(async () => (await request(`${base}/1/${randomId()}/xhr`, { method: 'POST' })).status === 200, 3000, 'room after the timeout');
+    ws.close();
+  });
+});
