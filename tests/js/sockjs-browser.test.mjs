@@ -93,7 +93,9 @@ describe('SockJS fallback in headless Chromium', { skip }, () => {
   after(async () => {
     await browser?.close();
     pages?.close();
-    await server?.stop();
+    const exit = await server?.stop();
+    if (process.env.SOCKJS_DEBUG_STDERR) (await import('node:fs')).writeFileSync(process.env.SOCKJS_DEBUG_STDERR, server?.stderr ?? '');
+    assert.deepEqual(exit, { code: 0, signal: null }, server?.stderr.slice(-3000));
   });
 
   async function run(opts) {

@@ -333,6 +333,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
     asio::async_write(stream_, asio::buffer(queue_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec) return self->peerGone();
+      if (self->queue_.empty()) return;  // the peer went away while this write was in flight
       self->queued_ -= self->queue_.front().size();
       self->queue_.pop_front();
       self->doWrite();
@@ -353,7 +354,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
   void peerGone() {
     bool wasEnded = ended_;
     ended_ = true;
-    queue_.clear();
+    if (!writing_) queue_.clear();  // an in-flight write still points into queue_.front()
     closeSocket();
     if (!wasEnded && session_) session_->receiverGone(this);
     session_.reset();

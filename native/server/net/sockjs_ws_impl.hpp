@@ -93,6 +93,7 @@ class SockJsWs final : public SockJsReceiver, public std::enable_shared_from_thi
     ws_.async_write(asio::buffer(queue_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec) return self->gone();
+      if (self->queue_.empty()) return;  // gone() while this write was in flight
       self->queued_ -= self->queue_.front().size();
       self->queue_.pop_front();
       self->doWrite();
@@ -121,7 +122,7 @@ class SockJsWs final : public SockJsReceiver, public std::enable_shared_from_thi
   void gone() {
     if (done_) return;
     done_ = true;
-    queue_.clear();
+    if (!writing_) queue_.clear();  // an in-flight write still points into queue_.front()
     if (session_) {
       session_->receiverGone(this);
       session_.reset();
