@@ -60,7 +60,7 @@ describe('stompwire npm package: transport option', () => {
   });
   after(async () => {
     for (const c of clients) c.dispose();
-    await server.stop();
+    assert.deepEqual(await server.stop(), { code: 0, signal: null });
   });
 
   test('defaultSockJsURL maps ws(s)://host/ws to http(s)://host/sockjs', () => {
