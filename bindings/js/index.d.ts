@@ -108,6 +108,20 @@ export interface ClientOptions {
   brokerURL?: string;
   /** Called for each connection attempt; default: globalThis.WebSocket, else the `ws` package. */
   webSocketFactory?: (url: string, protocols: string[]) => WebSocketLike;
+  /**
+   * 'websocket' (default); 'sockjs': every attempt over sockjs-client (optional peer dependency);
+   * 'auto': WebSocket first, SockJS when the upgrade fails or no first frame arrives within
+   * fallbackTimeout, and what worked is tried first on the next reconnect.
+   */
+  transport?: 'websocket' | 'sockjs' | 'auto';
+  /** The SockJS endpoint. Default: brokerURL with ws->http, wss->https and a trailing /ws -> /sockjs. */
+  sockjsURL?: string;
+  /** Passed to `new SockJS(url, null, sockjsOptions)`, e.g. `{ transports: ['xhr-streaming'] }`. */
+  sockjsOptions?: Record<string, unknown>;
+  /** 'auto': ms without a first frame before falling over to SockJS (default 4000). */
+  fallbackTimeout?: number;
+  /** The SockJS constructor, for bundled apps; default: global SockJS, else `import('sockjs-client')`. */
+  SockJS?: new (url: string, _reserved?: unknown, options?: Record<string, unknown>) => unknown;
   /** Offered STOMP versions. Default ['1.2', '1.1', '1.0']. */
   versions?: Array<'1.0' | '1.1' | '1.2'>;
   connectHeaders?: StompHeaders;
@@ -189,6 +203,8 @@ export declare class Client {
   /** Not inactive and not failed. */
   readonly active: boolean;
   readonly brokerURL: string | undefined;
+  /** With transport 'sockjs' or 'auto': what delivered the last connection's first frame. */
+  readonly transportUsed: 'websocket' | 'sockjs' | null;
   /** Setting takes effect at the next connection attempt. */
   connectHeaders: StompHeaders;
 

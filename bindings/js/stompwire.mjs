@@ -9,6 +9,8 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
+import { makeTransportFactory } from './transport.mjs';
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const STATES = ['inactive', 'connecting', 'connected', 'reconnecting', 'deactivating', 'failed'];
@@ -602,6 +604,8 @@ export class Client {
     this._deacts = new Map();
     this._listeners = {};
     this._handlers = {};
+    // transport: 'sockjs' | 'auto' wrap every socket (transport.mjs); 'websocket' leaves it alone.
+    this._transport = makeTransportFactory(options, (url, protocols) => this._webSocket(url, protocols));
     for (const e of EVENTS) {
       this._listeners[e] = [];
       if (typeof options['on' + e] === 'function') this._handlers[e] = options['on' + e];
@@ -630,7 +634,7 @@ export class Client {
     let versions = 0;
     for (const v of o.versions ?? o.stompVersions?.versions ?? ['1.2', '1.1', '1.0']) versions |= VERSION_BITS[v] ?? 8;
     const list = [
-      o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : ''),
+      o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
       versions & 8 ? 0 : versions,
       flag(o.useStompCommand),
       num(o.heartbeatIncoming),
@@ -672,6 +676,11 @@ export class Client {
   }
 
   _socket(url, protocols) {
+    if (this._transport) return this._transport(url, protocols);
+    return this._webSocket(url, protocols);
+  }
+
+  _webSocket(url, protocols) {
     const f = this._o.webSocketFactory;
     if (f) return f(url, protocols);
     const WS = globalThis.WebSocket ?? wsClass;
@@ -798,6 +807,10 @@ export class Client {
   get active() {
     const s = this.state;
     return s !== 'inactive' && s !== 'failed';
+  }
+  /** With transport 'sockjs' or 'auto': what delivered the last connection's first frame ('websocket' | 'sockjs'), else null. */
+  get transportUsed() {
+    return this._transport ? this._transport.worked : null;
   }
   get brokerURL() {
     return this._o.brokerURL;

@@ -102,6 +102,12 @@ ParseResult parseCommandLine(int argc, const char* const* argv) {
   app.add_option("--log-level", c.logLevel, "debug, info, warn or error (logs are JSON lines on stderr)")
       ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 
+  app.add_option("--sockjs-heartbeat", c.sockjsHeartbeatMs, "ms between SockJS heart-beat frames")->capture_default_str()->check(CLI::Range(std::int64_t{10}, std::int64_t{3600000}));
+  app.add_option("--sockjs-session-timeout", c.sockjsSessionTimeoutMs, "ms a SockJS session waits for the client's next request")->capture_default_str()->check(CLI::Range(std::int64_t{10}, std::int64_t{3600000}));
+  app.add_option("--sockjs-response-limit", c.sockjsResponseLimit, "bytes per SockJS streaming response before the client reopens it")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  app.add_option("--sockjs-client-url", c.sockjsClientUrl, "sockjs-client script loaded by /sockjs/iframe.html (iframe transports)")->capture_default_str();
+  app.add_flag("!--sockjs-no-websocket", c.sockjsWebsocket, "refuse WebSocket upgrades under /sockjs (clients fall back to HTTP transports)");
+
   ParseResult r;
   try {
     app.parse(argc, argv);

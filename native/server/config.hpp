@@ -39,6 +39,13 @@ struct ServerConfig {
   std::size_t maxQueueDepth = 10000;
   std::size_t maxSubscriptions = 1024;
   std::string logLevel = "info";
+  // SockJS endpoint (/sockjs): heart-beat frame interval, how long a session waits for the client's
+  // next request, bytes per streaming response before the client must reopen it, WebSocket offered.
+  std::int64_t sockjsHeartbeatMs = 25000;
+  std::int64_t sockjsSessionTimeoutMs = 5000;
+  std::size_t sockjsResponseLimit = 128 * 1024;
+  bool sockjsWebsocket = true;
+  std::string sockjsClientUrl = "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js";  // for iframe.html
 
   bool tls() const { return !tlsCert.empty(); }
   bool authConfigured() const { return !users.empty() || !jwtSecret.empty(); }

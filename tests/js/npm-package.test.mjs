@@ -20,7 +20,7 @@ after(() => rmSync(temp, { recursive: true, force: true }));
 test('npm pack ships exactly the module, the .wasm, the types and the README', async () => {
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', temp], { cwd: pkgDir });
   const [info] = JSON.parse(stdout);
-  assert.deepEqual(info.files.map((f) => f.path).sort(), ['README.md', 'index.d.ts', 'package.json', 'stompwire.mjs', 'stompwire.wasm']);
+  assert.deepEqual(info.files.map((f) => f.path).sort(), ['README.md', 'index.d.ts', 'package.json', 'stompwire.mjs', 'stompwire.wasm', 'transport.mjs']);
   assert.ok(existsSync(join(temp, info.filename)));
 });
 

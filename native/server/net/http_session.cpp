@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "net/detail.hpp"
+#include "net/sockjs.hpp"
 
 namespace stompwire::server::net {
 
@@ -86,6 +87,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
 
   HttpSession(State& st, Stream&& stream, std::string remote)
       : st_(st), stream_(std::move(stream)), remote_(std::move(remote)) {}
+  HttpSession(State& st, Stream&& stream, beast::flat_buffer&& buffer, std::string remote)
+      : st_(st), stream_(std::move(stream)), remote_(std::move(remote)), buffer_(std::move(buffer)) {}
+
+  // Continues on a kept-alive connection handed back by the SockJS endpoint.
+  void resume() {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->doRead(); });
+  }
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
@@ -111,7 +119,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void doRead() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(st_.config.maxHeaderSize));
-    parser_->body_limit(64 * 1024);
+    // SockJS sends carry JSON-quoted STOMP frames (up to 6x longer); 413 above.
+    parser_->body_limit(std::max<std::uint64_t>(64 * 1024, 6 * st_.config.maxFrameSize + 4096));
     beast::get_lowest_layer(stream_).expires_after(Millis(st_.config.handshakeTimeoutMs));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::onRead, this->shared_from_this()));
   }
@@ -126,6 +135,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     if (ec == http::error::header_limit) {
       st_.metrics.reject(Reject::headerTooLarge);
       return reply(simple(http::status::request_header_fields_too_large, "request header too large\n", 11), false);
+    }
+    if (ec == http::error::body_limit) {
+      st_.metrics.reject(Reject::badRequest);
+      return reply(simple(http::status::payload_too_large, "request body too large\n", 11), false);
     }
     if (ec) {
       st_.metrics.reject(Reject::badRequest);
@@ -156,8 +169,15 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     auto v = req.version();
     bool keep = req.keep_alive();
 
+    if (isSockJsPath(path) && !(path == "/sockjs/websocket" && websocket::is_upgrade(req))) {
+      beast::get_lowest_layer(stream_).expires_never();
+      return startSockJs(st_, std::move(stream_), std::move(buffer_), std::move(req), remote_);
+    }
     if (websocket::is_upgrade(req)) {
-      if (path != "/ws") return reply(simple(http::status::not_found, "no WebSocket endpoint at " + path + "\n", v), false);
+      // /sockjs/websocket is SockJS's raw WebSocket: plain STOMP over WebSocket, like /ws.
+      if (path == "/sockjs/websocket" && !st_.config.sockjsWebsocket)
+        return reply(simple(http::status::not_found, "WebSocket transport disabled\n", v), false);
+      if (path != "/ws" && path != "/sockjs/websocket") return reply(simple(http::status::not_found, "no WebSocket endpoint at " + path + "\n", v), false);
       return upgrade(std::move(req), query);
     }
     if (path == "/healthz") {
@@ -172,6 +192,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
         text = st_.metrics.render(b.stats(), b.sessionCount(), b.subscriptionCount(), b.queuedMessageCount(),
                                   b.pendingAckCount());
       }
+      text += renderSockJsMetrics(st_);
       return reply(simple(http::status::ok, std::move(text), v, "text/plain; version=0.0.4; charset=utf-8"), keep);
     }
     if (path.starts_with("/admin/fault/")) return fault(path, query, req.method(), v, keep);
@@ -306,6 +327,16 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
 };
 
 }  // namespace
+
+void resumeHttp(State& st, beast::tcp_stream stream, beast::flat_buffer buffer, std::string remote) {
+  std::make_shared<HttpSession<beast::tcp_stream>>(st, std::move(stream), std::move(buffer), std::move(remote))->resume();
+}
+
+void resumeHttp(State& st, beast::ssl_stream<beast::tcp_stream> stream, beast::flat_buffer buffer, std::string remote) {
+  std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(st, std::move(stream), std::move(buffer),
+                                                                      std::move(remote))
+      ->resume();
+}
 
 void startHttp(State& state, tcp::socket socket) {
   beast::error_code ec;

@@ -57,6 +57,11 @@ async function main(): Promise<void> {
 
   const early = new Client({ brokerURL: 'ws://x', webSocketFactory: (url, protocols) => new WebSocket(url, protocols) });
   await early.ready;
+  const fallback = new Client({ brokerURL: 'ws://x/ws', transport: 'auto', fallbackTimeout: 2000, sockjsOptions: { transports: ['xhr-streaming'] } });
+  const used: 'websocket' | 'sockjs' | null = fallback.transportUsed;
+  console.log(used);
+  // @ts-expect-error not a transport
+  new Client({ brokerURL: 'ws://x', transport: 'carrier-pigeon' });
 
   // @ts-expect-error destination is required
   await client.publish({ body: 'x' });

@@ -1,0 +1,256 @@
+// The `transport` option of Client: 'websocket' (default), 'sockjs' or 'auto'. Plain JS, no wasm:
+// the client core only ever sees one WebSocket-like object per connection attempt; the fallback,
+// the SockJS quirks and the memory of what worked live here.
+//
+//   transport: 'sockjs'  every attempt goes through sockjs-client (an optional peer dependency:
+//                        `npm install sockjs-client`, or a global SockJS from a <script> tag, or
+//                        the constructor itself in the `SockJS` option).
+//   transport: 'auto'    each attempt tries WebSocket first and falls over to SockJS, inside the same
+//                        attempt, when the upgrade fails or no first frame (CONNECTED) arrives within
+//                        `fallbackTimeout` ms (default 4000) of the attempt's start: a proxy that
+//                        hangs the upgrade, or accepts it and then swallows frames. What delivered a first frame is tried first on
+//                        the next reconnect.
+//
+// SockJS carries text only: STOMP frames with binary bodies are sent as UTF-8 text.
+
+const KINDS = ['websocket', 'sockjs'];
+const enc = new TextDecoder();
+
+/** The SockJS endpoint for a STOMP-over-WebSocket URL: ws->http, wss->https, a trailing /ws -> /sockjs. */
+export function defaultSockJsURL(brokerURL) {
+  const u = new URL(brokerURL);
+  if (u.protocol === 'ws:') u.protocol = 'http:';
+  else if (u.protocol === 'wss:') u.protocol = 'https:';
+  if (u.pathname === '/ws' || u.pathname.endsWith('/ws')) u.pathname = u.pathname.slice(0, -3) + '/sockjs';
+  return u.toString();
+}
+
+let sockJsModule = null;
+function loadSockJs(given) {
+  if (given) return Promise.resolve(given);
+  if (typeof globalThis.SockJS === 'function') return Promise.resolve(globalThis.SockJS);
+  // Ignored by bundlers: the dependency is optional.
+  return (sockJsModule ??= import(/* webpackIgnore: true */ /* @vite-ignore */ 'sockjs-client').then(
+    (m) => m.default ?? m,
+    (cause) => {
+      sockJsModule = null;
+      throw Object.assign(new Error("transport 'sockjs' needs sockjs-client: npm install sockjs-client (or pass the SockJS option)"), {
+        code: 'transport_error',
+        cause,
+      });
+    },
+  ));
+}
+
+/**
+ * Makes the socket factory of one Client for options.transport. `openWebSocket(url, protocols)`
+ * opens a plain WebSocket (the app's webSocketFactory or the platform's). Returns null for
+ * 'websocket' (nothing to wrap). Throws on an unknown transport.
+ */
+export function makeTransportFactory(options, openWebSocket) {
+  const mode = options.transport ?? 'websocket';
+  if (mode === 'websocket') return null;
+  if (mode !== 'sockjs' && mode !== 'auto') {
+    throw Object.assign(new Error(`transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`), {
+      code: 'invalid_option',
+      option: 'transport',
+    });
+  }
+  const fallbackTimeout = options.fallbackTimeout ?? 4000;
+  const state = { worked: null };
+  const factory = (url, protocols) => {
+    const plan = mode === 'sockjs' ? ['sockjs'] : state.worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
+    const open = (kind) => {
+      if (kind === 'websocket') return openWebSocket(url, protocols);
+      return new SockJsSocket(loadSockJs(options.SockJS), options.sockjsURL ?? defaultSockJsURL(url), options.sockjsOptions);
+    };
+    return new FallbackSocket(plan, open, (kind) => (state.worked = kind), fallbackTimeout);
+  };
+  // What delivered the last first frame ('websocket' | 'sockjs' | null): tests and diagnostics.
+  Object.defineProperty(factory, 'worked', { get: () => state.worked });
+  return factory;
+}
+
+// sockjs-client behind a WebSocket face: created synchronously (the module loads asynchronously),
+// protocol '' (SockJS reports its transport name there), close codes SockJS accepts, text only.
+class SockJsSocket {
+  constructor(ctorPromise, url, sockjsOptions) {
+    this.readyState = 0;
+    this.protocol = '';
+    this.binaryType = 'arraybuffer';
+    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    this._sock = null;
+    this._closeAsked = null;
+    ctorPromise.then(
+      (SockJS) => {
+        if (this.readyState === 3) return;
+        let sock;
+        try {
+          sock = new SockJS(url, null, sockjsOptions);
+        } catch (e) {
+          return this._fail(e);
+        }
+        this._sock = sock;
+        sock.onopen = () => {
+          if (this._closeAsked) return sock.close(...this._closeAsked);
+          this.readyState = 1;
+          this.transportName = sock.transport;
+          this.onopen?.({ type: 'open' });
+        };
+        sock.onmessage = (ev) => this.onmessage?.({ type: 'message', data: ev.data });
+        sock.onclose = (ev) => {
+          this.readyState = 3;
+          this.onclose?.({ type: 'close', code: ev.code, reason: ev.reason ?? '', wasClean: !!ev.wasClean });
+        };
+        if (this._closeAsked && sock.readyState === 1) sock.close(...this._closeAsked);
+      },
+      (e) => this._fail(e),
+    );
+  }
+
+  _fail(error) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onerror?.({ type: 'error', error, message: error?.message });
+    this.onclose?.({ type: 'close', code: 1006, reason: String(error?.message ?? error), wasClean: false });
+  }
+
+  get bufferedAmount() {
+    return 0;
+  }
+
+  send(data) {
+    if (this.readyState !== 1) throw new Error('SockJS socket not open');
+    this._sock.send(typeof data === 'string' ? data : enc.decode(data));
+  }
+
+  close(code = 1000, reason = '') {
+    // SockJS accepts 1000 and 3000-4999 only.
+    const c = code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000;
+    if (this.readyState >= 2) return;
+    if (!this._sock || this._sock.readyState === 0) {
+      this._closeAsked = [c, reason];
+      if (!this._sock) {
+        this.readyState = 3;
+        queueMicrotask(() => this.onclose?.({ type: 'close', code: c, reason, wasClean: true }));
+      }
+      return;
+    }
+    this.readyState = 2;
+    this._sock.close(c, reason);
+  }
+}
+
+// Tries the kinds in `plan` in order within one connection attempt; the client core sees one socket.
+class FallbackSocket {
+  constructor(plan, open, remember, fallbackTimeout) {
+    this.readyState = 0;
+    this.protocol = '';
+    this.binaryType = 'arraybuffer';
+    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    this.kind = null;
+    this._plan = plan;
+    this._open = open;
+    this._remember = remember;
+    this._timeout = fallbackTimeout;
+    this._sent = []; // what the core sent before the first frame: replayed after a fall-over
+    this._gotFrame = false;
+    this._closing = false;
+    this._timer = null;
+    this._inner = null;
+    this._try(0);
+  }
+
+  get bufferedAmount() {
+    return this._inner?.bufferedAmount ?? 0;
+  }
+
+  _try(i) {
+    const kind = this._plan[i];
+    const last = i === this._plan.length - 1;
+    let inner;
+    try {
+      inner = this._open(kind);
+    } catch (error) {
+      if (!last) return this._try(i + 1);
+      return queueMicrotask(() => this._end({ code: 1006, reason: String(error?.message ?? error), wasClean: false }, error));
+    }
+    this._inner = inner;
+    this.kind = kind;
+    try {
+      inner.binaryType = 'arraybuffer';
+    } catch {}
+    const stale = () => this._inner !== inner;
+    const failOver = () => {
+      clearTimeout(this._timer);
+      inner.onopen = inner.onmessage = inner.onerror = inner.onclose = () => {};
+      try {
+        inner.close(1000);
+      } catch {}
+      this._try(i + 1);
+    };
+    inner.onopen = () => {
+      if (stale()) return;
+      if (this._closing) return inner.close(1000);
+      if (this.readyState === 0) {
+        this.readyState = 1;
+        this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
+        this.onopen?.({ type: 'open' });
+      } else {
+        for (const d of this._sent) inner.send(kind === 'sockjs' && typeof d !== 'string' ? enc.decode(d) : d);
+      }
+    };
+    // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
+    if (!last) this._timer = setTimeout(() => !stale() && !this._gotFrame && failOver(), this._timeout);
+    inner.onmessage = (ev) => {
+      if (stale()) return;
+      if (!this._gotFrame) {
+        this._gotFrame = true;
+        clearTimeout(this._timer);
+        this._sent = null;
+        this._remember(kind);
+      }
+      this.onmessage?.(ev);
+    };
+    inner.onerror = (ev) => {
+      if (stale() || (!this._gotFrame && !last && !this._closing)) return;
+      this.onerror?.(ev);
+    };
+    inner.onclose = (ev) => {
+      if (stale()) return;
+      if (!this._gotFrame && !last && !this._closing) return failOver();
+      this._end(ev);
+    };
+  }
+
+  _end(ev, error) {
+    clearTimeout(this._timer);
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    if (error) this.onerror?.({ type: 'error', error, message: error?.message });
+    this.onclose?.({ type: 'close', code: ev.code ?? 1006, reason: ev.reason ?? '', wasClean: !!ev.wasClean });
+  }
+
+  send(data) {
+    if (this.readyState !== 1) throw new Error('socket not open');
+    if (!this._gotFrame) this._sent.push(data);
+    if (this._inner.readyState !== 1) return; // falling over: replayed once the next one opens
+    this._inner.send(this.kind === 'sockjs' && typeof data !== 'string' ? enc.decode(data) : data);
+  }
+
+  close(code = 1000, reason = '') {
+    if (this._closing) return;
+    this._closing = true;
+    clearTimeout(this._timer);
+    if (this.readyState === 0 || this.readyState === 1) this.readyState = 2;
+    try {
+      this._inner?.close(code, reason);
+    } catch {
+      try {
+        this._inner?.close(1000);
+      } catch {}
+    }
+  }
+}
+
+export { KINDS as TRANSPORTS };
