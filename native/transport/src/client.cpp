@@ -7,6 +7,7 @@
 
 #include "locking_executor.hpp"
 #include "stompwire/native/scheduler.hpp"
+#include "stompwire/native/url.hpp"
 
 namespace stompwire::native {
 
@@ -118,6 +119,13 @@ asio::any_io_executor Client::executor() const { return shared_->executor; }
 
 std::unique_ptr<Client> makeClient(asio::any_io_executor executor, ClientOptions options, std::error_code& ec,
                                    std::string* what) {
+  // The core only knows that a URL is required; which schemes and forms are valid is the transports'
+  // business, and a URL they can never open must fail here rather than in every reconnect attempt.
+  if (Url parsed; !options.brokerURL.empty() && parseUrl(options.brokerURL, parsed)) {
+    ec = stompwire::errc::invalid_argument;
+    if (what) *what = "brokerURL";
+    return nullptr;
+  }
   auto shared = std::make_shared<Client::Shared>(std::move(executor));
   shared->scheduler = std::make_unique<AsioScheduler>(shared->executor);
   RandomSource random = std::move(options.random);

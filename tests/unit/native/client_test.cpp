@@ -110,6 +110,19 @@ TEST_CASE("makeClient: invalid options are reported, or thrown by the throwing o
   CHECK(ec == stompwire::errc::invalid_argument);
   CHECK(what == "brokerURL");
   CHECK_THROWS_AS(native::makeClient(ioc.get_executor(), o), std::system_error);
+
+  // A URL no transport can open is refused here, not retried forever by the reconnect policy.
+  for (const char* url : {"http://127.0.0.1:8080/ws", "ws://", "ws://[::1/ws", "ws://host:99999/ws"}) {
+    CAPTURE(url);
+    o.brokerURL = url;
+    what.clear();
+    CHECK(native::makeClient(ioc.get_executor(), o, ec, &what) == nullptr);
+    CHECK(ec == stompwire::errc::invalid_argument);
+    CHECK(what == "brokerURL");
+  }
+  o.brokerURL = "stomp+ssl://[::1]:61614";
+  CHECK(native::makeClient(ioc.get_executor(), o, ec, &what) != nullptr);
+  CHECK(!ec);
 }
 
 TEST_CASE("makeClient: reconnects after the server drops the connection and keeps the subscription") {
