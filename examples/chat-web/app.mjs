@@ -152,7 +152,7 @@ function startChat(Client, user, room) {
         // The broker's RECEIPT: it has the message (after a reconnect, if it waited in the queue).
         outbox.splice(outbox.indexOf(o), 1);
         o.li.remove();
-        if (o.queued) notice('confirmed', `“${content}” was delivered after the reconnect (receipt from the server)`);
+        if (o.queued) notice('confirmed', `✓ “${content}” delivered after the reconnect (server receipt)`);
         showQueued();
       },
       (err) => {
