@@ -42,8 +42,10 @@ export function startChatServer(args = []) {
 
 // Opens the chat in its own browser context (own storage, own network emulation) and joins through the
 // query string. Resolves once the badge says connected. Page errors are collected in page.errors.
-export async function openChat(browser, baseUrl, { user, room, heartbeat, contextOptions = {} }) {
+// initScript runs in the page before any of its scripts.
+export async function openChat(browser, baseUrl, { user, room, heartbeat, contextOptions = {}, initScript }) {
   const context = await browser.newContext({ viewport, ...contextOptions });
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
