@@ -90,6 +90,7 @@ describe('chat page', { skip, timeout: 120000 }, () => {
       await cli.waitLine(/^\[ada\] hi terminal, this is the browser$/);
       cli.say('hi browser, the terminal got you');
       await waitForMessage(page, 'terminal', 'hi browser, the terminal got you');
+      await cli.waitLine(/^\[terminal\] hi browser, the terminal got you$/);
 
       assert.deepEqual(cli.lines(), [
         '[terminal] hello from the terminal',
