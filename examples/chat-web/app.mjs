@@ -86,12 +86,17 @@ function startChat(Client, user, room) {
     ui.queued.hidden = n === 0;
   };
 
-  client.onStateChange(({ state, reason }) => {
+  // The badge: the client's state, and "offline" when the browser says it has no network (the client
+  // keeps trying; its attempts fail until the network is back).
+  let current = { state: client.state };
+  const render = () => {
     clearInterval(countdown);
+    const { state, reason } = current;
     const why = reason ? `${reason.code}: ${reason.message}` : undefined;
     if (state === 'connected') {
-      everConnected = true;
       setBadge('connected', 'connected');
+    } else if (state === 'inactive' || state === 'failed' || state === 'deactivating' || !navigator.onLine) {
+      setBadge('offline', 'offline', why ?? (navigator.onLine ? undefined : 'no network'));
     } else if (state === 'reconnecting') {
       // The core decided when the next attempt happens (backoff with jitter); count down to it.
       const tick = () => {
@@ -101,12 +106,18 @@ function startChat(Client, user, room) {
       };
       tick();
       countdown = setInterval(tick, 250);
-    } else if (state === 'connecting') {
-      setBadge(everConnected ? 'reconnecting' : 'connecting', everConnected ? 'reconnecting…' : 'connecting…', why);
     } else {
-      setBadge('offline', 'offline', why); // inactive, failed, deactivating
+      setBadge(everConnected ? 'reconnecting' : 'connecting', everConnected ? 'reconnecting…' : 'connecting…', why);
     }
-    if (state !== 'connected') {
+  };
+  addEventListener('online', render);
+  addEventListener('offline', render);
+
+  client.onStateChange((change) => {
+    current = change;
+    if (change.state === 'connected') everConnected = true;
+    render();
+    if (change.state !== 'connected') {
       // Whatever is unconfirmed now waits for the next connection (and is re-sent then).
       for (const o of outbox) if (!o.queued) mark(o, true);
       showQueued();

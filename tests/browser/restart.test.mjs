@@ -1,5 +1,5 @@
 // The server is killed and restarted on the same port while a chat page is open: the page shows
-// "reconnecting", what is typed meanwhile is counted as queued, and after the restart it is delivered
+// "reconnecting" (then "offline" while its network is switched off), what is typed meanwhile is counted as queued, and after the restart it is delivered
 // exactly once and in order, to the page itself and to a second page, with a receipt notice per message.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -52,11 +52,14 @@ describe('server restart', { skip, timeout: 120000 }, () => {
     // so that Bob (the second observer) is subscribed again before Ada's queue is flushed. Without it,
     // whichever page reconnects first decides whether Bob can see the flush at all (topics keep no history).
     await ada.context().setOffline(true);
+    await waitBadge(ada, 'offline');
+    assert.equal(await ada.textContent('#badge'), 'offline');
+    await screenshot(ada, 'chat-offline');
     server = await startServer({ args: ['--listen', `127.0.0.1:${port}`, '--static', chatDir] });
     assert.equal(server.port, port, 'same port');
     await waitBadge(bob, 'connected', 20000);
     await sendAndSeeEcho(bob, 'bob', 'Back online here.');
-    assert.equal((await badge(ada)).state, 'reconnecting', 'Ada is still waiting to reconnect');
+    assert.equal((await badge(ada)).state, 'offline', 'Ada is still waiting for the network');
     assert.equal(await ada.textContent('#queued'), '3 queued');
     await ada.context().setOffline(false);
 
