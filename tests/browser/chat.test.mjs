@@ -43,6 +43,18 @@ describe('chat page', { skip, timeout: 120000 }, () => {
     await context.close();
   });
 
+  test('without the package\'s .wasm the page says what is missing instead of joining', async () => {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    await page.route('**/stompwire.wasm', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    await page.goto(`${server.httpUrl}/?room=lobby&user=ada`);
+    await page.waitForSelector('#join-error:not([hidden])');
+    assert.match(await page.textContent('#join-error'), /^Could not load the stompwire package \(.+\)\. Build the wasm preset/);
+    assert.equal(await page.isHidden('#chat-view'), true);
+    await screenshot(page, 'package-missing');
+    await context.close();
+  });
+
   test('two pages chat: each sees the other\'s messages with sender and time', async () => {
     const ada = await openChat(browser, server.httpUrl, { user: 'ada', room: 'lobby' });
     await sendAndSeeEcho(ada, 'ada', 'Hi! Anyone here?');
