@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
 
   // stdin blocks, so it gets its own thread; the client's methods may be called from any thread, but the
   // publish handle is read on the client's executor, where its callbacks run too.
-  std::thread([&] {
+  std::thread reader([&] {
     for (std::string line; std::getline(std::cin, line);) {
       if (line.empty()) continue;
       std::string body = nlohmann::json{{"room", room}, {"content", line}}.dump();
@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
       });
     }
     boost::asio::post(client->executor(), [&client] { client->deactivate(); });
-  }).detach();
+  });
 
-  ioc.run();  // until Ctrl-D has deactivated the client
+  ioc.run();  // until Ctrl-D has deactivated the client (reconnects never give up by default)
+  reader.join();
 }

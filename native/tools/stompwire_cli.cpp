@@ -7,7 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -162,7 +166,7 @@ class Cli {
     });
     client_->activate();
     ioc_.run();
-    if (stdinThread_.joinable()) stdinThread_.detach();  // blocked in getline; the process exits anyway
+    stopStdin();
     return exit_;
   }
 
@@ -310,24 +314,64 @@ class Cli {
     });
   }
 
+  // The reader thread must be joinable at exit: it uses the client and this object, which main() then
+  // destroys (a detached reader still publishing after a failure crashed the process). So it never blocks
+  // where stop() cannot wake it: poll(2) on stdin and on a wake-up pipe, and the window semaphore, which
+  // stop() releases.
   void readStdin() {
+    if (::pipe(wake_) != 0) {
+      std::perror("stompwire-cli: pipe");
+      stop(kFailed, "");
+      return;
+    }
     stdinThread_ = std::thread([this] {
-      std::string line;
-      while (std::getline(std::cin, line)) {
+      std::string pending;
+      char chunk[64 * 1024];
+      auto publishLine = [this](std::string line) {
         window_.acquire();  // at most --window messages unconfirmed, as in pub BODY --count N
+        if (quit_) return false;
         // Thread-safe: native::Client methods may be called from any thread.
-        auto h = client_->publish(params(line));
+        auto h = client_->publish(params(std::move(line)));
         asio::post(client_->executor(), [this, h]() mutable {
           ++sent_;
           ++inFlight_;
           track(h);
         });
+        return true;
+      };
+      for (;;) {
+        pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+          if (errno == EINTR) continue;
+          break;
+        }
+        if (quit_ || fds[1].revents) return;
+        const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // end of input (or an unreadable stdin: treated the same)
+        pending.append(chunk, static_cast<std::size_t>(n));
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+          if (!publishLine(pending.substr(start, nl - start))) return;
+        }
+        pending.erase(0, start);
       }
+      if (!pending.empty() && !publishLine(std::move(pending))) return;  // a last line without '\n'
       asio::post(client_->executor(), [this] {
         stdinDone_ = true;
         if (args_.command == "pub" && inFlight_ == 0) finishPub();
       });
     });
+  }
+
+  void stopStdin() {
+    if (!stdinThread_.joinable()) return;
+    quit_ = true;
+    window_.release();
+    [[maybe_unused]] auto n = ::write(wake_[1], "x", 1);
+    stdinThread_.join();
+    ::close(wake_[0]);
+    ::close(wake_[1]);
   }
 
   void finishPub() {
@@ -359,6 +403,8 @@ class Cli {
   asio::signal_set signals_;
   std::unique_ptr<stompwire::native::Client> client_;
   std::thread stdinThread_;
+  std::atomic<bool> quit_{false};
+  int wake_[2] = {-1, -1};
   std::counting_semaphore<1 << 30> window_{0};
   bool started_ = false, stopping_ = false, finished_ = false, stdinDone_ = false;
   int exit_ = kOk;
