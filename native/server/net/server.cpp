@@ -130,9 +130,18 @@ struct Server::Impl {
     });
   }
 
-  // Heart-beats and timeouts: wake at the broker's next deadline, at least every 250 ms (new
-  // sessions bring earlier deadlines) and at most every 5 ms.
-  void scheduleTick(Millis delay = Millis(250)) {
+  // Heart-beats and timeouts: wake at the broker's next deadline, at most every 5 ms. A session that
+  // connects between two ticks brings an earlier deadline than the one the timer sleeps towards, so the
+  // sleep is also capped: at half the shortest heart-beat interval the server offers (a heart-beat is then
+  // at most half an interval late, inside any client's tolerance), and at 250 ms.
+  Millis maxTick() const {
+    Millis cap(250);
+    for (auto ms : {state.config.heartbeatSendMs, state.config.heartbeatReceiveMs})
+      if (ms > 0) cap = std::min(cap, Millis(ms / 2));
+    return std::max(cap, Millis(5));
+  }
+
+  void scheduleTick(Millis delay = Millis(0)) {
     tick.expires_after(delay);
     tick.async_wait([this](beast::error_code ec) {
       if (ec || stopped) return;
@@ -142,8 +151,8 @@ struct Server::Impl {
         std::lock_guard lock(state.mu);
         next = state.broker.tick(now);
       }
-      auto wait = next == Millis::max() ? Millis(250) : std::clamp(next - now, Millis(5), Millis(250));
-      scheduleTick(wait);
+      const Millis cap = maxTick();
+      scheduleTick(next == Millis::max() ? cap : std::clamp(next - now, Millis(5), cap));
     });
   }
 

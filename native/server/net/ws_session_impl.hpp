@@ -197,7 +197,13 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void finish() {
     if (done_) return;
     done_ = true;
-    queue_.clear();
+    // A write in flight (a send timeout, a slow consumer) still points into the front message until its
+    // handler runs, whatever happened to the socket: keep that one alive with the session.
+    if (writing_ && !queue_.empty()) {
+      queue_.erase(std::next(queue_.begin()), queue_.end());
+    } else {
+      queue_.clear();
+    }
     queued_ = 0;
     timer_.cancel();
     if (!registered_) return;
