@@ -44,6 +44,9 @@ Usage:
   stompwire-cli [options] chat ROOM       chat on the reference server: stdin lines go to /app/chat.send
                                           as {"content", "room"}, /topic/room.ROOM is printed
 
+Messages go to stdout; connection changes to stderr ("connected", "reconnecting in 2.3s (why)", with
+", N queued" while publishes wait in the offline queue; they are sent in order after the reconnect).
+
 Options:
   --url URL            broker URL (default ws://127.0.0.1:8080/ws; env STOMPWIRE_URL)
   --login USER         STOMP login header        --passcode PASS   STOMP passcode header
@@ -219,11 +222,11 @@ class Cli {
                                        std::chrono::steady_clock::now().time_since_epoch());
       char buf[64];
       std::snprintf(buf, sizeof buf, "reconnecting in %.1fs", std::max<double>(0, in.count() / 1000.0));
-      note(buf + (c.reason ? " (" + c.reason.message() + ")" : std::string()));
+      note(buf + (c.reason ? " (" + c.reason.message() + ")" : std::string()) + queuedNote());
     } else {
       const bool expected = stopping_ && c.state == ClientState::inactive;
       note(std::string(stompwire::toString(c.state)) +
-           (c.reason && !expected ? " (" + c.reason.message() + ")" : ""));
+           (c.reason && !expected ? " (" + c.reason.message() + ")" : "") + queuedNote());
     }
     if (c.state == ClientState::failed) stop(kFailed, "");
     if (c.state == ClientState::inactive && stopping_) ioc_.stop();
@@ -296,7 +299,16 @@ class Cli {
     if (sent_ == total_ && inFlight_ == 0) finishPub();
   }
 
+  // ", 12 queued" while the offline queue holds messages (they go out in order after the reconnect).
+  std::string queuedNote() const {
+    const auto n = client_->metrics().queueDepth;
+    return n ? ", " + std::to_string(n) + " queued" : std::string();
+  }
+
   void track(stompwire::PublishHandle h) {
+    // Chat lines are few and typed by hand: say so when one waits for the connection.
+    if (args_.command == "chat" && h.status() == stompwire::PublishStatus::queued)
+      note("message queued (" + std::to_string(client_->metrics().queueDepth) + " waiting)");
     h.onComplete([this](std::error_code ec) {
       --inFlight_;
       if (args_.body == "-" || args_.command == "chat") window_.release();

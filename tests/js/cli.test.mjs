@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { startServer, serverBinary } from './support/server.mjs';
+import { startServer, serverBinary, waitFor } from './support/server.mjs';
 import { nativeBuildDir } from './support/paths.mjs';
 
 const cli = path.join(nativeBuildDir, 'bin/stompwire-cli');
@@ -82,6 +82,35 @@ test('cli: SIGINT while reading an open stdin exits at once with 130', { skip },
     const [code] = await exited;
     assert.equal(code, 130, stderr);
   } finally {
+    await server.stop();
+  }
+});
+
+test('cli chat: a line typed while the server is down is reported queued and delivered after the restart', { skip }, async () => {
+  let server = await startServer();
+  const port = server.port;
+  const child = spawn(cli, ['--url', server.url, '--login', 'ann', 'chat', 'cli-restart'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  const exited = once(child, 'exit');
+  try {
+    await waitFor(() => stderr.includes('connected\n'), 10000, 'connected');
+    child.stdin.write('before\n');
+    await waitFor(() => stdout.includes('[ann] before\n'), 5000, 'the first line back');
+    await server.stop();
+    await waitFor(() => /reconnecting in \d+\.\ds/.test(stderr), 10000, 'reconnecting');
+    child.stdin.write('during\n');
+    await waitFor(() => stderr.includes('message queued (1 waiting)\n'), 5000, 'the queued note');
+    server = await startServer({ args: ['--listen', `127.0.0.1:${port}`] });
+    await waitFor(() => stdout.includes('[ann] during\n'), 15000, 'the queued line after the restart');
+    assert.match(stderr, /(reconnecting in \d+\.\ds|connecting).*, 1 queued\n/);
+    assert.equal(stdout.split('[ann] during\n').length, 2, 'exactly once');
+    child.kill('SIGINT');
+    assert.equal((await exited)[0], 0, stderr);
+  } finally {
+    child.kill('SIGKILL');
     await server.stop();
   }
 });
