@@ -44,8 +44,8 @@ Usage:
   stompwire-cli [options] chat ROOM       chat on the reference server: stdin lines go to /app/chat.send
                                           as {"content", "room"}, /topic/room.ROOM is printed
 
-Messages go to stdout; connection changes to stderr ("connected", "reconnecting in 2.3s (why)", with
-", N queued" while publishes wait in the offline queue; they are sent in order after the reconnect).
+Messages go to stdout; connection changes to stderr: connected, reconnecting in 2.3s with the reason,
+and ", N queued" while publishes wait in the offline queue (sent in order after the reconnect).
 
 Options:
   --url URL            broker URL (default ws://127.0.0.1:8080/ws; env STOMPWIRE_URL)
