@@ -84,7 +84,9 @@ struct FrameInfo {
 
 FrameInfo frameInfo;
 std::string headerBytes;
-std::vector<std::uint32_t> headerLengths;
+// A plain growable array: std::vector<uint32_t>::resize alone costs ~700 bytes of wasm.
+std::uint32_t* headerLengths = nullptr;
+std::size_t headerLengthsCap = 0;
 
 // The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
 // A received MESSAGE already lies that way in the session's event storage (command, names and values,
@@ -95,7 +97,11 @@ constexpr std::size_t kInlineBody = 1000;
 template <class F>
 void describe(const F& f, bool binary) {
   const std::size_t count = f.headers.size();
-  headerLengths.resize(2 * count);
+  if (2 * count > headerLengthsCap) {
+    std::free(headerLengths);
+    headerLengthsCap = 2 * count + 30;
+    headerLengths = static_cast<std::uint32_t*>(std::malloc(headerLengthsCap * sizeof(std::uint32_t)));
+  }
   const char* first = count ? std::string_view(f.headers[0].name).data() : nullptr;
   const char* next = first;
   for (std::size_t i = 0; i < count; ++i) {
@@ -125,7 +131,7 @@ void describe(const F& f, bool binary) {
     block = headerBytes.data();
   }
   frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
-               static_cast<std::uint32_t>(body.size()), block, headerLengths.data(),
+               static_cast<std::uint32_t>(body.size()), block, headerLengths,
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 

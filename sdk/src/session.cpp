@@ -1,7 +1,6 @@
 #include "stompwire/session.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -15,10 +14,14 @@ namespace {
 std::optional<std::uint64_t> parseUnsigned(std::string_view s) noexcept {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  // A plain loop rather than std::from_chars: ~800 bytes less in the wasm module.
+  // Saturates instead of overflowing: the caller rejects anything that large anyway.
   if (s.empty()) return std::nullopt;
   std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v > (1ull << 40) ? v : v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
   return v;
 }
 
