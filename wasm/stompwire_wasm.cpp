@@ -427,7 +427,12 @@ SW_EXPORT void sw_ws_opened(JsTransport* t, const unsigned char* args) {
 SW_EXPORT void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
 }
-SW_EXPORT void sw_ws_error(JsTransport* t) { t->listener.onError(errc::transport_error); }
+static_assert(static_cast<int>(errc::unauthorized) == 27 && static_cast<int>(errc::forbidden) == 28,
+              "bindings/js/stompwire.mjs (HANDSHAKE_ERRORS) passes these numbers");
+// error: an errc the JS side could tell (unauthorized/forbidden from a handshake status), else 0.
+SW_EXPORT void sw_ws_error(JsTransport* t, int error) {
+  t->listener.onError(error ? static_cast<errc>(error) : errc::transport_error);
+}
 SW_EXPORT void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
   Args a{args};
   std::string reason(a.str());

@@ -230,13 +230,12 @@ class Message extends Frame {
   nack(headers) {
     this._ack(1, 0, headers);
   }
+  // As in the C++ core, a message may be acked (or nacked) again: each call sends its frame. So the
+  // handle lives as long as the Message (freed by the FinalizationRegistry), not until the first ack.
   _ack(nack, tx, headers) {
     const h = this._h;
-    if (!h) throw error('invalid_state', 'ack/nack needs a subscription with ack: client or client-individual, once per message');
-    this._h = 0;
-    released?.unregister(this);
+    if (!h) throw error('invalid_state', 'ack/nack needs a subscription with ack: client or client-individual');
     const r = W.sw_ack(h, nack, tx, args(headerList(headers)));
-    W.sw_message_free(h);
     if (r) throw error(r);
   }
 }
@@ -300,6 +299,15 @@ function feed(conn, data) {
   W.sw_ws_message(conn, p, n, binary);
 }
 
+// A rejected WebSocket handshake, where the platform shows its status: 401 and 403 as the native
+// transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
+// a browser hides it (plain transport_error there).
+const HANDSHAKE_ERRORS = { 401: 27 /* unauthorized */, 403: 28 /* forbidden */ };
+function socketError(ev) {
+  const m = /Unexpected server response: (\d+)/.exec(String(ev?.error?.message ?? ev?.message ?? ''));
+  return (m && HANDSHAKE_ERRORS[m[1]]) || 0;
+}
+
 function openSocket(conn, key, url, protocols) {
   const c = clients.get(key);
   const rec = { conn, sock: null };
@@ -309,7 +317,7 @@ function openSocket(conn, key, url, protocols) {
     s = c._socket(url, protocols);
   } catch (cause) {
     c._lastSocketError = cause;
-    later(rec, () => W.sw_ws_error(conn));
+    later(rec, () => W.sw_ws_error(conn, 0));
     later(rec, () => W.sw_ws_closed(conn, 1006, 0, args([String(cause?.message ?? cause)])));
     return;
   }
@@ -325,7 +333,8 @@ function openSocket(conn, key, url, protocols) {
   };
   s.onerror = (ev) => {
     c._lastSocketError = ev;
-    later(rec, () => W.sw_ws_error(conn));
+    const code = socketError(ev);
+    later(rec, () => W.sw_ws_error(conn, code));
   };
   s.onclose = (ev) => later(rec, () => W.sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
 }
