@@ -72,6 +72,18 @@ constexpr int kCloseNormal = 1000;
 // Browsers accept only 1000 and 3000-4999 from close(); 4000 marks "the client gave up on this connection".
 constexpr int kCloseFailure = 4000;
 
+// prefix + the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
+std::string withNumber(std::string prefix, std::uint64_t v) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) prefix += digits[--n];
+  return prefix;
+}
+
 std::string_view reasonText(std::error_code ec) {
   if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
   return "transport_error";
@@ -617,7 +629,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
         break;
       }
       {
-        std::string receipt = "disconnect-" + std::to_string(++disconnectSeq_);
+        std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
         session_->updateTime(now());
         if (session_->disconnect(receipt)) {
           finishDeactivate({});
@@ -945,7 +957,7 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
     return handle;
   };
   if (params.destination.empty()) return failNow(errc::invalid_argument);
-  if (params.receipt) st->receiptId = "rcpt-" + std::to_string(++receiptSeq_);
+  if (params.receipt) st->receiptId = withNumber("rcpt-", ++receiptSeq_);
 
   Outgoing o;
   o.bytes = params.body.size() + params.destination.size();
@@ -1014,7 +1026,7 @@ Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, 
     return Subscription(weak, s.id, destination, errc::invalid_argument);
   if (s.id.empty()) {
     do {
-      s.id = "sub-" + std::to_string(subSeq_++);
+      s.id = withNumber("sub-", subSeq_++);
     } while (hasSubscription(s.id));
   } else if (hasSubscription(s.id)) {
     return Subscription(weak, s.id, destination, errc::invalid_argument);
@@ -1058,7 +1070,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
 
 Transaction ClientImpl::begin(std::string id) {
   std::weak_ptr<ClientImpl> weak = weak_from_this();
-  if (id.empty()) id = "tx-" + std::to_string(++txSeq_);
+  if (id.empty()) id = withNumber("tx-", ++txSeq_);
   if (destroyed_) return Transaction(weak, id, 0, errc::invalid_state);
   if (state_ != ClientState::connected) return Transaction(weak, id, 0, errc::not_connected);
   session_->updateTime(now());

@@ -25,6 +25,18 @@ std::optional<std::uint64_t> parseUnsigned(std::string_view s) noexcept {
   return v;
 }
 
+// prefix + the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
+std::string withNumber(std::string prefix, std::uint64_t v) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) prefix += digits[--n];
+  return prefix;
+}
+
 std::string versionList(const std::vector<Version>& versions) {
   // Ascending, as in the spec's examples ("1.0,1.1,1.2").
   std::string out;
@@ -93,8 +105,9 @@ std::error_code Session::start(Millis now) {
   if (!options_.host.empty()) f.add("host", options_.host);
   if (!options_.login.empty()) f.add("login", options_.login);
   if (!options_.passcode.empty()) f.add("passcode", options_.passcode);
-  f.add("heart-beat", std::to_string(options_.heartbeatOutgoing.count()) + "," +
-                          std::to_string(options_.heartbeatIncoming.count()));
+  // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
+  f.add("heart-beat", withNumber(withNumber({}, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count()))) + ",",
+                                 static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count()))));
   for (const auto& h : options_.connectHeaders) {
     // The session owns negotiation; a custom header must not contradict it.
     if (h.name == "accept-version" || h.name == "heart-beat") continue;
