@@ -36,7 +36,7 @@ export declare class Frame {
 }
 
 export declare class Message extends Frame {
-  /** ACK (subscriptions with ack: 'client' or 'client-individual'), Throws with a code. A second ack() of the same message sends another ACK, as in the C++ core. */
+  /** ACK (subscriptions with ack: 'client' or 'client-individual'), once per message. Throws with a code. */
   ack(headers?: StompHeaders): void;
   nack(headers?: StompHeaders): void;
 }

@@ -230,12 +230,17 @@ class Message extends Frame {
   nack(headers) {
     this._ack(1, 0, headers);
   }
-  // As in the C++ core, a message may be acked (or nacked) again: each call sends its frame. So the
-  // handle lives as long as the Message (freed by the FinalizationRegistry), not until the first ack.
+  // The handle (a copy of the whole frame on the wasm heap) is freed at the first ack/nack, not left to
+  // the FinalizationRegistry: a client-ack consumer would otherwise keep every acked message on the
+  // heap until a major GC. Hence a second ack() is refused (invalid_state) where the C++ core, whose
+  // Message the app owns, sends a second ACK (tests/scenarios/README.md, "Documented divergences").
   _ack(nack, tx, headers) {
     const h = this._h;
-    if (!h) throw error('invalid_state', 'ack/nack needs a subscription with ack: client or client-individual');
+    if (!h) throw error('invalid_state', 'ack/nack needs a subscription with ack: client or client-individual, once per message');
+    this._h = 0;
+    released?.unregister(this);
     const r = W.sw_ack(h, nack, tx, args(headerList(headers)));
+    W.sw_message_free(h);
     if (r) throw error(r);
   }
 }

@@ -95,7 +95,7 @@ test('binary bodies go out as binary WebSocket messages and come back as binaryB
   c.dispose();
 });
 
-test('queues: client-individual acks, nack redelivers, ack twice sends a second ACK (as the C++ core does)', async () => {
+test('queues: client-individual acks, nack redelivers, ack twice is an error with a code', async () => {
   const b = await broker();
   const c = await connected(b);
   const got = [];
@@ -110,12 +110,8 @@ test('queues: client-individual acks, nack redelivers, ack twice sends a second 
   got[1].ack();
   await until(() => b.framesOf('ACK').length === 1, 'ACK');
   assert.equal(b.framesOf('ACK')[0].headers.id, got[1].headers.ack);
-  got[1].ack();
-  await until(() => b.framesOf('ACK').length === 2, 'second ACK');
-  assert.equal(b.framesOf('ACK')[1].headers.id, got[1].headers.ack);
-  c.dispose();
-  // The client is gone: the message can no longer be acked.
   assert.throws(() => got[1].ack(), { code: 'invalid_state' });
+  c.dispose();
 });
 
 test('ack on an auto subscription fails with invalid_state', async () => {
