@@ -84,7 +84,9 @@ struct FrameInfo {
 
 FrameInfo frameInfo;
 std::string headerBytes;
-std::vector<std::uint32_t> headerLengths;
+// A plain growable array: std::vector<uint32_t>::resize alone costs ~700 bytes of wasm.
+std::uint32_t* headerLengths = nullptr;
+std::size_t headerLengthsCap = 0;
 
 // The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
 // A received MESSAGE already lies that way in the session's event storage (command, names and values,
@@ -95,7 +97,11 @@ constexpr std::size_t kInlineBody = 1000;
 template <class F>
 void describe(const F& f, bool binary) {
   const std::size_t count = f.headers.size();
-  headerLengths.resize(2 * count);
+  if (2 * count > headerLengthsCap) {
+    std::free(headerLengths);
+    headerLengthsCap = 2 * count + 30;
+    headerLengths = static_cast<std::uint32_t*>(std::malloc(headerLengthsCap * sizeof(std::uint32_t)));
+  }
   const char* first = count ? std::string_view(f.headers[0].name).data() : nullptr;
   const char* next = first;
   for (std::size_t i = 0; i < count; ++i) {
@@ -125,7 +131,7 @@ void describe(const F& f, bool binary) {
     block = headerBytes.data();
   }
   frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
-               static_cast<std::uint32_t>(body.size()), block, headerLengths.data(),
+               static_cast<std::uint32_t>(body.size()), block, headerLengths,
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
@@ -337,20 +343,60 @@ PublishParams readPublish(Args& a, int flags) {
 
 }  // namespace
 
-// Size: std::error_code's default constructor links libc++'s system_category, whose message() formats
-// unknown errors with snprintf and strerror_r, pulling in printf's ~10 KB. This module never asks for
-// a system error's message, so these two stand in for libc's (the linker then leaves libc's out).
-extern "C" int strerror_r(int, char* buffer, std::size_t n) {
-  if (n) buffer[0] = 0;
-  return 0;
+// Size: libc++'s own definitions of std::error_category's and std::__shared_weak_count's out-of-line
+// members live in objects built with RTTI, whose vtables drag in typeinfo and, through it, libc++abi's
+// dynamic_cast/exception-matching machinery (~3.5 KB of wasm that this -fno-rtti, -fno-exceptions
+// module never runs; system_error.cpp's message formatting would also pull in snprintf, ~6 KB more).
+// The same members defined here, without RTTI, keep those objects out of the link.
+// They mirror libc++ 13's (src/system_error.cpp, src/memory.cpp); a libc++ that needs more from those
+// objects fails the link with duplicate symbols instead of misbehaving.
+namespace std {
+inline namespace __2 {
+error_category::~error_category() noexcept {}
+error_condition error_category::default_error_condition(int ev) const noexcept { return error_condition(ev, *this); }
+bool error_category::equivalent(int code, const error_condition& condition) const noexcept {
+  return default_error_condition(code) == condition;
 }
-extern "C" int snprintf(char* buffer, std::size_t n, const char*, ...) {
-  static const char text[] = "unknown error";
-  std::size_t k = std::min(n ? n - 1 : 0, sizeof text - 1);
-  std::memcpy(buffer, text, k);
-  if (n) buffer[k] = 0;
-  return static_cast<int>(sizeof text - 1);
+bool error_category::equivalent(const error_code& code, int condition) const noexcept {
+  return *this == code.category() && code.value() == condition;
 }
+namespace {
+struct PlainCategory final : error_category {
+  constexpr explicit PlainCategory(const char* n) : name_(n) {}
+  const char* name() const noexcept override { return name_; }
+  std::string message(int) const override { return "unknown error"; }
+  const char* name_;
+};
+}  // namespace
+const error_category& generic_category() noexcept {
+  static const PlainCategory c("generic");
+  return c;
+}
+const error_category& system_category() noexcept {
+  static const PlainCategory c("system");
+  return c;
+}
+
+__shared_count::~__shared_count() {}
+__shared_weak_count::~__shared_weak_count() {}
+void __shared_weak_count::__release_weak() noexcept {
+  if (__atomic_load_n(&__shared_weak_owners_, __ATOMIC_ACQUIRE) == 0) {
+    __on_zero_shared_weak();
+  } else if (__atomic_add_fetch(&__shared_weak_owners_, -1, __ATOMIC_ACQ_REL) == -1) {
+    __on_zero_shared_weak();
+  }
+}
+__shared_weak_count* __shared_weak_count::lock() noexcept {
+  long owners = __atomic_load_n(&__shared_owners_, __ATOMIC_SEQ_CST);
+  while (owners != -1) {
+    if (__atomic_compare_exchange_n(&__shared_owners_, &owners, owners + 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      return this;
+  }
+  return nullptr;
+}
+const void* __shared_weak_count::__get_deleter(const type_info&) const noexcept { return nullptr; }
+}  // namespace __2
+}  // namespace std
 
 // ---------------------------------------------------------------------------------------------
 // The ABI.
@@ -381,7 +427,12 @@ SW_EXPORT void sw_ws_opened(JsTransport* t, const unsigned char* args) {
 SW_EXPORT void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
 }
-SW_EXPORT void sw_ws_error(JsTransport* t) { t->listener.onError(errc::transport_error); }
+static_assert(static_cast<int>(errc::unauthorized) == 27 && static_cast<int>(errc::forbidden) == 28,
+              "bindings/js/stompwire.mjs (HANDSHAKE_ERRORS) passes these numbers");
+// error: an errc the JS side could tell (unauthorized/forbidden from a handshake status), else 0.
+SW_EXPORT void sw_ws_error(JsTransport* t, int error) {
+  t->listener.onError(error ? static_cast<errc>(error) : errc::transport_error);
+}
 SW_EXPORT void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
   Args a{args};
   std::string reason(a.str());

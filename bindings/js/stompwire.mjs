@@ -230,6 +230,10 @@ class Message extends Frame {
   nack(headers) {
     this._ack(1, 0, headers);
   }
+  // The handle (a copy of the whole frame on the wasm heap) is freed at the first ack/nack, not left to
+  // the FinalizationRegistry: a client-ack consumer would otherwise keep every acked message on the
+  // heap until a major GC. Hence a second ack() is refused (invalid_state) where the C++ core, whose
+  // Message the app owns, sends a second ACK (tests/scenarios/README.md, "Documented divergences").
   _ack(nack, tx, headers) {
     const h = this._h;
     if (!h) throw error('invalid_state', 'ack/nack needs a subscription with ack: client or client-individual, once per message');
@@ -300,6 +304,15 @@ function feed(conn, data) {
   W.sw_ws_message(conn, p, n, binary);
 }
 
+// A rejected WebSocket handshake, where the platform shows its status: 401 and 403 as the native
+// transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
+// a browser hides it (plain transport_error there).
+const HANDSHAKE_ERRORS = { 401: 27 /* unauthorized */, 403: 28 /* forbidden */ };
+function socketError(ev) {
+  const m = /Unexpected server response: (\d+)/.exec(String(ev?.error?.message ?? ev?.message ?? ''));
+  return (m && HANDSHAKE_ERRORS[m[1]]) || 0;
+}
+
 function openSocket(conn, key, url, protocols) {
   const c = clients.get(key);
   const rec = { conn, sock: null };
@@ -309,7 +322,7 @@ function openSocket(conn, key, url, protocols) {
     s = c._socket(url, protocols);
   } catch (cause) {
     c._lastSocketError = cause;
-    later(rec, () => W.sw_ws_error(conn));
+    later(rec, () => W.sw_ws_error(conn, 0));
     later(rec, () => W.sw_ws_closed(conn, 1006, 0, args([String(cause?.message ?? cause)])));
     return;
   }
@@ -325,7 +338,8 @@ function openSocket(conn, key, url, protocols) {
   };
   s.onerror = (ev) => {
     c._lastSocketError = ev;
-    later(rec, () => W.sw_ws_error(conn));
+    const code = socketError(ev);
+    later(rec, () => W.sw_ws_error(conn, code));
   };
   s.onclose = (ev) => later(rec, () => W.sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
 }

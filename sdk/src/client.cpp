@@ -72,41 +72,77 @@ constexpr int kCloseNormal = 1000;
 // Browsers accept only 1000 and 3000-4999 from close(); 4000 marks "the client gave up on this connection".
 constexpr int kCloseFailure = 4000;
 
+// prefix + the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
+std::string withNumber(std::string prefix, std::uint64_t v) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) prefix += digits[--n];
+  return prefix;
+}
+
 std::string_view reasonText(std::error_code ec) {
   if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
   return "transport_error";
 }
 
-template <class Fn>
-struct ListenerList {
-  using Callback = Fn;
-  struct Entry {
-    ListenerId id;
-    std::shared_ptr<Fn> fn;
-  };
-  std::vector<Entry> entries;
-
-  // Copies the list so that callbacks may add or remove listeners (or destroy everything) meanwhile.
-  template <class... Args>
-  void emit(const bool& destroyed, const Args&... args) const {
-    std::vector<Entry> snapshot = entries;
-    for (const auto& e : snapshot) {
-      if (destroyed) return;
-      bool stillThere = std::any_of(entries.begin(), entries.end(), [&](const Entry& x) { return x.id == e.id; });
-      if (stillThere && *e.fn) (*e.fn)(args...);
-    }
-  }
-  bool remove(ListenerId id) {
-    auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.id == id; });
-    if (it == entries.end()) return false;
-    entries.erase(it);
-    return true;
-  }
-};
-
 }  // namespace
 
+// Size (the wasm module is budgeted): every distinct callable type stored in a std::function, and every
+// container element type, instantiates its own set of functions. So notifications are one Note type,
+// timers and posted work one Task type, and listeners of all events one list.
+
+// The user-visible events (the order of the Client::on* listeners), then internal notifications.
+enum class NoteKind : std::uint8_t {
+  connect,           // frame
+  disconnect,        // ec
+  stompError,        // frame
+  stateChange,       // change
+  webSocketClose,    // close
+  webSocketError,    // ec
+  unhandledMessage,  // (listeners only: a Message)
+  unhandledReceipt,  // frame
+  message,           // message, routed to `subscription` at delivery time
+  publishDone,       // callbacks(ec)
+  call,              // fn()
+  beforeConnect,     // options.beforeConnect(callbacks[0]) if `epoch` is still connecting
+};
+
+struct Note {
+  NoteKind kind;
+  std::error_code ec;
+  StateChange change{};
+  CloseEvent close;
+  Frame frame;
+  std::shared_ptr<const MessageState> message;
+  std::string subscription;
+  std::vector<std::function<void(std::error_code)>> callbacks;
+  std::function<void()> fn;
+  std::uint64_t epoch = 0;
+};
+
+struct Listener {
+  ListenerId id;
+  NoteKind event;
+  std::shared_ptr<void> fn;  // a std::function with the event's signature
+};
+
 class Connection;
+
+enum class TaskKind : std::uint8_t { connectTimeout, reconnect, disconnectTimeout, tick, receiptTimeout, retire };
+
+// Everything the client hands to its Scheduler. It holds the client weakly: a timer of a destroyed client does nothing.
+struct Task {
+  std::weak_ptr<ClientImpl> client;
+  TaskKind kind;
+  std::uint64_t epoch = 0;
+  std::weak_ptr<PublishState> publish;  // receiptTimeout
+  std::shared_ptr<Connection> retired;  // retire: destroyed when the task runs
+  void operator()();
+};
 
 class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
  public:
@@ -135,20 +171,21 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::error_code ackMessage(const MessageState& m, bool ack, const std::string& transaction, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
-  ListenerId nextListenerId() { return ++listenerSeq_; }
-  ListenerList<std::function<void(const Frame&)>> onConnect_;
-  ListenerList<std::function<void(std::error_code)>> onDisconnect_;
-  ListenerList<std::function<void(const Frame&)>> onStompError_;
-  ListenerList<std::function<void(const StateChange&)>> onStateChange_;
-  ListenerList<std::function<void(const CloseEvent&)>> onWebSocketClose_;
-  ListenerList<std::function<void(std::error_code)>> onWebSocketError_;
-  ListenerList<MessageCallback> onUnhandledMessage_;
-  ListenerList<std::function<void(const Frame&)>> onUnhandledReceipt_;
-  bool removeListener(ListenerId id) {
-    return onConnect_.remove(id) || onDisconnect_.remove(id) || onStompError_.remove(id) ||
-           onStateChange_.remove(id) || onWebSocketClose_.remove(id) || onWebSocketError_.remove(id) ||
-           onUnhandledMessage_.remove(id) || onUnhandledReceipt_.remove(id);
+  ListenerId addListener(NoteKind event, std::shared_ptr<void> fn) {
+    ListenerId id = ++listenerSeq_;
+    listeners_.push_back({id, event, std::move(fn)});
+    return id;
   }
+  bool removeListener(ListenerId id) {
+    for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+      if (it->id == id) {
+        listeners_.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+  void runTask(const Task& t);
 
   // Transport events, from Connection.
   void onTransportOpen(Connection* c, std::string_view subprotocol);
@@ -175,7 +212,14 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
-  void enqueue(std::function<void()> fn) { notes_.push_back(std::move(fn)); }
+  Note& enqueue(NoteKind kind) {
+    notes_.emplace_back();
+    notes_.back().kind = kind;
+    return notes_.back();
+  }
+  void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
+  void run(Note& note);
+  void emit(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return nextNote_ < notes_.size(); }
   void setState(ClientState s, std::error_code reason = {});
   void startAttempt();
@@ -200,15 +244,8 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void failAllPublishes(std::error_code ec);
   void onReceiptTimeout(const std::shared_ptr<PublishState>& st);
   Millis now() const { return sched_.now(); }
-  template <class Fn>
-  TimerId scheduleGuarded(Millis delay, Fn fn) {
-    std::weak_ptr<ClientImpl> weak = weak_from_this();
-    return sched_.schedule(delay, [weak, fn = std::move(fn)]() mutable {
-      auto self = weak.lock();
-      if (!self || self->destroyed_) return;
-      fn(*self);
-      self->deliver();
-    });
+  TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0, std::weak_ptr<PublishState> publish = {}) {
+    return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, std::move(publish), nullptr});
   }
 
   ClientOptions options_;
@@ -222,8 +259,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   bool delivering_ = false;
   // A FIFO: deliver() consumes from nextNote_ and empties the vector once it caught up (no std::deque:
   // its instantiations cost more wasm code than the whole delivery loop).
-  std::vector<std::function<void()>> notes_;
+  std::vector<Note> notes_;
   std::size_t nextNote_ = 0;
+  std::vector<Listener> listeners_;
 
   std::shared_ptr<Connection> conn_;
   // Shared so that pump() can keep it alive while a callback reads a message borrowed from it.
@@ -284,12 +322,126 @@ void ClientImpl::deliver() {
   auto self = shared_from_this();
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
-    auto fn = std::move(notes_[nextNote_++]);  // moved out first: fn() may append (and reallocate)
-    fn();
+    Note note = std::move(notes_[nextNote_++]);  // moved out first: run() may append (and reallocate)
+    run(note);
   }
   notes_.clear();
   nextNote_ = 0;
   delivering_ = false;
+}
+
+void ClientImpl::run(Note& n) {
+  switch (n.kind) {
+    case NoteKind::message:
+      route(n.subscription, Message(n.message));
+      return;
+    case NoteKind::publishDone:
+      for (const auto& cb : n.callbacks) cb(n.ec);
+      return;
+    case NoteKind::call:
+      n.fn();
+      return;
+    case NoteKind::beforeConnect:
+      // An earlier callback may have cancelled this attempt: then the hook is not called at all.
+      if (n.epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(n.callbacks[0]);
+      return;
+    case NoteKind::connect:
+    case NoteKind::stompError:
+    case NoteKind::unhandledReceipt:
+      return emit(n.kind, &n.frame);
+    case NoteKind::disconnect:
+    case NoteKind::webSocketError:
+      return emit(n.kind, &n.ec);
+    case NoteKind::stateChange:
+      return emit(n.kind, &n.change);
+    case NoteKind::webSocketClose:
+      return emit(n.kind, &n.close);
+    case NoteKind::unhandledMessage:
+      return;
+  }
+}
+
+template <class Arg>
+static void invokeListener(void* fn, const void* arg) {
+  auto& f = *static_cast<std::function<void(const Arg&)>*>(fn);
+  if (f) f(*static_cast<const Arg*>(arg));
+}
+
+// Runs the listeners of `event` on a snapshot of the list, so that they may add or remove listeners (or
+// destroy everything) meanwhile; a listener removed by an earlier one is skipped.
+void ClientImpl::emit(NoteKind event, const void* arg) {
+  std::vector<Listener> snapshot;
+  for (const auto& l : listeners_)
+    if (l.event == event) snapshot.push_back(l);
+  for (const auto& l : snapshot) {
+    if (destroyed_) return;
+    bool stillThere = false;
+    for (const auto& x : listeners_) stillThere = stillThere || x.id == l.id;
+    if (!stillThere) continue;
+    switch (event) {
+      case NoteKind::disconnect:
+      case NoteKind::webSocketError: {
+        // Stored as std::function<void(std::error_code)>: by value, as the API declares it.
+        auto& f = *static_cast<std::function<void(std::error_code)>*>(l.fn.get());
+        if (f) f(*static_cast<const std::error_code*>(arg));
+        break;
+      }
+      case NoteKind::stateChange:
+        invokeListener<StateChange>(l.fn.get(), arg);
+        break;
+      case NoteKind::webSocketClose:
+        invokeListener<CloseEvent>(l.fn.get(), arg);
+        break;
+      case NoteKind::unhandledMessage:
+        invokeListener<Message>(l.fn.get(), arg);
+        break;
+      default:
+        invokeListener<Frame>(l.fn.get(), arg);
+        break;
+    }
+  }
+}
+
+void Task::operator()() {
+  if (kind == TaskKind::retire) {
+    retired.reset();
+    return;
+  }
+  if (auto c = client.lock()) c->runTask(*this);
+}
+
+void ClientImpl::runTask(const Task& t) {
+  if (destroyed_) return;
+  switch (t.kind) {
+    case TaskKind::connectTimeout:
+      connectTimer_ = 0;
+      if (epoch_ == t.epoch && state_ == ClientState::connecting) handleFailure(errc::connect_timeout);
+      break;
+    case TaskKind::reconnect:
+      reconnectTimer_ = 0;
+      if (state_ == ClientState::reconnecting) {
+        ++reconnects_;
+        startAttempt();
+      }
+      break;
+    case TaskKind::disconnectTimeout:
+      disconnectTimer_ = 0;
+      if (epoch_ == t.epoch && state_ == ClientState::deactivating) finishDeactivate({});
+      break;
+    case TaskKind::tick:
+      tickTimer_ = 0;
+      if (epoch_ == t.epoch && session_) {
+        session_->tick(now());
+        pump();
+      }
+      break;
+    case TaskKind::receiptTimeout:
+      if (auto s = t.publish.lock()) onReceiptTimeout(s);
+      break;
+    case TaskKind::retire:
+      break;
+  }
+  deliver();
 }
 
 void ClientImpl::setState(ClientState s, std::error_code reason) {
@@ -297,7 +449,7 @@ void ClientImpl::setState(ClientState s, std::error_code reason) {
   StateChange change{s, state_, reason, s == ClientState::reconnecting ? nextAttemptAt_ : std::nullopt};
   state_ = s;
   if (s != ClientState::reconnecting) nextAttemptAt_.reset();
-  enqueue([this, change] { onStateChange_.emit(destroyed_, change); });
+  enqueue(NoteKind::stateChange).change = change;
 }
 
 Metrics ClientImpl::metrics() const {
@@ -358,10 +510,7 @@ void ClientImpl::startAttempt() {
   setState(ClientState::connecting);
   const std::uint64_t epoch = epoch_;
   if (options_.connectionTimeout.count() > 0) {
-    connectTimer_ = scheduleGuarded(options_.connectionTimeout, [epoch](ClientImpl& c) {
-      c.connectTimer_ = 0;
-      if (c.epoch_ == epoch && c.state_ == ClientState::connecting) c.handleFailure(errc::connect_timeout);
-    });
+    connectTimer_ = schedule(options_.connectionTimeout, TaskKind::connectTimeout, epoch);
   }
   if (options_.beforeConnect) {
     std::weak_ptr<ClientImpl> weak = weak_from_this();
@@ -371,10 +520,9 @@ void ClientImpl::startAttempt() {
       *called = true;
       if (auto c = weak.lock()) c->onBeforeConnectDone(epoch, ec);
     };
-    enqueue([this, epoch, done = std::move(done)] {
-      // An earlier callback may have cancelled this attempt: then the hook is not called at all.
-      if (epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(done);
-    });
+    Note& n = enqueue(NoteKind::beforeConnect);
+    n.epoch = epoch;
+    n.callbacks.push_back(std::move(done));
   } else {
     openTransport();
   }
@@ -424,7 +572,7 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     std::shared_ptr<Connection> old = std::move(conn_);
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
-    sched_.post([old]() mutable { old.reset(); });
+    sched_.post(Task{{}, TaskKind::retire, 0, {}, std::move(old)});
   }
 }
 
@@ -445,7 +593,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   }
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
   ++failures_;
-  if (wasConnected) enqueue([this, ec] { onDisconnect_.emit(destroyed_, ec); });
+  if (wasConnected) enqueue(NoteKind::disconnect, ec);
   const auto& rc = options_.reconnect;
   if (!rc.enabled) {
     failAllPublishes(ec);
@@ -460,12 +608,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   const double r = random_ ? random_() : 1.0;
   const Millis delay = backoffDelay(rc, failures_, r);
   nextAttemptAt_ = now() + delay;
-  reconnectTimer_ = scheduleGuarded(delay, [](ClientImpl& c) {
-    c.reconnectTimer_ = 0;
-    if (c.state_ != ClientState::reconnecting) return;
-    ++c.reconnects_;
-    c.startAttempt();
-  });
+  reconnectTimer_ = schedule(delay, TaskKind::reconnect);
   setState(ClientState::reconnecting, ec);
 }
 
@@ -486,7 +629,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
         break;
       }
       {
-        std::string receipt = "disconnect-" + std::to_string(++disconnectSeq_);
+        std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
         session_->updateTime(now());
         if (session_->disconnect(receipt)) {
           finishDeactivate({});
@@ -495,11 +638,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
         flushOutput();
         setState(ClientState::deactivating);
         if (options_.disconnectTimeout.count() > 0) {
-          const std::uint64_t epoch = epoch_;
-          disconnectTimer_ = scheduleGuarded(options_.disconnectTimeout, [epoch](ClientImpl& c) {
-            c.disconnectTimer_ = 0;
-            if (c.epoch_ == epoch && c.state_ == ClientState::deactivating) c.finishDeactivate({});
-          });
+          disconnectTimer_ = schedule(options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
         }
       }
       break;
@@ -516,11 +655,11 @@ void ClientImpl::finishDeactivate(std::error_code reason) {
   retireConnection(kCloseNormal, "");
   failAllPublishes(errc::deactivated);
   failures_ = 0;
-  if (hadSession) enqueue([this, reason] { onDisconnect_.emit(destroyed_, reason); });
+  if (hadSession) enqueue(NoteKind::disconnect, reason);
   setState(ClientState::inactive, reason);
   auto done = std::move(deactivateDone_);
   deactivateDone_.clear();
-  for (auto& d : done) enqueue(std::move(d));
+  for (auto& d : done) enqueue(NoteKind::call).fn = std::move(d);
 }
 
 void ClientImpl::shutdown() {
@@ -547,14 +686,7 @@ void ClientImpl::shutdown() {
   notes_.clear();
   nextNote_ = 0;
   deactivateDone_.clear();
-  onConnect_.entries.clear();
-  onDisconnect_.entries.clear();
-  onStompError_.entries.clear();
-  onStateChange_.entries.clear();
-  onWebSocketClose_.entries.clear();
-  onWebSocketError_.entries.clear();
-  onUnhandledMessage_.entries.clear();
-  onUnhandledReceipt_.entries.clear();
+  listeners_.clear();
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -598,15 +730,14 @@ void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
   auto self = shared_from_this();
   transportError_ = ec;
   lastError_ = ec;
-  enqueue([this, ec] { onWebSocketError_.emit(destroyed_, ec); });
+  enqueue(NoteKind::webSocketError, ec);
   deliver();
 }
 
 void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean) {
   if (destroyed_ || c != conn_.get()) return;
   auto self = shared_from_this();
-  CloseEvent ev{code, std::string(reason), wasClean};
-  enqueue([this, ev] { onWebSocketClose_.emit(destroyed_, ev); });
+  enqueue(NoteKind::webSocketClose).close = CloseEvent{code, std::string(reason), wasClean};
   c->closed = true;  // retire it without closing it again
   handleFailure(transportError_ ? transportError_ : std::error_code(errc::connection_closed));
   deliver();
@@ -642,13 +773,7 @@ void ClientImpl::armTick() {
   cancelTimer(tickTimer_);
   tickAt_ = *deadline;
   Millis delay = std::max(Millis(0), *deadline - now());
-  const std::uint64_t epoch = epoch_;
-  tickTimer_ = scheduleGuarded(delay, [epoch](ClientImpl& c) {
-    c.tickTimer_ = 0;
-    if (c.epoch_ != epoch || !c.session_) return;
-    c.session_->tick(c.now());
-    c.pump();
-  });
+  tickTimer_ = schedule(delay, TaskKind::tick, epoch_);
 }
 
 void ClientImpl::onMessage(const FrameView& frame) {
@@ -663,8 +788,9 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.acks = it != subs_.end() && it->ackMode != "auto";
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
-    auto owned = ownedCopy(m);
-    enqueue([this, owned, subId = std::string(subId)] { route(subId, Message(owned)); });
+    Note& n = enqueue(NoteKind::message);
+    n.message = ownedCopy(m);
+    n.subscription = subId;
     return;
   }
   // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
@@ -681,7 +807,7 @@ void ClientImpl::route(std::string_view subscription, const Message& msg) {
     auto cb = it->callback;  // keep the callback alive even if it unsubscribes itself
     if (*cb) (*cb)(msg);
   } else {
-    onUnhandledMessage_.emit(destroyed_, msg);
+    emit(NoteKind::unhandledMessage, &msg);
   }
 }
 
@@ -704,12 +830,12 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
         pending_.erase(it);
         complete(st, {});
       } else {
-        enqueue([this, f = ev.frame.toFrame()] { onUnhandledReceipt_.emit(destroyed_, f); });
+        enqueue(NoteKind::unhandledReceipt).frame = ev.frame.toFrame();
       }
       break;
     }
     case SessionEvent::Type::error: {
-      enqueue([this, f = ev.frame.toFrame()] { onStompError_.emit(destroyed_, f); });
+      enqueue(NoteKind::stompError).frame = ev.frame.toFrame();
       handleFailure(errc::stomp_error);
       break;
     }
@@ -756,7 +882,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   }
   setState(ClientState::connected);
   for (auto& [st, ec] : failed) complete(st, ec);
-  enqueue([this, f = frame.toFrame()] { onConnect_.emit(destroyed_, f); });
+  enqueue(NoteKind::connect).frame = frame.toFrame();
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -782,9 +908,9 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
   auto callbacks = std::move(st->callbacks);
   st->callbacks.clear();
   if (callbacks.empty()) return;
-  enqueue([callbacks = std::move(callbacks), ec] {
-    for (const auto& cb : callbacks) cb(ec);
-  });
+  Note& n = enqueue(NoteKind::publishDone);
+  n.ec = ec;
+  n.callbacks = std::move(callbacks);
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
@@ -831,7 +957,7 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
     return handle;
   };
   if (params.destination.empty()) return failNow(errc::invalid_argument);
-  if (params.receipt) st->receiptId = "rcpt-" + std::to_string(++receiptSeq_);
+  if (params.receipt) st->receiptId = withNumber("rcpt-", ++receiptSeq_);
 
   Outgoing o;
   o.bytes = params.body.size() + params.destination.size();
@@ -864,10 +990,7 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
   }
 
   if (o.params.receipt && options_.receiptTimeout.count() > 0) {
-    std::weak_ptr<PublishState> weakSt = st;
-    o.timer = scheduleGuarded(options_.receiptTimeout, [weakSt](ClientImpl& c) {
-      if (auto s = weakSt.lock()) c.onReceiptTimeout(s);
-    });
+    o.timer = schedule(options_.receiptTimeout, TaskKind::receiptTimeout, 0, st);
   }
   if (st->status == PublishStatus::sent) {
     pending_.push_back(std::move(o));
@@ -903,7 +1026,7 @@ Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, 
     return Subscription(weak, s.id, destination, errc::invalid_argument);
   if (s.id.empty()) {
     do {
-      s.id = "sub-" + std::to_string(subSeq_++);
+      s.id = withNumber("sub-", subSeq_++);
     } while (hasSubscription(s.id));
   } else if (hasSubscription(s.id)) {
     return Subscription(weak, s.id, destination, errc::invalid_argument);
@@ -947,7 +1070,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
 
 Transaction ClientImpl::begin(std::string id) {
   std::weak_ptr<ClientImpl> weak = weak_from_this();
-  if (id.empty()) id = "tx-" + std::to_string(++txSeq_);
+  if (id.empty()) id = withNumber("tx-", ++txSeq_);
   if (destroyed_) return Transaction(weak, id, 0, errc::invalid_state);
   if (state_ != ClientState::connected) return Transaction(weak, id, 0, errc::not_connected);
   session_->updateTime(now());
@@ -1189,22 +1312,21 @@ PublishHandle Client::publish(PublishParams params) { return impl_->publish(std:
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
 
 namespace {
-template <class List, class Fn>
-ListenerId addListener(detail::ClientImpl& impl, List& list, Fn fn) {
-  ListenerId id = impl.nextListenerId();
-  list.entries.push_back({id, std::make_shared<typename List::Callback>(std::move(fn))});
-  return id;
+template <class Fn>
+ListenerId addListener(detail::ClientImpl& impl, detail::NoteKind event, Fn&& fn) {
+  return impl.addListener(event, std::make_shared<std::remove_cvref_t<Fn>>(std::move(fn)));
 }
 }  // namespace
 
-ListenerId Client::onConnect(std::function<void(const Frame&)> fn) { return addListener(*impl_, impl_->onConnect_, std::move(fn)); }
-ListenerId Client::onDisconnect(std::function<void(std::error_code)> fn) { return addListener(*impl_, impl_->onDisconnect_, std::move(fn)); }
-ListenerId Client::onStompError(std::function<void(const Frame&)> fn) { return addListener(*impl_, impl_->onStompError_, std::move(fn)); }
-ListenerId Client::onStateChange(std::function<void(const StateChange&)> fn) { return addListener(*impl_, impl_->onStateChange_, std::move(fn)); }
-ListenerId Client::onWebSocketClose(std::function<void(const CloseEvent&)> fn) { return addListener(*impl_, impl_->onWebSocketClose_, std::move(fn)); }
-ListenerId Client::onWebSocketError(std::function<void(std::error_code)> fn) { return addListener(*impl_, impl_->onWebSocketError_, std::move(fn)); }
-ListenerId Client::onUnhandledMessage(MessageCallback fn) { return addListener(*impl_, impl_->onUnhandledMessage_, std::move(fn)); }
-ListenerId Client::onUnhandledReceipt(std::function<void(const Frame&)> fn) { return addListener(*impl_, impl_->onUnhandledReceipt_, std::move(fn)); }
+using detail::NoteKind;
+ListenerId Client::onConnect(std::function<void(const Frame&)> fn) { return addListener(*impl_, NoteKind::connect, std::move(fn)); }
+ListenerId Client::onDisconnect(std::function<void(std::error_code)> fn) { return addListener(*impl_, NoteKind::disconnect, std::move(fn)); }
+ListenerId Client::onStompError(std::function<void(const Frame&)> fn) { return addListener(*impl_, NoteKind::stompError, std::move(fn)); }
+ListenerId Client::onStateChange(std::function<void(const StateChange&)> fn) { return addListener(*impl_, NoteKind::stateChange, std::move(fn)); }
+ListenerId Client::onWebSocketClose(std::function<void(const CloseEvent&)> fn) { return addListener(*impl_, NoteKind::webSocketClose, std::move(fn)); }
+ListenerId Client::onWebSocketError(std::function<void(std::error_code)> fn) { return addListener(*impl_, NoteKind::webSocketError, std::move(fn)); }
+ListenerId Client::onUnhandledMessage(MessageCallback fn) { return addListener(*impl_, NoteKind::unhandledMessage, std::move(fn)); }
+ListenerId Client::onUnhandledReceipt(std::function<void(const Frame&)> fn) { return addListener(*impl_, NoteKind::unhandledReceipt, std::move(fn)); }
 bool Client::removeListener(ListenerId id) { return impl_->removeListener(id); }
 
 }  // namespace stompwire

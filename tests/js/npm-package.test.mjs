@@ -17,10 +17,10 @@ const nodeModules = join(repoRoot, 'node_modules');
 const temp = mkdtempSync(join(tmpdir(), 'stompwire-npm-'));
 after(() => rmSync(temp, { recursive: true, force: true }));
 
-test('npm pack ships exactly the module, the .wasm, the types and the README', async () => {
+test('npm pack ships exactly the minified module (stompwire.mjs + transport.mjs), the .wasm, the types and the README', async () => {
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', temp], { cwd: pkgDir });
   const [info] = JSON.parse(stdout);
-  assert.deepEqual(info.files.map((f) => f.path).sort(), ['README.md', 'index.d.ts', 'package.json', 'stompwire.mjs', 'stompwire.wasm', 'transport.mjs']);
+  assert.deepEqual(info.files.map((f) => f.path).sort(), ['README.md', 'index.d.ts', 'package.json', 'stompwire.min.mjs', 'stompwire.wasm']);
   assert.ok(existsSync(join(temp, info.filename)));
 });
 
