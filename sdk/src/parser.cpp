@@ -261,10 +261,8 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
     std::size_t scan = scan_;
     std::size_t lines = lines_;
     const std::size_t maxLine = limits_.maxHeaderLine;
-    const std::size_t maxHeaders = limits_.maxHeaders;
     const std::size_t frameCap = limits_.maxFrameSize + 1;
-    HeaderView* views = views_.data();
-    std::size_t viewsSize = views_.size();
+    const std::size_t windowCap = n < frameCap ? n : frameCap;
     std::size_t base = scan;  // the block's first byte
     // Headers are usually 100-300 bytes: ask for the next cache lines now, so that their misses
     // overlap instead of coming one after the other as the lines are reached.
@@ -274,58 +272,91 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
     }
     Masks m = n - base >= 64 ? classify(p + base) : classifyTail(p + base, n - base);
     std::uint64_t keep = ~std::uint64_t{0};  // the block's bits at or after `scan`
-    for (;;) {
-      // A line may hold maxLine bytes + CR + LF, and the frame maxFrameSize bytes.
-      const std::size_t lineCap = scan + maxLine + 2;
-      const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
-      const std::size_t searchEnd = n < cap ? n : cap;
 
-      // The line's LF within [scan, searchEnd), its first colon and whether it holds a backslash.
-      std::size_t colon = npos;
-      bool backslash = false;
+    // The LF that ends the line starting at `scan`, if it stands before searchEnd (else npos), with
+    // the line's first colon (or npos) and whether it holds a backslash.
+    std::size_t colon = npos;
+    bool backslash = false;
+    const auto findLine = [&](std::size_t searchEnd) __attribute__((always_inline)) -> std::size_t {
       std::uint64_t lf = m.lf & keep;
-      while (!lf) [[unlikely]] {  // the line runs on past this block
+      if (lf) [[likely]] {
+        const std::uint64_t lfBit = lf & (0 - lf);
+        const std::uint64_t line = keep & (lfBit - 1);
+        const std::uint64_t c = m.colon & line;
+        colon = c ? base + lowestBit(c) : npos;
+        backslash = (m.backslash & line) != 0;
+        keep = 0 - (lfBit << 1);  // the bits after the LF (none when it is the block's last byte)
+        const std::size_t eol = base + lowestBit(lf);
+        return eol < searchEnd ? eol : npos;
+      }
+      colon = npos;
+      backslash = false;
+      for (;;) {  // the line runs on past this block
         if (const std::uint64_t c = m.colon & keep; c && colon == npos) colon = base + lowestBit(c);
         backslash = backslash || (m.backslash & keep) != 0;
-        if (base + 64 >= searchEnd) break;
+        if (base + 64 >= searchEnd) return npos;
         base += 64;
         m = n - base >= 64 ? classify(p + base) : classifyTail(p + base, n - base);
         keep = ~std::uint64_t{0};
-        lf = m.lf;
+        if (m.lf) {
+          const std::uint64_t lfBit = m.lf & (0 - m.lf);
+          const std::uint64_t line = lfBit - 1;
+          if (const std::uint64_t c = m.colon & line; c && colon == npos) colon = base + lowestBit(c);
+          backslash = backslash || (m.backslash & line) != 0;
+          keep = 0 - (lfBit << 1);
+          const std::size_t eol = base + lowestBit(m.lf);
+          return eol < searchEnd ? eol : npos;
+        }
       }
-      std::size_t eol = npos;
-      if (lf) [[likely]] {
-        eol = base + lowestBit(lf);
-        if (eol >= searchEnd) [[unlikely]] eol = npos;
+    };
+    // No LF within reach: more input may bring it, or a limit is broken.
+    const auto endOfInput = [&](std::size_t lineCap) -> Step {
+      const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
+      if (n < cap) {
+        scan_ = scan;
+        lines_ = lines;
+        return Step::needMore;
       }
+      if (lineCap <= frameCap) {
+        fail(errc::header_line_too_long, scan);
+      } else {
+        fail(errc::frame_too_large, limits_.maxFrameSize);
+      }
+      return Step::error;
+    };
 
-      if (lines == 0) {
-        // Within the same bound as the EOL search, so chunking cannot change which error wins.
-        const std::size_t bad = badCommandByte(p, n, eol == npos ? searchEnd : eol);
-        if (bad != npos) {
-          fail(errc::invalid_command, bad);
-          return Step::error;
-        }
-      }
-      if (eol == npos) [[unlikely]] {
-        if (n < cap) {
-          scan_ = scan;
-          lines_ = lines;
-          return Step::needMore;
-        }
-        if (lineCap <= frameCap) {
-          fail(errc::header_line_too_long, scan);
-        } else {
-          fail(errc::frame_too_large, limits_.maxFrameSize);
-        }
+    if (lines == 0) {
+      // A line may hold maxLine bytes + CR + LF, and the frame maxFrameSize bytes.
+      const std::size_t lineCap = maxLine + 2;
+      const std::size_t searchEnd = lineCap < windowCap ? lineCap : windowCap;
+      const std::size_t eol = findLine(searchEnd);
+      // Within the same bound as the EOL search, so chunking cannot change which error wins.
+      const std::size_t bad = badCommandByte(p, n, eol == npos ? searchEnd : eol);
+      if (bad != npos) {
+        fail(errc::invalid_command, bad);
         return Step::error;
       }
-      const std::uint64_t lfBit = lf & (0 - lf);
-      const std::uint64_t line = keep & (lfBit - 1);
-      if (const std::uint64_t c = m.colon & line; c && colon == npos) colon = base + lowestBit(c);
-      backslash = backslash || (m.backslash & line) != 0;
-      keep = 0 - (lfBit << 1);  // the bits after the LF (none when it is the block's last byte)
+      if (eol == npos) return endOfInput(lineCap);
+      // Not empty: an empty first line is a heart-beat.
+      const std::size_t lineEnd = p[eol - 1] == '\r' ? eol - 1 : eol;
+      if (lineEnd > maxLine) {
+        fail(errc::header_line_too_long, 0);
+        return Step::error;
+      }
+      command_ = std::string_view(p, lineEnd);
+      escaped_ = version_ != Version::v1_0 && !isConnectCommand(command_);
+      lines = 1;
+      scan = eol + 1;
+    }
 
+    const bool escaped = escaped_;
+    HeaderView* views = views_.data();
+    // Headers up to this index fit views_ and the limit; past it, grow views_ or fail.
+    std::size_t easyIndex = views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders;
+    for (;;) {
+      const std::size_t lineCap = scan + maxLine + 2;
+      const std::size_t eol = findLine(lineCap < windowCap ? lineCap : windowCap);
+      if (eol == npos) [[unlikely]] return endOfInput(lineCap);
       std::size_t lineEnd = eol;
       if (lineEnd > scan && p[lineEnd - 1] == '\r') --lineEnd;
       if (lineEnd - scan > maxLine) [[unlikely]] {
@@ -343,33 +374,29 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         scan_ = bodyStart_;
         break;
       }
-      if (lines > maxHeaders) [[unlikely]] {  // lines counts the command line too
-        fail(errc::too_many_headers, scan);
-        return Step::error;
-      }
-      if (lines == 0) {
-        command_ = std::string_view(p + scan, lineEnd - scan);
-        escaped_ = version_ != Version::v1_0 && !isConnectCommand(command_);
-      } else {
-        if (colon >= lineEnd || colon == scan) [[unlikely]] {
-          fail(errc::malformed_header, scan);
+      const std::size_t index = lines - 1;
+      if (index >= easyIndex) [[unlikely]] {
+        if (lines > limits_.maxHeaders) {  // lines counts the command line too
+          fail(errc::too_many_headers, scan);
           return Step::error;
         }
-        const std::size_t index = lines - 1;
-        if (index == viewsSize) [[unlikely]] {
-          views_.resize(index < 8 ? 16 : 2 * index);
-          views = views_.data();
-          viewsSize = views_.size();
-        }
-        if (backslash && escaped_) [[unlikely]] {
-          if (!decodeEscaped(p, scan, lineEnd, colon, index)) return Step::error;
-        } else {
-          const std::string_view value(p + colon + 1, lineEnd - colon - 1);
-          views[index] = {std::string_view(p + scan, colon - scan), value};
-          if (colon - scan == 14 && !hasContentLength_ && isContentLength(views[index].name) &&
-              !parseContentLength(value, scan)) {
-            return Step::error;
-          }
+        views_.resize(index < 8 ? 16 : 2 * index);
+        views = views_.data();
+        easyIndex = views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders;
+      }
+      if (colon == npos || colon == scan) [[unlikely]] {
+        fail(errc::malformed_header, scan);
+        return Step::error;
+      }
+      if (backslash && escaped) [[unlikely]] {
+        lines_ = lines;
+        if (!decodeEscaped(p, scan, lineEnd, colon, index)) return Step::error;
+      } else {
+        const std::string_view value(p + colon + 1, lineEnd - colon - 1);
+        views[index] = {std::string_view(p + scan, colon - scan), value};
+        if (colon - scan == 14 && !hasContentLength_ && isContentLength(views[index].name) &&
+            !parseContentLength(value, scan)) {
+          return Step::error;
         }
       }
       ++lines;
