@@ -351,21 +351,41 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
 
     const bool escaped = escaped_;
     HeaderView* views = views_.data();
-    // Headers up to this index fit views_ and the limit; past it, grow views_ or fail.
-    std::size_t easyIndex = views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders;
+    HeaderView* out = views + (lines - 1);  // the next header's place
+    // Up to here headers fit views_ and the limit; at it, grow views_ or fail.
+    HeaderView* easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
     for (;;) {
-      const std::size_t lineCap = scan + maxLine + 2;
-      const std::size_t eol = findLine(lineCap < windowCap ? lineCap : windowCap);
-      if (eol == npos) [[unlikely]] return endOfInput(lineCap);
-      std::size_t lineEnd = eol;
-      if (lineEnd > scan && p[lineEnd - 1] == '\r') --lineEnd;
+      std::size_t eol;
+      if (const std::uint64_t lf = m.lf & keep; lf) [[likely]] {  // findLine's common case, inline
+        const std::uint64_t lfBit = lf & (0 - lf);
+        const std::uint64_t line = keep & (lfBit - 1);
+        const std::uint64_t c = m.colon & line;
+        colon = c ? base + lowestBit(c) : npos;
+        backslash = (m.backslash & line) != 0;
+        keep = 0 - (lfBit << 1);
+        eol = base + lowestBit(lf);
+        // Within maxLine bytes and the frame: the LF counts, and the line is not too long.
+        if (eol - scan > maxLine || eol >= windowCap) [[unlikely]] {
+          const std::size_t lineCap = scan + maxLine + 2;
+          if (eol >= (lineCap < windowCap ? lineCap : windowCap)) eol = npos;
+        }
+      } else {
+        const std::size_t lineCap = scan + maxLine + 2;
+        eol = findLine(lineCap < windowCap ? lineCap : windowCap);
+      }
+      if (eol == npos) [[unlikely]] {
+        lines = static_cast<std::size_t>(out - views) + 1;
+        return endOfInput(scan + maxLine + 2);
+      }
+      // p[eol - 1] is the line's last byte, or the LF before a blank line: never out of the window.
+      const std::size_t lineEnd = eol - (p[eol - 1] == '\r' ? 1 : 0);
       if (lineEnd - scan > maxLine) [[unlikely]] {
         fail(errc::header_line_too_long, scan);
         return Step::error;
       }
       if (lineEnd == scan) {  // the blank line that ends the headers
         bodyStart_ = eol + 1;
-        lines_ = lines;
+        lines_ = static_cast<std::size_t>(out - views) + 1;
         if (hasContentLength_ && bodyStart_ + bodyLength_ + 1 > limits_.maxFrameSize) {
           fail(errc::frame_too_large, limits_.maxFrameSize);
           return Step::error;
@@ -374,32 +394,33 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         scan_ = bodyStart_;
         break;
       }
-      const std::size_t index = lines - 1;
-      if (index >= easyIndex) [[unlikely]] {
-        if (lines > limits_.maxHeaders) {  // lines counts the command line too
+      if (out == easyEnd) [[unlikely]] {
+        const std::size_t index = static_cast<std::size_t>(out - views);
+        if (index + 1 > limits_.maxHeaders) {  // the command line counts too
           fail(errc::too_many_headers, scan);
           return Step::error;
         }
         views_.resize(index < 8 ? 16 : 2 * index);
         views = views_.data();
-        easyIndex = views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders;
+        out = views + index;
+        easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
       }
       if (colon == npos || colon == scan) [[unlikely]] {
         fail(errc::malformed_header, scan);
         return Step::error;
       }
       if (backslash && escaped) [[unlikely]] {
-        lines_ = lines;
-        if (!decodeEscaped(p, scan, lineEnd, colon, index)) return Step::error;
+        lines_ = static_cast<std::size_t>(out - views) + 1;
+        if (!decodeEscaped(p, scan, lineEnd, colon, lines_ - 1)) return Step::error;
       } else {
         const std::string_view value(p + colon + 1, lineEnd - colon - 1);
-        views[index] = {std::string_view(p + scan, colon - scan), value};
-        if (colon - scan == 14 && !hasContentLength_ && isContentLength(views[index].name) &&
+        *out = {std::string_view(p + scan, colon - scan), value};
+        if (colon - scan == 14 && !hasContentLength_ && isContentLength(out->name) &&
             !parseContentLength(value, scan)) {
           return Step::error;
         }
       }
-      ++lines;
+      ++out;
       scan = eol + 1;
     }
   }
