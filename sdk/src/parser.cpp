@@ -22,7 +22,10 @@ const char* findByte(const char* p, std::size_t n, int byte) noexcept {
   return n == 0 ? nullptr : static_cast<const char*>(std::memchr(p, byte, n));
 }
 
-std::size_t lowestBit(std::uint64_t m) noexcept { return static_cast<std::size_t>(__builtin_ctzll(m)); }
+// Through unsigned: a zero extension is free, a sign extension is not.
+std::size_t lowestBit(std::uint64_t m) noexcept {
+  return static_cast<std::size_t>(static_cast<unsigned>(__builtin_ctzll(m)));
+}
 
 // Where LF, ':' and '\' stand in a block of 64 bytes: bit i for byte i.
 struct Masks {
@@ -364,24 +367,32 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         backslash = (m.backslash & line) != 0;
         keep = 0 - (lfBit << 1);
         eol = base + lowestBit(lf);
-        // Within maxLine bytes and the frame: the LF counts, and the line is not too long.
-        if (eol - scan > maxLine || eol >= windowCap) [[unlikely]] {
-          const std::size_t lineCap = scan + maxLine + 2;
-          if (eol >= (lineCap < windowCap ? lineCap : windowCap)) eol = npos;
-        }
       } else {
+        eol = npos;
+      }
+      // Within maxLine bytes and the frame, the line is in reach and not too long. p[eol - 1] is the
+      // line's last byte, or the LF before a blank line: never out of the window.
+      std::size_t lineEnd;
+      if (eol - scan <= maxLine && eol < windowCap) [[likely]] {
+        lineEnd = eol - (p[eol - 1] == '\r' ? 1 : 0);
+      } else {
+        // A line beyond this block, a line of maxLine bytes + CRLF, or a limit at hand.
         const std::size_t lineCap = scan + maxLine + 2;
-        eol = findLine(lineCap < windowCap ? lineCap : windowCap);
-      }
-      if (eol == npos) [[unlikely]] {
-        lines = static_cast<std::size_t>(out - views) + 1;
-        return endOfInput(scan + maxLine + 2);
-      }
-      // p[eol - 1] is the line's last byte, or the LF before a blank line: never out of the window.
-      const std::size_t lineEnd = eol - (p[eol - 1] == '\r' ? 1 : 0);
-      if (lineEnd - scan > maxLine) [[unlikely]] {
-        fail(errc::header_line_too_long, scan);
-        return Step::error;
+        const std::size_t searchEnd = lineCap < windowCap ? lineCap : windowCap;
+        if (eol == npos) {
+          eol = findLine(searchEnd);
+        } else if (eol >= searchEnd) {
+          eol = npos;
+        }
+        if (eol == npos) {
+          lines = static_cast<std::size_t>(out - views) + 1;
+          return endOfInput(lineCap);
+        }
+        lineEnd = eol - (p[eol - 1] == '\r' ? 1 : 0);
+        if (lineEnd - scan > maxLine) {
+          fail(errc::header_line_too_long, scan);
+          return Step::error;
+        }
       }
       if (lineEnd == scan) {  // the blank line that ends the headers
         bodyStart_ = eol + 1;
@@ -481,13 +492,15 @@ bool FrameParser::parseContentLength(std::string_view value, std::size_t lineSta
     return false;
   }
   std::size_t length = 0;
+  const std::size_t maxBody = limits_.maxBodySize;
   for (char c : value) {
-    if (c < '0' || c > '9') {
+    const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - '0';  // wraps below '0'
+    if (digit > 9) {
       fail(errc::invalid_content_length, lineStart);
       return false;
     }
-    length = length * 10 + static_cast<std::size_t>(c - '0');
-    if (length > limits_.maxBodySize) {  // also keeps the arithmetic from overflowing
+    length = length * 10 + digit;
+    if (length > maxBody) {  // also keeps the arithmetic from overflowing
       fail(errc::body_too_large, lineStart);
       return false;
     }
