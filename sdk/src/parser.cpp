@@ -8,6 +8,14 @@
 #include <emmintrin.h>
 #endif
 
+// The full line search (the header loop inlines its common case) is inlined natively, for speed,
+// and kept out of line elsewhere: on wasm, size counts.
+#if defined(STOMPWIRE_PARSER_SSE2)
+#define STOMPWIRE_PARSER_SEARCH_INLINING __attribute__((always_inline))
+#else
+#define STOMPWIRE_PARSER_SEARCH_INLINING __attribute__((noinline))
+#endif
+
 namespace stompwire {
 namespace {
 
@@ -230,6 +238,24 @@ void FrameParser::rebase(const char* p) noexcept {
   frameBase_ = now;
 }
 
+// A header line without its LF within reach (lineCap: where the line's LF may stand at the latest):
+// more input may bring it, or a limit is broken.
+FrameParser::Step FrameParser::endOfLine(std::size_t n, std::size_t scan, std::size_t lines, std::size_t lineCap) {
+  const std::size_t frameCap = limits_.maxFrameSize + 1;
+  const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
+  if (n < cap) {
+    scan_ = scan;
+    lines_ = lines;
+    return Step::needMore;
+  }
+  if (lineCap <= frameCap) {
+    fail(errc::header_line_too_long, scan);
+  } else {
+    fail(errc::frame_too_large, limits_.maxFrameSize);
+  }
+  return Step::error;
+}
+
 // Every limit is checked against the bytes that decide it, never against how much input happens to be
 // at hand: the searches stop at the first byte that would break a limit. So a transcript gives the same
 // frames and the same error at the same offset however it is split into chunks.
@@ -280,52 +306,25 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
     // the line's first colon (or npos) and whether it holds a backslash.
     std::size_t colon = npos;
     bool backslash = false;
-    const auto findLine = [&](std::size_t searchEnd) __attribute__((always_inline)) -> std::size_t {
-      std::uint64_t lf = m.lf & keep;
-      if (lf) [[likely]] {
-        const std::uint64_t lfBit = lf & (0 - lf);
-        const std::uint64_t line = keep & (lfBit - 1);
-        const std::uint64_t c = m.colon & line;
-        colon = c ? base + lowestBit(c) : npos;
-        backslash = (m.backslash & line) != 0;
-        keep = 0 - (lfBit << 1);  // the bits after the LF (none when it is the block's last byte)
-        const std::size_t eol = base + lowestBit(lf);
-        return eol < searchEnd ? eol : npos;
-      }
+    const auto findLine = [&](std::size_t searchEnd) STOMPWIRE_PARSER_SEARCH_INLINING -> std::size_t {
       colon = npos;
       backslash = false;
-      for (;;) {  // the line runs on past this block
-        if (const std::uint64_t c = m.colon & keep; c && colon == npos) colon = base + lowestBit(c);
-        backslash = backslash || (m.backslash & keep) != 0;
-        if (base + 64 >= searchEnd) return npos;
+      for (;;) {
+        const std::uint64_t lf = m.lf & keep;
+        const std::uint64_t lfBit = lf & (0 - lf);
+        const std::uint64_t line = lf ? keep & (lfBit - 1) : keep;  // the line's bytes in this block
+        if (const std::uint64_t c = m.colon & line; c && colon == npos) colon = base + lowestBit(c);
+        backslash = backslash || (m.backslash & line) != 0;
+        if (lf) {
+          keep = 0 - (lfBit << 1);  // the bits after the LF (none when it is the block's last byte)
+          const std::size_t eol = base + lowestBit(lf);
+          return eol < searchEnd ? eol : npos;
+        }
+        if (base + 64 >= searchEnd) return npos;  // the line runs on past the reach
         base += 64;
         m = n - base >= 64 ? classify(p + base) : classifyTail(p + base, n - base);
         keep = ~std::uint64_t{0};
-        if (m.lf) {
-          const std::uint64_t lfBit = m.lf & (0 - m.lf);
-          const std::uint64_t line = lfBit - 1;
-          if (const std::uint64_t c = m.colon & line; c && colon == npos) colon = base + lowestBit(c);
-          backslash = backslash || (m.backslash & line) != 0;
-          keep = 0 - (lfBit << 1);
-          const std::size_t eol = base + lowestBit(m.lf);
-          return eol < searchEnd ? eol : npos;
-        }
       }
-    };
-    // No LF within reach: more input may bring it, or a limit is broken.
-    const auto endOfInput = [&](std::size_t lineCap) -> Step {
-      const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
-      if (n < cap) {
-        scan_ = scan;
-        lines_ = lines;
-        return Step::needMore;
-      }
-      if (lineCap <= frameCap) {
-        fail(errc::header_line_too_long, scan);
-      } else {
-        fail(errc::frame_too_large, limits_.maxFrameSize);
-      }
-      return Step::error;
     };
 
     if (lines == 0) {
@@ -339,7 +338,7 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         fail(errc::invalid_command, bad);
         return Step::error;
       }
-      if (eol == npos) return endOfInput(lineCap);
+      if (eol == npos) return endOfLine(n, scan, lines, lineCap);
       // Not empty: an empty first line is a heart-beat.
       const std::size_t lineEnd = p[eol - 1] == '\r' ? eol - 1 : eol;
       if (lineEnd > maxLine) {
@@ -358,8 +357,10 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
     // Up to here headers fit views_ and the limit; at it, grow views_ or fail.
     HeaderView* easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
     for (;;) {
-      std::size_t eol;
-      if (const std::uint64_t lf = m.lf & keep; lf) [[likely]] {  // findLine's common case, inline
+      std::size_t eol = npos;
+#if defined(STOMPWIRE_PARSER_SSE2)
+      // findLine's common case, inline (natively only: on wasm, size counts).
+      if (const std::uint64_t lf = m.lf & keep; lf) [[likely]] {
         const std::uint64_t lfBit = lf & (0 - lf);
         const std::uint64_t line = keep & (lfBit - 1);
         const std::uint64_t c = m.colon & line;
@@ -367,9 +368,8 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         backslash = (m.backslash & line) != 0;
         keep = 0 - (lfBit << 1);
         eol = base + lowestBit(lf);
-      } else {
-        eol = npos;
       }
+#endif
       // Within maxLine bytes and the frame, the line is in reach and not too long. p[eol - 1] is the
       // line's last byte, or the LF before a blank line: never out of the window.
       std::size_t lineEnd;
@@ -385,8 +385,7 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
           eol = npos;
         }
         if (eol == npos) {
-          lines = static_cast<std::size_t>(out - views) + 1;
-          return endOfInput(lineCap);
+          return endOfLine(n, scan, static_cast<std::size_t>(out - views) + 1, lineCap);
         }
         lineEnd = eol - (p[eol - 1] == '\r' ? 1 : 0);
         if (lineEnd - scan > maxLine) {

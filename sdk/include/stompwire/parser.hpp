@@ -88,6 +88,7 @@ class FrameParser {
   };
 
   Step step(const char* p, std::size_t n, std::size_t& consumed);
+  Step endOfLine(std::size_t n, std::size_t scan, std::size_t lines, std::size_t lineCap);
   bool decodeEscaped(const char* p, std::size_t begin, std::size_t end, std::size_t colon, std::size_t index);
   bool parseContentLength(std::string_view value, std::size_t lineStart);
   bool unescape(const char* p, std::size_t begin, std::size_t end, std::size_t& offset, std::size_t& length);
