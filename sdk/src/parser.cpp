@@ -51,9 +51,14 @@ struct Masks {
   const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16));
   const __m128i v2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 32));
   const __m128i v3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 48));
+  // Backslashes are rare: one test for the block first, their positions only when there is one.
+  const __m128i anyBs = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v0, bs), _mm_cmpeq_epi8(v1, bs)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v2, bs), _mm_cmpeq_epi8(v3, bs)));
+  std::uint64_t backslash = 0;
+  if (_mm_movemask_epi8(anyBs)) [[unlikely]]
+    backslash = bits(v0, bs, 0) | bits(v1, bs, 16) | bits(v2, bs, 32) | bits(v3, bs, 48);
   return {bits(v0, lf, 0) | bits(v1, lf, 16) | bits(v2, lf, 32) | bits(v3, lf, 48),
-          bits(v0, colon, 0) | bits(v1, colon, 16) | bits(v2, colon, 32) | bits(v3, colon, 48),
-          bits(v0, bs, 0) | bits(v1, bs, 16) | bits(v2, bs, 32) | bits(v3, bs, 48)};
+          bits(v0, colon, 0) | bits(v1, colon, 16) | bits(v2, colon, 32) | bits(v3, colon, 48), backslash};
 }
 
 // The offset of the first byte in [0, limit) that is not A-Z, or npos; needs 16 readable bytes.
