@@ -2,8 +2,18 @@
 
 #include <cstring>
 
-#if defined(__SSE2__)
+// STOMPWIRE_PARSER_SCALAR forces the portable path natively, so that tests can cover what wasm runs.
+#if defined(__SSE2__) && !defined(STOMPWIRE_PARSER_SCALAR)
+#define STOMPWIRE_PARSER_SSE2 1
 #include <emmintrin.h>
+#endif
+
+// The full line search (the header loop inlines its common case) is inlined natively, for speed,
+// and kept out of line elsewhere: on wasm, size counts.
+#if defined(STOMPWIRE_PARSER_SSE2)
+#define STOMPWIRE_PARSER_SEARCH_INLINING __attribute__((always_inline))
+#else
+#define STOMPWIRE_PARSER_SEARCH_INLINING __attribute__((noinline))
 #endif
 
 namespace stompwire {
@@ -12,51 +22,109 @@ namespace {
 // No real command is longer; a longer first line is garbage and is refused before its EOL arrives.
 constexpr std::size_t kMaxCommandLength = 32;
 
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
 bool isCommandChar(char c) noexcept { return c >= 'A' && c <= 'Z'; }
 
 const char* findByte(const char* p, std::size_t n, int byte) noexcept {
   return n == 0 ? nullptr : static_cast<const char*>(std::memchr(p, byte, n));
 }
 
-constexpr std::size_t npos = static_cast<std::size_t>(-1);
+// Through unsigned: a zero extension is free, a sign extension is not.
+std::size_t lowestBit(std::uint64_t m) noexcept {
+  return static_cast<std::size_t>(static_cast<unsigned>(__builtin_ctzll(m)));
+}
 
-// What one pass over a header line finds: its LF, its first ':' and whether it holds a backslash.
-// Header lines are short, so one pass beats three memchr calls (the parser's hottest loop).
-struct LineScan {
-  std::size_t eol = npos;
-  std::size_t colon = npos;
-  bool backslash = false;
+// Where LF, ':' and '\' stand in a block of 64 bytes: bit i for byte i.
+struct Masks {
+  std::uint64_t lf, colon, backslash;
 };
 
-LineScan scanLine(const char* p, std::size_t begin, std::size_t end) noexcept {
-  // Locals, not the struct's fields, in the loop: the compiler keeps them in registers.
-  std::size_t colonAt = npos;
-  bool backslash = false;
-  std::size_t i = begin;
-#if defined(__SSE2__)
+#if defined(STOMPWIRE_PARSER_SSE2)
+[[gnu::always_inline]] inline Masks classify(const char* s) noexcept {
   const __m128i lf = _mm_set1_epi8('\n'), colon = _mm_set1_epi8(':'), bs = _mm_set1_epi8('\\');
-  for (; i + 16 <= end; i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const unsigned mLf = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
-    unsigned mColon = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)));
-    unsigned mBackslash = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)));
-    if (mLf) {
-      const unsigned before = (mLf & (0u - mLf)) - 1;  // the bytes ahead of the first LF
-      mColon &= before;
-      if (colonAt == npos && mColon) colonAt = i + static_cast<std::size_t>(__builtin_ctz(mColon));
-      return {i + static_cast<std::size_t>(__builtin_ctz(mLf)), colonAt, backslash || (mBackslash & before) != 0};
-    }
-    if (colonAt == npos && mColon) colonAt = i + static_cast<std::size_t>(__builtin_ctz(mColon));
-    backslash = backslash || mBackslash != 0;
-  }
+  const auto bits = [](__m128i v, __m128i needle, int shift) {
+    return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, needle))))
+           << shift;
+  };
+  const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16));
+  const __m128i v2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 32));
+  const __m128i v3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 48));
+  // Backslashes are rare: one test for the block first, their positions only when there is one.
+  const __m128i anyBs = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v0, bs), _mm_cmpeq_epi8(v1, bs)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v2, bs), _mm_cmpeq_epi8(v3, bs)));
+  std::uint64_t backslash = 0;
+  if (_mm_movemask_epi8(anyBs)) [[unlikely]]
+    backslash = bits(v0, bs, 0) | bits(v1, bs, 16) | bits(v2, bs, 32) | bits(v3, bs, 48);
+  return {bits(v0, lf, 0) | bits(v1, lf, 16) | bits(v2, lf, 32) | bits(v3, lf, 48),
+          bits(v0, colon, 0) | bits(v1, colon, 16) | bits(v2, colon, 32) | bits(v3, colon, 48), backslash};
+}
+
+// The offset of the first byte in [0, limit) that is not A-Z, or npos; needs 16 readable bytes.
+std::size_t firstNonCommandChar16(const char* p, std::size_t limit) noexcept {
+  // 'A'..'Z' + 0x3f wraps to -128..-103 as signed bytes, every other byte to -102 or above.
+  const __m128i v = _mm_add_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), _mm_set1_epi8(0x3f));
+  const unsigned upper = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(-102))));
+  const unsigned bad = ~upper & ((1u << limit) - 1);
+  return bad ? static_cast<std::size_t>(__builtin_ctz(bad)) : npos;
+}
+#else
+// SWAR, eight bytes at a time (wasm without SIMD, other targets): the high bit of every byte of x
+// equal to `byte`, exactly (no false positives from borrows), gathered into 8 bits.
+inline unsigned byteEquals(std::uint64_t x, std::uint64_t byte) noexcept {
+  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+  x ^= byte * 0x0101010101010101ULL;
+  const std::uint64_t zero = ~(((x & low7) + low7) | x | low7);
+  return static_cast<unsigned>(((zero >> 7) * 0x0102040810204080ULL) >> 56);
+}
+
+inline Masks classify(const char* s) noexcept {
+  Masks m{0, 0, 0};
+  for (int k = 0; k < 8; ++k) {
+    std::uint64_t x;
+    std::memcpy(&x, s + 8 * k, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
 #endif
-  for (; i < end; ++i) {
-    const char c = p[i];
-    if (c == '\n') return {i, colonAt, backslash};
-    if (c == ':' && colonAt == npos) colonAt = i;
-    if (c == '\\') backslash = true;
+    m.lf |= static_cast<std::uint64_t>(byteEquals(x, '\n')) << (8 * k);
+    m.colon |= static_cast<std::uint64_t>(byteEquals(x, ':')) << (8 * k);
+    m.backslash |= static_cast<std::uint64_t>(byteEquals(x, '\\')) << (8 * k);
   }
-  return {npos, colonAt, backslash};
+  return m;
+}
+#endif
+
+// The last block of a window goes through a zeroed copy: never read past the input (a NUL matches
+// nothing).
+Masks classifyTail(const char* s, std::size_t n) noexcept {
+  char tail[64] = {};
+  std::memcpy(tail, s, n);
+  return classify(tail);
+}
+
+// The command is a short run of A-Z, checked up to `limit` (its LF, or as far as the line may reach
+// in the input at hand), so that garbage is refused before its EOL arrives. A CR may stand last: it
+// is, or may turn out to be, the CR of a CRLF. Returns the offset of the first bad byte, or npos.
+std::size_t badCommandByte(const char* p, std::size_t n, std::size_t limit) noexcept {
+  if (limit > 0 && p[limit - 1] == '\r') --limit;
+  const std::size_t checked = limit < kMaxCommandLength ? limit : kMaxCommandLength;
+#if defined(STOMPWIRE_PARSER_SSE2)
+  if (checked <= 16 && n >= 16) {
+    const std::size_t bad = firstNonCommandChar16(p, checked);
+    if (bad != npos) return bad;
+    return limit > kMaxCommandLength ? kMaxCommandLength : npos;
+  }
+#else
+  (void)n;
+#endif
+  for (std::size_t i = 0; i < checked; ++i)
+    if (!isCommandChar(p[i])) return i;
+  return limit > kMaxCommandLength ? kMaxCommandLength : npos;
+}
+
+bool isContentLength(std::string_view name) noexcept {
+  return name.size() == 14 && std::memcmp(name.data(), "content-length", 14) == 0;
 }
 
 }  // namespace
@@ -78,7 +146,8 @@ void FrameParser::resetFrame() noexcept {
   bodyStart_ = 0;
   bodyLength_ = 0;
   hasContentLength_ = false;
-  slices_.clear();
+  command_ = {};
+  scratchHeaders_.clear();
   scratch_.clear();
 }
 
@@ -157,6 +226,41 @@ std::error_code FrameParser::feed(std::string_view data, Handler& handler) {
   return {};
 }
 
+// The frame resumes in another window (the caller's chunk, then buf_, which may move as it grows):
+// move what was decoded along with it. Integer arithmetic: the old window may be gone. Entries that
+// belong to scratch_ are overwritten by emit().
+void FrameParser::rebase(const char* p) noexcept {
+  const std::uintptr_t now = reinterpret_cast<std::uintptr_t>(p);
+  const auto move = [&](std::string_view s) {
+    return std::string_view(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(s.data()) - frameBase_ + now),
+                            s.size());
+  };
+  if (!command_.empty()) command_ = move(command_);
+  for (std::size_t i = 0; i + 1 < lines_; ++i) {
+    views_[i].name = move(views_[i].name);
+    views_[i].value = move(views_[i].value);
+  }
+  frameBase_ = now;
+}
+
+// A header line without its LF within reach (lineCap: where the line's LF may stand at the latest):
+// more input may bring it, or a limit is broken.
+FrameParser::Step FrameParser::endOfLine(std::size_t n, std::size_t scan, std::size_t lines, std::size_t lineCap) {
+  const std::size_t frameCap = limits_.maxFrameSize + 1;
+  const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
+  if (n < cap) {
+    scan_ = scan;
+    lines_ = lines;
+    return Step::needMore;
+  }
+  if (lineCap <= frameCap) {
+    fail(errc::header_line_too_long, scan);
+  } else {
+    fail(errc::frame_too_large, limits_.maxFrameSize);
+  }
+  return Step::error;
+}
+
 // Every limit is checked against the bytes that decide it, never against how much input happens to be
 // at hand: the searches stop at the first byte that would break a limit. So a transcript gives the same
 // frames and the same error at the same offset however it is split into chunks.
@@ -177,46 +281,126 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
       return Step::error;
     }
     phase_ = Phase::headers;
+    frameBase_ = reinterpret_cast<std::uintptr_t>(p);
+  } else if (reinterpret_cast<std::uintptr_t>(p) != frameBase_) {
+    rebase(p);
   }
 
   if (phase_ == Phase::headers) {
+    // One pass over the header block, 64 bytes at a time, yields bitmasks of its LFs, colons and
+    // backslashes; each line is then a few bit operations. The blocks lie at fixed offsets, so the
+    // loads do not wait for the previous line's end to be found. The loop keeps its state in locals
+    // and calls out only for what is rare (escapes, content-length, growing views_), so that the
+    // compiler keeps it in registers.
+    std::size_t scan = scan_;
+    std::size_t lines = lines_;
+    const std::size_t maxLine = limits_.maxHeaderLine;
+    const std::size_t frameCap = limits_.maxFrameSize + 1;
+    const std::size_t windowCap = n < frameCap ? n : frameCap;
+    std::size_t base = scan;  // the block's first byte
+    // Headers are usually 100-300 bytes: ask for the next cache lines now, so that their misses
+    // overlap instead of coming one after the other as the lines are reached.
+    if (n - base > 128) {
+      __builtin_prefetch(p + base + 64);
+      __builtin_prefetch(p + base + 128);
+    }
+    Masks m = n - base >= 64 ? classify(p + base) : classifyTail(p + base, n - base);
+    std::uint64_t keep = ~std::uint64_t{0};  // the block's bits at or after `scan`
+
+    // The LF that ends the line starting at `scan`, if it stands before searchEnd (else npos), with
+    // the line's first colon (or npos) and whether it holds a backslash.
+    std::size_t colon = npos;
+    bool backslash = false;
+    const auto findLine = [&](std::size_t searchEnd) STOMPWIRE_PARSER_SEARCH_INLINING -> std::size_t {
+      colon = npos;
+      backslash = false;
+      for (;;) {
+        const std::uint64_t lf = m.lf & keep;
+        const std::uint64_t lfBit = lf & (0 - lf);
+        const std::uint64_t line = lf ? keep & (lfBit - 1) : keep;  // the line's bytes in this block
+        if (const std::uint64_t c = m.colon & line; c && colon == npos) colon = base + lowestBit(c);
+        backslash = backslash || (m.backslash & line) != 0;
+        if (lf) {
+          keep = 0 - (lfBit << 1);  // the bits after the LF (none when it is the block's last byte)
+          const std::size_t eol = base + lowestBit(lf);
+          return eol < searchEnd ? eol : npos;
+        }
+        if (base + 64 >= searchEnd) return npos;  // the line runs on past the reach
+        base += 64;
+        m = n - base >= 64 ? classify(p + base) : classifyTail(p + base, n - base);
+        keep = ~std::uint64_t{0};
+      }
+    };
+
+    if (lines == 0) {
+      // A line may hold maxLine bytes + CR + LF, and the frame maxFrameSize bytes.
+      const std::size_t lineCap = maxLine + 2;
+      const std::size_t searchEnd = lineCap < windowCap ? lineCap : windowCap;
+      const std::size_t eol = findLine(searchEnd);
+      // Within the same bound as the EOL search, so chunking cannot change which error wins.
+      const std::size_t bad = badCommandByte(p, n, eol == npos ? searchEnd : eol);
+      if (bad != npos) {
+        fail(errc::invalid_command, bad);
+        return Step::error;
+      }
+      if (eol == npos) return endOfLine(n, scan, lines, lineCap);
+      // Not empty: an empty first line is a heart-beat.
+      const std::size_t lineEnd = p[eol - 1] == '\r' ? eol - 1 : eol;
+      if (lineEnd > maxLine) {
+        fail(errc::header_line_too_long, 0);
+        return Step::error;
+      }
+      command_ = std::string_view(p, lineEnd);
+      escaped_ = version_ != Version::v1_0 && !isConnectCommand(command_);
+      lines = 1;
+      scan = eol + 1;
+    }
+
+    const bool escaped = escaped_;
+    HeaderView* views = views_.data();
+    HeaderView* out = views + (lines - 1);  // the next header's place
+    // Up to here headers fit views_ and the limit; at it, grow views_ or fail.
+    HeaderView* easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
     for (;;) {
-      // A line may hold maxHeaderLine bytes + CR + LF, and the frame maxFrameSize bytes.
-      const std::size_t lineCap = scan_ + limits_.maxHeaderLine + 2;
-      const std::size_t frameCap = limits_.maxFrameSize + 1;
-      const std::size_t cap = lineCap < frameCap ? lineCap : frameCap;
-      const std::size_t searchEnd = n < cap ? n : cap;
-      if (lines_ == 0) {
-        // Refuse garbage early: the command is a short run of A-Z, checked byte by byte as it comes
-        // (within the same bound as the EOL search, so chunking cannot change which error wins).
-        for (std::size_t i = 0; i < searchEnd && p[i] != '\n'; ++i) {
-          const bool lastBeforeEol = p[i] == '\r' && (i + 1 == searchEnd || p[i + 1] == '\n');
-          if (lastBeforeEol) continue;
-          if (!isCommandChar(p[i]) || i >= kMaxCommandLength) {
-            fail(errc::invalid_command, i);
-            return Step::error;
-          }
+      std::size_t eol = npos;
+#if defined(STOMPWIRE_PARSER_SSE2)
+      // findLine's common case, inline (natively only: on wasm, size counts).
+      if (const std::uint64_t lf = m.lf & keep; lf) [[likely]] {
+        const std::uint64_t lfBit = lf & (0 - lf);
+        const std::uint64_t line = keep & (lfBit - 1);
+        const std::uint64_t c = m.colon & line;
+        colon = c ? base + lowestBit(c) : npos;
+        backslash = (m.backslash & line) != 0;
+        keep = 0 - (lfBit << 1);
+        eol = base + lowestBit(lf);
+      }
+#endif
+      // Within maxLine bytes and the frame, the line is in reach and not too long. p[eol - 1] is the
+      // line's last byte, or the LF before a blank line: never out of the window.
+      std::size_t lineEnd;
+      if (eol - scan <= maxLine && eol < windowCap) [[likely]] {
+        lineEnd = eol - (p[eol - 1] == '\r' ? 1 : 0);
+      } else {
+        // A line beyond this block, a line of maxLine bytes + CRLF, or a limit at hand.
+        const std::size_t lineCap = scan + maxLine + 2;
+        const std::size_t searchEnd = lineCap < windowCap ? lineCap : windowCap;
+        if (eol == npos) {
+          eol = findLine(searchEnd);
+        } else if (eol >= searchEnd) {
+          eol = npos;
+        }
+        if (eol == npos) {
+          return endOfLine(n, scan, static_cast<std::size_t>(out - views) + 1, lineCap);
+        }
+        lineEnd = eol - (p[eol - 1] == '\r' ? 1 : 0);
+        if (lineEnd - scan > maxLine) {
+          fail(errc::header_line_too_long, scan);
+          return Step::error;
         }
       }
-      const LineScan line = scanLine(p, scan_, searchEnd);
-      if (line.eol == npos) {
-        if (n < cap) return Step::needMore;
-        if (lineCap <= frameCap) {
-          fail(errc::header_line_too_long, scan_);
-        } else {
-          fail(errc::frame_too_large, limits_.maxFrameSize);
-        }
-        return Step::error;
-      }
-      const std::size_t end = line.eol;
-      std::size_t lineEnd = end;
-      if (lineEnd > scan_ && p[lineEnd - 1] == '\r') --lineEnd;
-      if (lineEnd - scan_ > limits_.maxHeaderLine) {
-        fail(errc::header_line_too_long, scan_);
-        return Step::error;
-      }
-      if (lineEnd == scan_) {  // the blank line that ends the headers
-        bodyStart_ = end + 1;
+      if (lineEnd == scan) {  // the blank line that ends the headers
+        bodyStart_ = eol + 1;
+        lines_ = static_cast<std::size_t>(out - views) + 1;
         if (hasContentLength_ && bodyStart_ + bodyLength_ + 1 > limits_.maxFrameSize) {
           fail(errc::frame_too_large, limits_.maxFrameSize);
           return Step::error;
@@ -225,14 +409,34 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         scan_ = bodyStart_;
         break;
       }
-      if (lines_ > limits_.maxHeaders) {  // lines_ counts the command line too
-        fail(errc::too_many_headers, scan_);
+      if (out == easyEnd) [[unlikely]] {
+        const std::size_t index = static_cast<std::size_t>(out - views);
+        if (index + 1 > limits_.maxHeaders) {  // the command line counts too
+          fail(errc::too_many_headers, scan);
+          return Step::error;
+        }
+        views_.resize(index < 8 ? 16 : 2 * index);
+        views = views_.data();
+        out = views + index;
+        easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
+      }
+      if (colon == npos || colon == scan) [[unlikely]] {
+        fail(errc::malformed_header, scan);
         return Step::error;
       }
-      const std::size_t colon = line.colon < lineEnd ? line.colon : npos;
-      if (!decodeLine(p, scan_, lineEnd, colon, line.backslash)) return Step::error;
-      ++lines_;
-      scan_ = end + 1;
+      if (backslash && escaped) [[unlikely]] {
+        lines_ = static_cast<std::size_t>(out - views) + 1;
+        if (!decodeEscaped(p, scan, lineEnd, colon, lines_ - 1)) return Step::error;
+      } else {
+        const std::string_view value(p + colon + 1, lineEnd - colon - 1);
+        *out = {std::string_view(p + scan, colon - scan), value};
+        if (colon - scan == 14 && !hasContentLength_ && isContentLength(out->name) &&
+            !parseContentLength(value, scan)) {
+          return Step::error;
+        }
+      }
+      ++out;
+      scan = eol + 1;
     }
   }
 
@@ -270,41 +474,38 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
   return Step::frame;
 }
 
-bool FrameParser::decodeLine(const char* p, std::size_t begin, std::size_t end, std::size_t colonAt,
-                             bool backslash) {
-  if (lines_ == 0) {
-    command_ = {static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(end - begin), false};
-    escaped_ = version_ != Version::v1_0 && !isConnectCommand(std::string_view(p + begin, end - begin));
+// A header line [begin, end) with a backslash, in a frame whose headers are escaped: decoded into
+// scratch_ and pointed at by views_[index] when the frame is emitted.
+bool FrameParser::decodeEscaped(const char* p, std::size_t begin, std::size_t end, std::size_t colon,
+                                std::size_t index) {
+  ScratchHeader s{index, 0, 0, 0, 0};
+  if (!unescape(p, begin, colon, s.nameOffset, s.nameLength) ||
+      !unescape(p, colon + 1, end, s.valueOffset, s.valueLength)) {
+    return false;
+  }
+  scratchHeaders_.push_back(s);
+  if (hasContentLength_ || !isContentLength(std::string_view(scratch_.data() + s.nameOffset, s.nameLength)))
     return true;
-  }
-  if (colonAt == npos || colonAt == begin) {
-    fail(errc::malformed_header, begin);
-    return false;
-  }
-  // Filled in place: building it on the stack and copying it in stalls store-to-load forwarding.
-  HeaderSlices& h = slices_.emplace_back();
-  if (!escaped_ || !backslash) {
-    h.name = {static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(colonAt - begin), false};
-    h.value = {static_cast<std::uint32_t>(colonAt + 1), static_cast<std::uint32_t>(end - colonAt - 1), false};
-  } else if (!unescape(p, begin, colonAt, h.name) || !unescape(p, colonAt + 1, end, h.value)) {
-    return false;
-  }
-  if (hasContentLength_ || view(p, h.name) != "content-length") return true;
+  return parseContentLength(std::string_view(scratch_.data() + s.valueOffset, s.valueLength), begin);
+}
 
-  const std::string_view value = view(p, h.value);
+// The first content-length header decides the body's length (a repeated header: the first wins).
+bool FrameParser::parseContentLength(std::string_view value, std::size_t lineStart) {
   if (value.empty()) {
-    fail(errc::invalid_content_length, begin);
+    fail(errc::invalid_content_length, lineStart);
     return false;
   }
   std::size_t length = 0;
+  const std::size_t maxBody = limits_.maxBodySize;
   for (char c : value) {
-    if (c < '0' || c > '9') {
-      fail(errc::invalid_content_length, begin);
+    const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - '0';  // wraps below '0'
+    if (digit > 9) {
+      fail(errc::invalid_content_length, lineStart);
       return false;
     }
-    length = length * 10 + static_cast<std::size_t>(c - '0');
-    if (length > limits_.maxBodySize) {  // also keeps the arithmetic from overflowing
-      fail(errc::body_too_large, begin);
+    length = length * 10 + digit;
+    if (length > maxBody) {  // also keeps the arithmetic from overflowing
+      fail(errc::body_too_large, lineStart);
       return false;
     }
   }
@@ -313,7 +514,8 @@ bool FrameParser::decodeLine(const char* p, std::size_t begin, std::size_t end, 
   return true;
 }
 
-bool FrameParser::unescape(const char* p, std::size_t begin, std::size_t end, Slice& out) {
+bool FrameParser::unescape(const char* p, std::size_t begin, std::size_t end, std::size_t& offset,
+                           std::size_t& length) {
   const std::size_t start = scratch_.size();
   for (std::size_t i = begin; i < end; ++i) {
     char c = p[i];
@@ -337,18 +539,17 @@ bool FrameParser::unescape(const char* p, std::size_t begin, std::size_t end, Sl
     }
     scratch_.push_back(c);
   }
-  out = {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(scratch_.size() - start), true};
+  offset = start;
+  length = scratch_.size() - start;
   return true;
 }
 
-std::string_view FrameParser::view(const char* p, Slice s) const noexcept {
-  return {(s.scratch ? scratch_.data() : p) + s.offset, s.length};
-}
-
 void FrameParser::emit(const char* p, Handler& handler) {
-  views_.clear();
-  for (const auto& h : slices_) views_.push_back({view(p, h.name), view(p, h.value)});
-  const FrameView frame{view(p, command_), views_,
+  for (const ScratchHeader& s : scratchHeaders_) {
+    views_[s.index] = {std::string_view(scratch_.data() + s.nameOffset, s.nameLength),
+                       std::string_view(scratch_.data() + s.valueOffset, s.valueLength)};
+  }
+  const FrameView frame{command_, std::span<const HeaderView>(views_.data(), lines_ - 1),
                         std::string_view(p + bodyStart_, bodyLength_)};
   handler.onFrame(frame);
 }

@@ -5,9 +5,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +25,12 @@ int decodeStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
+}
+
+// Milliseconds left until `deadline` for poll(2), rounded up so that a wait never ends early.
+int msUntil(Clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left <= 0 ? 0 : left > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(left);
 }
 }  // namespace
 
@@ -60,6 +68,11 @@ std::unique_ptr<ServerProcess> ServerProcess::start(std::vector<std::string> arg
   close(err[1]);
   std::unique_ptr<ServerProcess> p(new ServerProcess);
   p->pid_ = pid;
+  // Readable when the child exits, so that wait() can block with a timeout (Linux >= 5.3; without
+  // it, wait() waits for the child's pipes to close). Opened before anyone reaps the child.
+#ifdef SYS_pidfd_open
+  p->pidFd_ = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#endif
   p->outFd_ = out[0];
   p->errFd_ = err[0];
   p->reader_ = std::thread([raw = p.get()] { raw->pump(); });
@@ -84,12 +97,13 @@ std::unique_ptr<ServerProcess> ServerProcess::start(std::vector<std::string> arg
   p->host_ = m[2];
   p->port_ = static_cast<std::uint16_t>(std::stoi(m[3]));
   p->url_ = line.substr(std::strlen("listening on "));
+  // The line is printed once the server accepts, so one request answers (it blocks until the reply
+  // or the deadline; at least a second, as the line may have come late).
   if (!p->tls_) {
-    for (;;) {
-      if (httpRequest(p->host_, p->port_, "GET", "/healthz", {}, 1s).status == 200) break;
-      if (Clock::now() > deadline) throw std::runtime_error("/healthz never answered 200");
-      std::this_thread::sleep_for(5ms);
-    }
+    const auto left = std::max<std::chrono::milliseconds>(1s, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+    const int status = httpRequest(p->host_, p->port_, "GET", "/healthz", {}, left).status;
+    if (status != 200)
+      throw std::runtime_error("/healthz answered " + std::to_string(status) + " instead of 200:\n" + p->stderrText());
   }
   return p;
 }
@@ -122,13 +136,18 @@ void ServerProcess::pump() {
       cv_.notify_all();
     }
   }
+  std::lock_guard lock(mu_);
+  pipesClosed_ = true;
+  cv_.notify_all();
 }
 
 bool ServerProcess::running() {
   if (status_) return false;
   int st = 0;
-  if (waitpid(pid_, &st, WNOHANG) == pid_) {
-    status_ = decodeStatus(st);
+  const pid_t r = waitpid(pid_, &st, WNOHANG);
+  // ECHILD: reaped elsewhere, its status lost; still, it is gone.
+  if (r == pid_ || (r < 0 && errno == ECHILD)) {
+    status_ = r == pid_ ? decodeStatus(st) : -1;
     // The pipes close with the process: collect its last output before anyone reads it.
     if (reader_.joinable() && reader_.get_id() != std::this_thread::get_id()) reader_.join();
     return false;
@@ -137,10 +156,26 @@ bool ServerProcess::running() {
 }
 
 std::optional<int> ServerProcess::wait(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + timeout;
   while (running()) {
-    if (Clock::now() > deadline) return std::nullopt;
-    std::this_thread::sleep_for(2ms);
+    if (pidFd_ >= 0) {
+      // Blocks until the child exits (the pidfd turns readable) or the deadline passes.
+      pollfd fd{pidFd_, POLLIN, 0};
+      const int ready = poll(&fd, 1, msUntil(deadline));
+      if (ready == 0 || (ready < 0 && errno != EINTR)) return running() ? std::nullopt : status_;
+    } else {
+      // No pidfd: the child's stdout and stderr close when it exits.
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_until(lock, deadline, [&] { return pipesClosed_; })) return std::nullopt;
+      lock.unlock();
+      int st = 0;
+      // The process has closed its files on its way out: only the reaping is left.
+      pid_t r;
+      while ((r = waitpid(pid_, &st, 0)) < 0 && errno == EINTR) {
+      }
+      status_ = r == pid_ ? decodeStatus(st) : -1;
+      if (reader_.joinable()) reader_.join();
+    }
   }
   return status_;
 }
@@ -162,6 +197,7 @@ ServerProcess::~ServerProcess() {
     wait(5s);
   }
   if (reader_.joinable()) reader_.join();
+  if (pidFd_ >= 0) close(pidFd_);
 }
 
 std::string ServerProcess::stderrText() const {

@@ -59,6 +59,7 @@ class ServerProcess {
   void pump();
 
   pid_t pid_ = -1;
+  int pidFd_ = -1;  // pidfd_open(pid_), or -1 where the kernel has none
   int outFd_ = -1, errFd_ = -1;
   std::optional<int> status_;
   std::string url_, host_;
@@ -68,6 +69,7 @@ class ServerProcess {
   std::condition_variable cv_;  // signalled when output arrives
   std::string out_, err_;
   bool outClosed_ = false;
+  bool pipesClosed_ = false;  // both pipes at EOF: the reader thread is done
   std::thread reader_;
 };
 

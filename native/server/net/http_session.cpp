@@ -11,43 +11,13 @@
 
 #include "net/detail.hpp"
 #include "net/sockjs.hpp"
+#include "net/url_util.hpp"
 
 namespace stompwire::server::net {
 
 namespace {
 
 namespace websocket = beast::websocket;
-
-std::string urlDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int v = 0;
-      auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) ? (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10)) : -1; };
-      int a = hex(s[i + 1]), b = hex(s[i + 2]);
-      if (a >= 0 && b >= 0) {
-        v = a * 16 + b;
-        out.push_back(static_cast<char>(v));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
-}
-
-std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return urlDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
 
 bool isLoopback(const std::string& ip) { return ip.starts_with("127.") || ip == "::1" || ip.starts_with("::ffff:127."); }
 

@@ -13,6 +13,7 @@
 
 #include "net/sockjs.hpp"
 #include "net/sockjs_session.hpp"
+#include "net/url_util.hpp"
 
 namespace stompwire::server::net {
 
@@ -22,8 +23,6 @@ void startSockJsWebSocket(State& st, Stream stream, Request req, std::shared_ptr
 
 namespace sockjs_detail {
 
-std::string urlDecode(std::string_view s);
-std::optional<std::string> queryParam(std::string_view query, std::string_view name);
 bool validCallback(std::string_view cb);
 std::string iframeHtml(State& st);
 std::string iframeEtag(State& st);
@@ -202,7 +201,7 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
       // application/x-www-form-urlencoded "d=<json>", or the JSON itself.
       auto type = req_[http::field::content_type];
       if (type.starts_with("application/x-www-form-urlencoded")) {
-        auto d = sockjs_detail::queryParam(payload, "d");
+        auto d = queryParam(payload, "d");
         payload = d ? *d : std::string{};
       }
     }
@@ -232,8 +231,8 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
   void receiverTransport(Transport transport) {
     transport_ = transport;
     if (transport == Transport::htmlfile || transport == Transport::jsonp) {
-      auto cb = sockjs_detail::queryParam(query_, "c");
-      if (!cb) cb = sockjs_detail::queryParam(query_, "callback");
+      auto cb = queryParam(query_, "c");
+      if (!cb) cb = queryParam(query_, "callback");
       if (!cb) return refuse(500, "\"callback\" parameter required");
       if (!sockjs_detail::validCallback(*cb)) return refuse(500, "invalid \"callback\" parameter");
       callback_ = *cb;

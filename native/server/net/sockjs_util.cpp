@@ -1,46 +1,12 @@
-// Stateless pieces of the SockJS endpoint shared by the plain and TLS TUs: query parsing, the
-// iframe page, /info, and the admission rules (origin, JWT, connection count) of /ws.
+// Stateless pieces of the SockJS endpoint shared by the plain and TLS TUs: the iframe page, /info,
+// and the admission rules (origin, JWT, connection count) of /ws. Query strings: net/url_util.
 #include <cstdio>
 #include <random>
 
 #include "net/sockjs_http_impl.hpp"
+#include "net/url_util.hpp"
 
 namespace stompwire::server::net::sockjs_detail {
-
-std::string urlDecode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int a = hex(s[i + 1]), b = hex(s[i + 2]);
-      if (a >= 0 && b >= 0) {
-        out.push_back(static_cast<char>(a * 16 + b));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
-}
-
-std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return urlDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
 
 bool validCallback(std::string_view cb) {
   if (cb.empty() || cb.size() > 32) return false;

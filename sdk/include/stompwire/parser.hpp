@@ -80,20 +80,19 @@ class FrameParser {
   enum class Phase : std::uint8_t { idle, headers, body };
   enum class Step : std::uint8_t { needMore, heartbeat, frame, error };
 
-  // Where a decoded name or value lives: in the input window, or in scratch_ after unescaping.
-  struct Slice {
-    std::uint32_t offset;
-    std::uint32_t length;
-    bool scratch;
-  };
-  struct HeaderSlices {
-    Slice name, value;
+  // A header unescaped into scratch_: views_[index] is pointed at it when the frame is emitted,
+  // because scratch_ may move while it grows.
+  struct ScratchHeader {
+    std::size_t index;
+    std::size_t nameOffset, nameLength, valueOffset, valueLength;
   };
 
   Step step(const char* p, std::size_t n, std::size_t& consumed);
-  bool decodeLine(const char* p, std::size_t begin, std::size_t end, std::size_t colon, bool backslash);
-  bool unescape(const char* p, std::size_t begin, std::size_t end, Slice& out);
-  std::string_view view(const char* p, Slice s) const noexcept;
+  Step endOfLine(std::size_t n, std::size_t scan, std::size_t lines, std::size_t lineCap);
+  bool decodeEscaped(const char* p, std::size_t begin, std::size_t end, std::size_t colon, std::size_t index);
+  bool parseContentLength(std::string_view value, std::size_t lineStart);
+  bool unescape(const char* p, std::size_t begin, std::size_t end, std::size_t& offset, std::size_t& length);
+  void rebase(const char* p) noexcept;
   void emit(const char* p, Handler& handler);
   void fail(errc e, std::size_t offsetInWindow);
   void resetFrame() noexcept;
@@ -110,15 +109,18 @@ class FrameParser {
   // the scan where it stopped instead of starting over.
   Phase phase_ = Phase::idle;
   std::size_t scan_ = 0;       // headers: start of the next unscanned line; body: next byte to search
-  std::size_t lines_ = 0;      // command + header lines seen
+  std::size_t lines_ = 0;      // command + header lines decoded: views_[0, lines_ - 1) are filled
   std::size_t bodyStart_ = 0;
   std::size_t bodyLength_ = 0;
   bool hasContentLength_ = false;
   bool escaped_ = false;       // header escaping applies to this frame
 
-  Slice command_{};
-  std::vector<HeaderSlices> slices_;
-  std::vector<HeaderView> views_;
+  // The decoded command and headers point into the window the frame was decoded from (its address
+  // kept in frameBase_); when the frame resumes in another window (buf_), they are moved along.
+  std::uintptr_t frameBase_ = 0;
+  std::string_view command_;
+  std::vector<HeaderView> views_;  // never shrinks: its size is a high-water mark, not the count
+  std::vector<ScratchHeader> scratchHeaders_;
   std::string scratch_;
 };
 
