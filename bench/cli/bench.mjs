@@ -40,6 +40,7 @@ async function run(name, url, extra = []) {
   let pubErr = '';
   pub.stderr.on('data', (c) => (pubErr += c));
   const lines = Array.from({ length: N }, (_, i) => String(i + 1)).join('\n') + '\n';
+  pub.stdin.on('error', () => {}); // a publisher that exits early is reported below, with its stderr
   pub.stdin.end(lines);
   const [pubCode] = await pubExit;
   const tPub = performance.now() - t0;
