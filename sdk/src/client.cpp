@@ -40,6 +40,7 @@ struct MessageState {
   bool borrowed = false;
   bool binary = false;
   bool acks = false;  // from a client or client-individual subscription
+  mutable bool settled = false;  // ACKed or NACKed once: brokers reject a second one for the same message
   std::weak_ptr<ClientImpl> client;
   std::uint64_t epoch = 0;
 
@@ -1061,10 +1062,12 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
   if (destroyed_) return errc::invalid_state;
   if (!m.acks) return errc::invalid_state;
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
+  if (m.settled) return errc::invalid_state;
   session_->updateTime(now());
   const Frame& f = m.owned();
   auto ec = ack ? session_->ack(f, transaction, headers) : session_->nack(f, transaction, headers);
   flushOutput();
+  if (!ec) m.settled = true;
   return ec;
 }
 

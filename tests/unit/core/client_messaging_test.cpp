@@ -331,6 +331,12 @@ TEST_CASE("ack and nack on the message, per subscription ack mode", "[client][ac
   REQUIRE(nacks.size() == 1);
   CHECK(nacks[0].header("id") == "ack-3");
   CHECK(nacks[0].header("requeue") == "false");
+  // Settled once: a second ACK/NACK of the same message (or a copy of it) is refused and not sent.
+  CHECK(kept[0].ack() == errc::invalid_state);
+  CHECK(Message(kept[0]).nack() == errc::invalid_state);
+  CHECK(kept[2].ack() == errc::invalid_state);
+  CHECK(l.framesNamed("ACK").size() == 1);
+  CHECK(l.framesNamed("NACK").size() == 1);
   CHECK_FALSE(kept[0].isBinary());
   // After a reconnect the broker redelivers; acking the old delivery is refused.
   l.drop();
