@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "stompwire/session.hpp"
+#include "text.hpp"
 
 namespace stompwire {
 
@@ -72,18 +73,6 @@ namespace {
 constexpr int kCloseNormal = 1000;
 // Browsers accept only 1000 and 3000-4999 from close(); 4000 marks "the client gave up on this connection".
 constexpr int kCloseFailure = 4000;
-
-// prefix + the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
-std::string withNumber(std::string prefix, std::uint64_t v) {
-  char digits[20];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n) prefix += digits[--n];
-  return prefix;
-}
 
 std::string_view reasonText(std::error_code ec) {
   if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
@@ -1067,7 +1056,8 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
   const Frame& f = m.owned();
   auto ec = ack ? session_->ack(f, transaction, headers) : session_->nack(f, transaction, headers);
   flushOutput();
-  if (!ec) m.settled = true;
+  // Inside a transaction the broker settles it at COMMIT (and forgets it at ABORT, so it may be acked again).
+  if (!ec && transaction.empty()) m.settled = true;
   return ec;
 }
 

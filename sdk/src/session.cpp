@@ -6,8 +6,11 @@
 #include <utility>
 
 #include "stompwire/serializer.hpp"
+#include "text.hpp"
 
 namespace stompwire {
+
+using detail::withNumber;
 
 namespace {
 
@@ -23,18 +26,6 @@ std::optional<std::uint64_t> parseUnsigned(std::string_view s) noexcept {
     v = v > (1ull << 40) ? v : v * 10 + static_cast<std::uint64_t>(c - '0');
   }
   return v;
-}
-
-// prefix + the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
-std::string withNumber(std::string prefix, std::uint64_t v) {
-  char digits[20];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n) prefix += digits[--n];
-  return prefix;
 }
 
 std::string versionList(const std::vector<Version>& versions) {

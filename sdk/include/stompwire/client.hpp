@@ -164,8 +164,8 @@ class Message {
   std::string_view messageId() const noexcept;
   bool isBinary() const noexcept;  // arrived in a binary WebSocket message
   // ACK/NACK (client and client-individual subscriptions). Fails with invalid_state on an auto
-  // subscription or when the message was already ACKed/NACKed, connection_closed when the connection it
-  // came on is gone (the broker redelivers).
+  // subscription or when the message was already ACKed/NACKed outside a transaction, connection_closed
+  // when the connection it came on is gone (the broker redelivers).
   std::error_code ack(const Headers& headers = {}) const;
   std::error_code nack(const Headers& headers = {}) const;
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }

@@ -394,8 +394,13 @@ TEST_CASE("transactions: begin, publish, ack, commit, abort, and the errors", "[
                                          "COMMIT:" + t});
   auto tx2 = f.client->begin("my-tx");
   CHECK(tx2.id() == "my-tx");
+  REQUIRE_FALSE(tx2.ack(kept));
   REQUIRE_FALSE(tx2.abort());
   CHECK(l.framesNamed("ABORT").at(0).header("transaction") == "my-tx");
+  // The aborted transaction's ACK never took effect: the message can still be acked, once.
+  REQUIRE_FALSE(kept.ack());
+  CHECK(kept.ack() == errc::invalid_state);
+  CHECK_FALSE(l.framesNamed("ACK").back().header("transaction"));
   // A reconnect ends a transaction.
   auto tx3 = f.client->begin();
   auto txReceipt = tx3.publish({.destination = "/q", .body = "t", .receipt = true});
