@@ -65,6 +65,8 @@ class ConnHost final : public BrokerHost {
   ConnectionMap& conns_;
 };
 
+class SockJsRegistry;
+
 struct State {
   State(ServerConfig c, asio::io_context& io);
 
@@ -84,6 +86,9 @@ struct State {
   std::atomic<bool> shuttingDown{false};
   std::atomic<std::int64_t> stallUntilMs{0};  // fault injection: no writes before this steady time
   std::function<void()> onDrained;            // called (posted) when the last connection is gone during shutdown
+  // SockJS sessions by id. Shared with every session (which may outlive State inside a handler the
+  // io_context destroys last); the server empties it while its io_context is still alive.
+  std::shared_ptr<SockJsRegistry> sockjs;
 
   static Millis now() {
     return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch());

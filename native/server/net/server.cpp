@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "net/detail.hpp"
+#include "net/sockjs_session.hpp"
 
 namespace stompwire::server::net {
 
@@ -76,7 +77,8 @@ State::State(ServerConfig c, asio::io_context& io)
       ioc(io),
       origins(config.allowOrigins),
       jwt{config.jwtSecret, config.jwtAudience, config.jwtIssuer, config.jwtLeewaySeconds, true},
-      broker(brokerConfig(config), host) {
+      broker(brokerConfig(config), host),
+      sockjs(std::make_shared<SockJsRegistry>()) {
   if (config.tls()) {
     ssl.emplace(asio::ssl::context::tls_server);
     ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -111,6 +113,10 @@ struct Server::Impl {
         tick(ioc),
         deadline(ioc),
         retry(ioc) {}
+
+  // SockJS sessions own timers of this io_context: release them while it still exists (a session a pending
+  // handler still holds goes when the io_context destroys that handler, its registry kept alive by it).
+  ~Impl() { state.sockjs->clear(); }
 
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {

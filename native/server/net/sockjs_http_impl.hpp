@@ -217,9 +217,8 @@ class SockJsHttp final : public SockJsReceiver, public std::enable_shared_from_t
     if (!originOk()) return refuse(403, "origin not allowed\n");
     SessionInfo info;
     if (auto no = sockjs_detail::admit(st_, req_, query_, remote_, kTls, info)) return refuse(no->status, no->body, no->extraHeader);
-    auto& reg = sockJsRegistry(st_);
     // WebSocket sessions are not addressable by id: a later HTTP request cannot join them.
-    auto session = std::make_shared<SockJsSession>(st_, reg, std::string{}, Transport::websocket, remote_);
+    auto session = std::make_shared<SockJsSession>(st_, std::string{}, Transport::websocket, remote_);
     if (!session->openBroker(std::move(info))) {
       st_.wsCount--;
       return refuse(503, "shutting down\n");

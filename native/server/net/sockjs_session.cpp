@@ -94,20 +94,19 @@ std::string sockJsCloseFrame(int code, std::string_view reason) {
   return "c[" + std::to_string(code) + "," + sockJsQuote(reason) + "]";
 }
 
-SockJsSession::SockJsSession(State& st, SockJsRegistry& reg, std::string key, SockJsTransport firstTransport,
-                             std::string remote)
+SockJsSession::SockJsSession(State& st, std::string key, SockJsTransport firstTransport, std::string remote)
     : st_(st),
-      reg_(reg),
+      reg_(st.sockjs),
       remote_(std::move(remote)),
       key_(std::move(key)),
       strand_(asio::make_strand(st.ioc)),
       timeout_(strand_),
       heartbeat_(strand_),
       transport_(firstTransport) {
-  reg_.current++;
+  reg_->current++;
 }
 
-SockJsSession::~SockJsSession() { reg_.current--; }
+SockJsSession::~SockJsSession() { reg_->current--; }
 
 bool SockJsSession::openBroker(SessionInfo info) {
   {
@@ -119,7 +118,7 @@ bool SockJsSession::openBroker(SessionInfo info) {
   }
   st_.metrics.connectionsTotal++;
   st_.metrics.connectionsCurrent++;
-  reg_.opened[static_cast<int>(transport_)]++;
+  reg_->opened[static_cast<int>(transport_)]++;
   log(Level::debug, "sockjs.open", {{"session", std::to_string(id_)}, {"transport", sockJsTransportName(transport_)}});
   // A session nobody polls for is dropped like one whose client went away.
   asio::post(strand_, [self = shared_from_this()] {
@@ -130,7 +129,7 @@ bool SockJsSession::openBroker(SessionInfo info) {
 
 void SockJsSession::attach(std::shared_ptr<SockJsReceiver> recv, SockJsTransport transport) {
   asio::post(strand_, [self = shared_from_this(), recv = std::move(recv), transport]() mutable {
-    self->reg_.requests[static_cast<int>(transport)]++;
+    self->reg_->requests[static_cast<int>(transport)]++;
     if (self->terminated_) {
       recv->sendFrame(self->closeFrame_.empty() ? sockJsCloseFrame(1002, "Session closed") : self->closeFrame_, true);
       return;
@@ -266,7 +265,7 @@ void SockJsSession::armTimeout() {
   timeout_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || self->recv_ || self->terminated_) return;
     if (!self->closing_) {
-      self->reg_.timeouts++;
+      self->reg_->timeouts++;
       log(Level::debug, "sockjs.timeout", {{"session", std::to_string(self->id_)}});
     }
     self->terminate();
@@ -319,7 +318,7 @@ void SockJsSession::terminate() {
   timeout_.cancel();
   heartbeat_.cancel();
   leaveBroker(true);
-  if (!key_.empty()) reg_.erase(key_, this);
+  if (!key_.empty()) reg_->erase(key_, this);
 }
 
 std::shared_ptr<SockJsSession> SockJsRegistry::find(const std::string& key) {
@@ -334,7 +333,7 @@ std::pair<std::shared_ptr<SockJsSession>, bool> SockJsRegistry::findOrCreate(Sta
   std::lock_guard lock(mu_);
   auto& slot = sessions_[key];
   if (slot) return {slot, false};
-  slot = std::make_shared<SockJsSession>(st, *this, key, t, remote);
+  slot = std::make_shared<SockJsSession>(st, key, t, remote);
   return {slot, true};
 }
 
@@ -346,6 +345,12 @@ void SockJsRegistry::erase(const std::string& key, const SockJsSession* s) {
     keep = std::move(it->second);
     sessions_.erase(it);
   }
+}
+
+void SockJsRegistry::clear() {
+  std::unordered_map<std::string, std::shared_ptr<SockJsSession>> gone;  // destroyed outside the lock
+  std::lock_guard lock(mu_);
+  gone.swap(sessions_);
 }
 
 std::size_t SockJsRegistry::size() {
@@ -380,15 +385,7 @@ std::string SockJsRegistry::render() {
   return out;
 }
 
-SockJsRegistry& sockJsRegistry(State& st) {
-  // One registry per server State (tests may run several servers in one process).
-  static std::mutex mu;
-  static std::unordered_map<const State*, std::unique_ptr<SockJsRegistry>> all;
-  std::lock_guard lock(mu);
-  auto& r = all[&st];
-  if (!r) r = std::make_unique<SockJsRegistry>();
-  return *r;
-}
+SockJsRegistry& sockJsRegistry(State& st) { return *st.sockjs; }
 
 std::string renderSockJsMetrics(State& st) { return sockJsRegistry(st).render(); }
 

@@ -52,7 +52,7 @@ class SockJsRegistry;
 
 class SockJsSession final : public Connection, public std::enable_shared_from_this<SockJsSession> {
  public:
-  SockJsSession(State& st, SockJsRegistry& reg, std::string key, SockJsTransport firstTransport, std::string remote);
+  SockJsSession(State& st, std::string key, SockJsTransport firstTransport, std::string remote);
   ~SockJsSession() override;
 
   // Registers with the broker (under State::mu). False when the server is shutting down.
@@ -89,7 +89,7 @@ class SockJsSession final : public Connection, public std::enable_shared_from_th
   void terminate();                               // leaveBroker + forget in registry, once
 
   State& st_;
-  SockJsRegistry& reg_;
+  std::shared_ptr<SockJsRegistry> reg_;  // outlives State when a pending handler holds the session
   std::string remote_;
   std::string key_;  // empty for websocket sessions (not addressable by later requests)
   asio::strand<asio::io_context::executor_type> strand_;
@@ -115,6 +115,8 @@ class SockJsRegistry {
                                                                    const std::string& remote);
   void erase(const std::string& key, const SockJsSession* s);
   std::size_t size();
+  // Drops every session (the server's shutdown, while timers' io_context still exists).
+  void clear();
 
   std::array<std::atomic<std::uint64_t>, static_cast<int>(SockJsTransport::count)> opened{};  // sessions by first transport
   std::array<std::atomic<std::uint64_t>, static_cast<int>(SockJsTransport::count)> requests{};  // receivers attached
