@@ -1,28 +1,19 @@
 // The chat example (examples/chat-web) in headless Chromium against a real stompwire-server that serves
 // both the page and the broker: two pages chat; a page and the native CLI chat in the same room.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
-  launch, messages, openChat, screenshot, send, sendAndSeeEcho, skip, startChatServer, startCli, waitForMessage, viewport,
+  chatSuite, messages, openChat, screenshot, send, sendAndSeeEcho, skip, startCli, waitForMessage, viewport,
 } from './support/chat.mjs';
 
 describe('chat page', { skip, timeout: 120000 }, () => {
-  let server;
-  let browser;
-  before(async () => {
-    server = await startChatServer();
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = chatSuite(); // suite.server, suite.browser
 
   test('the join form joins the room given by name and room fields', async () => {
-    const context = await browser.newContext({ viewport });
+    const context = await suite.browser.newContext({ viewport });
     const page = await context.newPage();
-    await page.goto(`${server.httpUrl}/`);
+    await page.goto(`${suite.server.httpUrl}/`);
     await page.fill('#join-user', 'grace');
     await page.fill('#join-room', 'form-room');
     await screenshot(page, 'join');
@@ -33,10 +24,10 @@ describe('chat page', { skip, timeout: 120000 }, () => {
     // A bad room name is refused before any connection attempt: by the form's pattern, and by the app
     // for a room from the query string.
     const page2 = await context.newPage();
-    await page2.goto(`${server.httpUrl}/`);
+    await page2.goto(`${suite.server.httpUrl}/`);
     await page2.fill('#join-room', 'no spaces');
     assert.equal(await page2.$eval('#join-room', (i) => i.validity.patternMismatch), true);
-    await page2.goto(`${server.httpUrl}/?room=no%20spaces&user=grace`);
+    await page2.goto(`${suite.server.httpUrl}/?room=no%20spaces&user=grace`);
     await page2.waitForSelector('#join-error:not([hidden])');
     assert.match(await page2.textContent('#join-error'), /Room names/);
     assert.equal(await page2.isHidden('#chat-view'), true);
@@ -44,10 +35,10 @@ describe('chat page', { skip, timeout: 120000 }, () => {
   });
 
   test('without the package\'s .wasm the page says what is missing instead of joining', async () => {
-    const context = await browser.newContext({ viewport });
+    const context = await suite.browser.newContext({ viewport });
     const page = await context.newPage();
     await page.route('**/stompwire.wasm', (route) => route.fulfill({ status: 404, body: 'not found' }));
-    await page.goto(`${server.httpUrl}/?room=lobby&user=ada`);
+    await page.goto(`${suite.server.httpUrl}/?room=lobby&user=ada`);
     await page.waitForSelector('#join-error:not([hidden])');
     assert.match(await page.textContent('#join-error'), /^Could not load the stompwire package \(.+\)\. Build the wasm preset/);
     assert.equal(await page.isHidden('#chat-view'), true);
@@ -56,9 +47,9 @@ describe('chat page', { skip, timeout: 120000 }, () => {
   });
 
   test('two pages chat: each sees the other\'s messages with sender and time', async () => {
-    const ada = await openChat(browser, server.httpUrl, { user: 'ada', room: 'lobby' });
+    const ada = await openChat(suite.browser, suite.server.httpUrl, { user: 'ada', room: 'lobby' });
     await sendAndSeeEcho(ada, 'ada', 'Hi! Anyone here?');
-    const bob = await openChat(browser, server.httpUrl, { user: 'bob', room: 'lobby' });
+    const bob = await openChat(suite.browser, suite.server.httpUrl, { user: 'bob', room: 'lobby' });
     await sendAndSeeEcho(bob, 'bob', 'Hello Ada, Bob here.');
     await waitForMessage(ada, 'bob', 'Hello Ada, Bob here.');
     await send(ada, 'The server restarts in a minute: keep typing, nothing gets lost.');
@@ -90,28 +81,28 @@ describe('chat page', { skip, timeout: 120000 }, () => {
   });
 
   test('a page and the native CLI chat in the same room, both ways', async () => {
-    const cli = startCli(server.url, 'shared', 'terminal', ['--heartbeat', '0']);
+    const cli = startCli(suite.server.url, 'shared', 'terminal', ['--heartbeat', '0']);
     try {
       await cli.waitStderr(/^connected/);
-      // The CLI sees its own line back: its subscription is live on the server.
+      // The CLI sees its own line back: its subscription is live on the suite.server.
       cli.say('hello from the terminal');
       await cli.waitLine(/^\[terminal\] hello from the terminal$/);
 
-      const page = await openChat(browser, server.httpUrl, { user: 'ada', room: 'shared' });
+      const page = await openChat(suite.browser, suite.server.httpUrl, { user: 'ada', room: 'shared' });
       await sendAndSeeEcho(page, 'ada', 'hi terminal, this is the browser');
       await cli.waitLine(/^\[ada\] hi terminal, this is the browser$/);
-      cli.say('hi browser, the terminal got you');
-      await waitForMessage(page, 'terminal', 'hi browser, the terminal got you');
-      await cli.waitLine(/^\[terminal\] hi browser, the terminal got you$/);
+      cli.say('hi suite.browser, the terminal got you');
+      await waitForMessage(page, 'terminal', 'hi suite.browser, the terminal got you');
+      await cli.waitLine(/^\[terminal\] hi suite.browser, the terminal got you$/);
 
       assert.deepEqual(cli.lines(), [
         '[terminal] hello from the terminal',
         '[ada] hi terminal, this is the browser',
-        '[terminal] hi browser, the terminal got you',
+        '[terminal] hi suite.browser, the terminal got you',
       ]);
       assert.deepEqual((await messages(page)).map((m) => `${m.sender}: ${m.content}`), [
         'ada: hi terminal, this is the browser',
-        'terminal: hi browser, the terminal got you',
+        'terminal: hi suite.browser, the terminal got you',
       ]);
       await screenshot(page, 'chat-with-cli');
       assert.deepEqual(page.errors, []);

@@ -2,35 +2,26 @@
 // "reconnecting" (then "offline" while its network is switched off), what is typed meanwhile is counted as queued, and after the restart it is delivered
 // exactly once and in order, to the page itself and to a second page, with a receipt notice per message.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
-  badge, chatDir, launch, messages, openChat, screenshot, send, sendAndSeeEcho, skip, startChatServer, startServer,
+  badge, chatDir, chatSuite, messages, openChat, screenshot, send, sendAndSeeEcho, skip, startServer,
   waitBadge, waitForMessage,
 } from './support/chat.mjs';
 
 describe('server restart', { skip, timeout: 120000 }, () => {
-  let server;
-  let browser;
-  before(async () => {
-    server = await startChatServer();
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = chatSuite(); // suite.server, suite.browser
 
   test('killed and restarted: reconnecting badge, queued counter, delivered once and in order after the restart', async () => {
     const room = 'restart';
-    const ada = await openChat(browser, server.httpUrl, { user: 'ada', room });
+    const ada = await openChat(suite.browser, suite.server.httpUrl, { user: 'ada', room });
     await sendAndSeeEcho(ada, 'ada', 'Deploying the new server build now.');
-    const bob = await openChat(browser, server.httpUrl, { user: 'bob', room });
+    const bob = await openChat(suite.browser, suite.server.httpUrl, { user: 'bob', room });
     await sendAndSeeEcho(bob, 'bob', 'Go ahead, I am watching the chat.');
     await waitForMessage(ada, 'bob', 'Go ahead, I am watching the chat.');
 
-    const { port } = server;
-    const killed = await server.stop('SIGKILL');
+    const { port } = suite.server;
+    const killed = await suite.server.stop('SIGKILL');
     assert.equal(killed.signal, 'SIGKILL');
 
     // The core reports the delay of its next attempt; the badge counts down to it.
@@ -55,8 +46,8 @@ describe('server restart', { skip, timeout: 120000 }, () => {
     await waitBadge(ada, 'offline');
     assert.equal(await ada.textContent('#badge'), 'offline');
     await screenshot(ada, 'chat-offline');
-    server = await startServer({ args: ['--listen', `127.0.0.1:${port}`, '--static', chatDir] });
-    assert.equal(server.port, port, 'same port');
+    suite.server = await startServer({ args: ['--listen', `127.0.0.1:${port}`, '--static', chatDir] });
+    assert.equal(suite.server.port, port, 'same port');
     await waitBadge(bob, 'connected', 20000);
     await sendAndSeeEcho(bob, 'bob', 'Back online here.');
     assert.equal((await badge(ada)).state, 'offline', 'Ada is still waiting for the network');

@@ -5,6 +5,7 @@
 // The server process helpers are tests/js/support/server.mjs's (startServer, waitFor, httpGet).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { after, before } from 'node:test';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,6 +36,21 @@ export async function launch(args = []) {
 }
 
 // The reference server serving the chat page from examples/chat-web: one process, page and broker.
+// The before/after hooks of a describe block: a chat server and a browser, both closed at the end.
+// `suite.server` may be replaced by a test (a restart); the new one is the one stopped.
+export function chatSuite() {
+  const suite = {};
+  before(async () => {
+    suite.server = await startChatServer();
+    suite.browser = await launch();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+  });
+  return suite;
+}
+
 export function startChatServer(args = []) {
   checkPackage();
   return startServer({ args: ['--static', chatDir, ...args] });
