@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include <stompwire/native/transport.hpp>
 #include <stompwire/transport.hpp>
 
 namespace stompwire::test {
@@ -82,6 +84,25 @@ inline bool runUntil(boost::asio::io_context& ioc, const std::function<bool()>& 
   }
   return true;
 }
+
+// The subprotocols every STOMP client offers, best first.
+inline const std::vector<std::string> kStompProtocols = {"v12.stomp", "v11.stomp", "v10.stomp"};
+
+// One native transport on its own io_context with a recording listener: what the ws:// and wss:// tests
+// share. Tests set `options` before open().
+struct TransportHarness {
+  boost::asio::io_context ioc;
+  native::TransportOptions options;
+  RecordingListener listener;
+  std::unique_ptr<Transport> transport;
+
+  void open(const std::string& url, const std::vector<std::string>& protocols = kStompProtocols) {
+    transport = native::makeTransport(ioc.get_executor(), listener, options);
+    transport->open(url, protocols);
+  }
+  // Until the handshake ended either way (runUntil's deadline).
+  bool waitEnd() { return runUntil(ioc, [&] { return listener.opened() || listener.closed(); }); }
+};
 
 // Runs whatever is ready now (handlers already queued), without waiting for new I/O.
 inline void drain(boost::asio::io_context& ioc) {

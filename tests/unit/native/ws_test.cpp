@@ -24,23 +24,15 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
-const std::vector<std::string> kProtocols = {"v12.stomp", "v11.stomp", "v10.stomp"};
+const auto& kProtocols = stompwire::test::kStompProtocols;
 
-struct Fixture {
-  boost::asio::io_context ioc;
-  native::TransportOptions options;
-  RecordingListener listener;
-  std::unique_ptr<Transport> transport;
+struct Fixture : stompwire::test::TransportHarness {
   std::vector<std::string> logs;
 
   Fixture() {
     options.log = [this](std::string_view line) { logs.emplace_back(line); };
   }
-  void open(const std::string& url, const std::vector<std::string>& protocols = kProtocols) {
-    transport = native::makeTransport(ioc.get_executor(), listener, options);
-    transport->open(url, protocols);
-  }
-  bool waitOpen() { return runUntil(ioc, [&] { return listener.opened() || listener.closed(); }) && listener.opened(); }
+  bool waitOpen() { return waitEnd() && listener.opened(); }
   bool waitClosed() { return runUntil(ioc, [&] { return listener.closed(); }); }
   std::string url(std::uint16_t port, const std::string& path = "/ws") {
     return "ws://127.0.0.1:" + std::to_string(port) + path;

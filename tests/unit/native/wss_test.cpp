@@ -25,27 +25,20 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
-const std::vector<std::string> kProtocols = {"v12.stomp", "v11.stomp", "v10.stomp"};
+const auto& kProtocols = stompwire::test::kStompProtocols;
 
-struct TlsFixture {
+// The harness (and its io_context) is constructed before the server that runs on it.
+struct TlsFixture : stompwire::test::TransportHarness {
   explicit TlsFixture(bool requireClientCert = false)
       : serverTls(stompwire::test::serverTlsContext(requireClientCert)),
         server(stompwire::test::startTlsWsServer(ioc, {}, serverTls)) {
     options.tls.caFile = testPki().caFile;
   }
-  boost::asio::io_context ioc;
   boost::asio::ssl::context serverTls;
   std::unique_ptr<stompwire::test::WsServer> server;
-  native::TransportOptions options;
-  RecordingListener listener;
-  std::unique_ptr<Transport> transport;
 
   std::string url() const { return "wss://127.0.0.1:" + std::to_string(server->port()) + "/ws"; }
-  void open() {
-    transport = native::makeTransport(ioc.get_executor(), listener, options);
-    transport->open(url(), kProtocols);
-  }
-  bool waitEnd() { return runUntil(ioc, [&] { return listener.opened() || listener.closed(); }); }
+  void open() { TransportHarness::open(url()); }
   std::string closeReason() const { return listener.closed() ? listener.first(Event::close)->data : ""; }
 };
 
