@@ -22,7 +22,9 @@ const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore
 
 let W; // the module's exports
 let u8, u32, dv, frameInfo;
-let scratch = 0, scratchCap = 0, inbuf = 0, inCap = 0, inView = null;
+// Two heap buffers, [pointer, capacity]: 0 packs call arguments, 1 takes socket input.
+const bufs = [[0, 0], [0, 0]];
+let inView = null;
 let busy = 0; // > 0 while the module is calling out to JS
 let seq = 0;
 let wsClass = null;
@@ -37,7 +39,7 @@ const released = typeof FinalizationRegistry === 'function' ? new FinalizationRe
 // Memory and arguments
 
 function view() {
-  if (u8.buffer !== W.memory.buffer) {
+  if (u8?.buffer !== W.memory.buffer) {
     u8 = new Uint8Array(W.memory.buffer);
     u32 = new Uint32Array(W.memory.buffer);
     dv = new DataView(W.memory.buffer);
@@ -74,18 +76,13 @@ function outStr(n = W.sw_out_len()) {
 }
 
 function ensure(need, which) {
-  if (which ? need <= inCap : need <= scratchCap) return which ? inbuf : scratch;
-  const cap = Math.max(need, 2 * (which ? inCap : scratchCap), 1024);
-  if (which) {
-    if (inbuf) W.sw_free(inbuf);
-    inbuf = W.sw_alloc(cap);
-    inCap = cap;
-  } else {
-    if (scratch) W.sw_free(scratch);
-    scratch = W.sw_alloc(cap);
-    scratchCap = cap;
+  const b = bufs[which];
+  if (need > b[1]) {
+    if (b[0]) W.sw_free(b[0]);
+    b[1] = Math.max(need, 2 * b[1], 1024);
+    b[0] = W.sw_alloc(b[1]);
   }
-  return which ? inbuf : scratch;
+  return b[0];
 }
 
 // Packs strings (u32 length + UTF-8 bytes, padded to 4), byte arrays (same) and numbers (f64).
@@ -144,7 +141,7 @@ function bytesOf(b) {
 // Built lazily: a frame keeps its header block as one string plus the lengths, and its body as a string
 // (ASCII) or bytes, and decodes the rest on first access. Most callbacks read the body and a header or two.
 class Frame {
-  constructor(command, text, lengths, body, bytes, isBinaryBody) {
+  constructor(command, text, lengths, body, bytes, isBinaryBody, handle) {
     this.command = command;
     this.isBinaryBody = isBinaryBody;
     this._text = text; // the header names and values back to back
@@ -152,8 +149,7 @@ class Frame {
     this._headers = undefined;
     this._body = body;
     this._bytes = bytes;
-    this._client = undefined;
-    this._h = 0;
+    this._h = handle; // Message: the frame's copy on the wasm heap until ack/nack (0: none)
   }
   get headers() {
     if (this._headers) return this._headers;
@@ -187,7 +183,7 @@ class Frame {
 // The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out: the module's
 // memory is only valid during the call. When the body follows the header block (the module puts small
 // bodies there), one decode covers both.
-function readFrame(Kind = Frame, client, handle, command) {
+function readFrame(Kind = Frame, handle = 0, command) {
   view();
   const f = frameInfo;
   const n = 2 * u32[f + 6];
@@ -214,12 +210,8 @@ function readFrame(Kind = Frame, client, handle, command) {
     }
     bytes = u8.slice(bp, bp + bn);
   }
-  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 7] === 1);
-  if (client) {
-    frame._client = client;
-    frame._h = handle;
-    if (handle && released) released.register(frame, ['sw_message_free', handle], frame);
-  }
+  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 7] === 1, handle);
+  if (handle) released?.register(frame, ['sw_message_free', handle], frame);
   return frame;
 }
 
@@ -292,7 +284,8 @@ function feed(conn, data) {
     view();
     // One view of the input buffer, kept while the buffer and the memory stay the same: no typed-array
     // allocation per message. encodeInto stops at the view's end, and the buffer holds 3 bytes a char.
-    if (inView?.buffer !== u8.buffer || inView.byteOffset !== p || inView.length !== inCap) inView = u8.subarray(p, p + inCap);
+    const cap = bufs[1][1];
+    if (inView?.buffer !== u8.buffer || inView.byteOffset !== p || inView.length !== cap) inView = u8.subarray(p, p + cap);
     n = enc.encodeInto(data, inView).written;
   } else {
     const b = bytesOf(data);
@@ -465,9 +458,7 @@ async function instantiate(source) {
   }
   W = instance.exports;
   W._initialize();
-  u8 = new Uint8Array(W.memory.buffer);
-  u32 = new Uint32Array(W.memory.buffer);
-  dv = new DataView(W.memory.buffer);
+  view();
   frameInfo = W.sw_frame_info() >> 2;
 }
 
@@ -614,8 +605,7 @@ export class Client {
     this._h = 0;
     this._disposed = false;
     this._subs = new Map();
-    this._pubs = new Map();
-    this._deacts = new Map();
+    this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
     this._listeners = {};
     this._handlers = {};
     // transport: 'sockjs' | 'auto' wrap every socket (transport.mjs); 'websocket' leaves it alone.
@@ -730,46 +720,36 @@ export class Client {
     for (const fn of [...this._listeners[event]]) this._call(fn, arg);
   }
 
+  // The module's events (stompwire_wasm.cpp's ev*): 1-8 are EVENTS[kind - 1]; 9 settles a publish's or a
+  // deactivate's promise, 10 asks beforeConnect.
   _event(kind, a, b, c) {
-    switch (kind) {
-      case 1: return this._emit('Connect', readFrame());
-      case 2: return this._emit('Disconnect', a ? error(a) : undefined);
-      case 3: return this._emit('StompError', readFrame());
-      case 4: return this._emit('StateChange', { state: STATES[a], previous: STATES[b], reason: c ? error(c) : undefined });
-      case 5: {
-        const f = readFrame();
-        return this._emit('WebSocketClose', { code: a, reason: f.body, wasClean: !!b });
-      }
-      case 6: return this._emit('WebSocketError', error(a, undefined, { event: this._lastSocketError }));
-      case 7: return this._emit('UnhandledMessage', readFrame(Message, this, 0));
-      case 8: return this._emit('UnhandledReceipt', readFrame());
-      case 9: {
-        const p = this._pubs.get(a);
-        this._pubs.delete(a);
-        return p && (b ? p[1](error(b)) : p[0]());
-      }
-      case 10: {
-        const id = a;
-        const done = (failed) => this._h && W.sw_before_connect_done(this._h, id, failed);
-        let r;
-        try {
-          r = this._o.beforeConnect(this);
-        } catch (e) {
-          this._callbackError(e);
-          return done(1);
-        }
-        return Promise.resolve(r).then(() => done(0), (e) => (this._callbackError(e), done(1)));
-      }
-      case 11: {
-        const d = this._deacts.get(a);
-        this._deacts.delete(a);
-        return d?.();
-      }
+    const name = EVENTS[kind - 1];
+    if (name) {
+      return this._emit(name,
+        kind === 2 ? a ? error(a) : undefined
+        : kind === 4 ? { state: STATES[a], previous: STATES[b], reason: c ? error(c) : undefined }
+        : kind === 5 ? { code: a, reason: readFrame().body, wasClean: !!b }
+        : kind === 6 ? error(a, undefined, { event: this._lastSocketError })
+        : readFrame(kind === 7 ? Message : Frame));
     }
+    if (kind === 10) {
+      const done = (failed) => this._h && W.sw_before_connect_done(this._h, a, failed);
+      let r;
+      try {
+        r = this._o.beforeConnect(this);
+      } catch (e) {
+        this._callbackError(e);
+        return done(1);
+      }
+      return Promise.resolve(r).then(() => done(0), (e) => (this._callbackError(e), done(1)));
+    }
+    const settle = this._pending.get(a);
+    this._pending.delete(a);
+    settle?.(b && error(b));
   }
 
   _message(subKey, handle) {
-    const m = readFrame(Message, this, handle, 'MESSAGE');
+    const m = readFrame(Message, handle, 'MESSAGE');
     this._subs.get(subKey)?._deliver(m);
   }
 
@@ -784,7 +764,7 @@ export class Client {
     this._activate = false;
     if (!this._h) return settled(this._disposed ? Promise.resolve() : this.ready.then(() => this.deactivate(options)));
     const key = ++seq;
-    const p = new Promise((r) => this._deacts.set(key, r));
+    const p = new Promise((r) => this._pending.set(key, () => r()));
     W.sw_deactivate(this._h, options.force ? 1 : 0, key);
     return p;
   }
@@ -798,10 +778,8 @@ export class Client {
     if (!h) return;
     clients.delete(this._key);
     W.sw_client_destroy(h);
-    for (const [, [, reject]] of this._pubs) reject(error('deactivated', 'client disposed'));
-    this._pubs.clear();
-    for (const [, d] of this._deacts) d();
-    this._deacts.clear();
+    for (const settle of this._pending.values()) settle(error('deactivated', 'client disposed'));
+    this._pending.clear();
     for (const s of [...this._subs.values()]) {
       W.sw_sub_free(s._h);
       s._end();
@@ -881,7 +859,7 @@ export class Client {
     const key = ++seq;
     const a = args([String(p.destination ?? ''), ...headerList(p.headers), body]);
     const r = tx ? W.sw_tx_publish(tx, this._key, key, flags, a) : W.sw_publish(this._h, key, flags, a);
-    if (r < 0) return new Promise((res, rej) => this._pubs.set(key, [res, rej]));
+    if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
   }
 
