@@ -9,7 +9,7 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { makeTransportFactory } from './transport.mjs';
+import { errorText, makeTransportFactory } from './transport.mjs';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -316,7 +316,7 @@ function openSocket(conn, key, url, protocols) {
   } catch (cause) {
     c._lastSocketError = cause;
     later(rec, () => W.sw_ws_error(conn, 0));
-    later(rec, () => W.sw_ws_closed(conn, 1006, 0, args([String(cause?.message ?? cause)])));
+    later(rec, () => W.sw_ws_closed(conn, 1006, 0, args([errorText(cause)])));
     return;
   }
   rec.sock = s;
@@ -596,6 +596,8 @@ class Transaction {
 const num = (x) => (x === undefined || x === null ? NaN : Number(x));
 const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
 const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
+const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
+  'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
 const settled = (p) => (p.catch(noop), p);
 
 export class Client {
@@ -879,15 +881,13 @@ export class Client {
     if (!this._h) return { state: this.state };
     view();
     const p = W.sw_metrics(this._h);
-    const v = (i) => dv.getFloat64(p + 8 * i, true);
-    const opt = (i) => (v(i) < 0 ? undefined : v(i));
-    return {
-      state: STATES[v(0)], attempts: v(1), reconnects: v(2), connects: v(3), consecutiveFailures: v(4),
-      framesIn: v(5), framesOut: v(6), bytesIn: v(7), bytesOut: v(8), heartbeatsIn: v(9), heartbeatsOut: v(10),
-      queueDepth: v(11), queueBytes: v(12), pendingReceipts: v(13), subscriptions: v(14),
-      lastReceivedAt: opt(15), lastReceiptRtt: opt(16), nextAttemptAt: opt(17),
-      lastError: v(18) ? errName(v(18)) : undefined,
-    };
+    const m = {};
+    METRICS.forEach((name, i) => {
+      const v = dv.getFloat64(p + 8 * i, true);
+      // 0: the state; 15-17: times, negative when unknown; 18: the last errc, 0 for none.
+      m[name] = i === 0 ? STATES[v] : i < 15 ? v : i < 18 ? (v < 0 ? undefined : v) : v ? errName(v) : undefined;
+    });
+    return m;
   }
 }
 

@@ -14,7 +14,7 @@
 // SockJS carries text only: STOMP frames with binary bodies are sent as UTF-8 text.
 
 const KINDS = ['websocket', 'sockjs'];
-const enc = new TextDecoder();
+const dec = new TextDecoder();
 
 /** The SockJS endpoint for a STOMP-over-WebSocket URL: ws->http, wss->https, a trailing /ws -> /sockjs. */
 export function defaultSockJsURL(brokerURL) {
@@ -57,28 +57,43 @@ export function makeTransportFactory(options, openWebSocket) {
     });
   }
   const fallbackTimeout = options.fallbackTimeout ?? 4000;
-  const state = { worked: null };
   const factory = (url, protocols) => {
-    const plan = mode === 'sockjs' ? ['sockjs'] : state.worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
+    const plan = mode === 'sockjs' ? ['sockjs'] : factory.worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
     const open = (kind) => {
       if (kind === 'websocket') return openWebSocket(url, protocols);
       return new SockJsSocket(loadSockJs(options.SockJS), options.sockjsURL ?? defaultSockJsURL(url), options.sockjsOptions);
     };
-    return new FallbackSocket(plan, open, (kind) => (state.worked = kind), fallbackTimeout);
+    return new FallbackSocket(plan, open, (kind) => (factory.worked = kind), fallbackTimeout);
   };
-  // What delivered the last first frame ('websocket' | 'sockjs' | null): tests and diagnostics.
-  Object.defineProperty(factory, 'worked', { get: () => state.worked });
+  // What delivered the last first frame ('websocket' | 'sockjs' | null): Client's transportUsed.
+  factory.worked = null;
   return factory;
 }
 
-// sockjs-client behind a WebSocket face: created synchronously (the module loads asynchronously),
-// protocol '' (SockJS reports its transport name there), close codes SockJS accepts, text only.
-class SockJsSocket {
-  constructor(ctorPromise, url, sockjsOptions) {
+const text = (kind, data) => (kind === 'sockjs' && typeof data !== 'string' ? dec.decode(data) : data);
+export const errorText = (e) => String(e?.message ?? e);
+
+// What both wrappers show the client core: a WebSocket's fields, and its error and close events.
+class SocketFace {
+  constructor() {
     this.readyState = 0;
     this.protocol = '';
     this.binaryType = 'arraybuffer';
     this.onopen = this.onmessage = this.onerror = this.onclose = null;
+  }
+
+  _closed(code, reason, wasClean, error) {
+    this.readyState = 3;
+    if (error) this.onerror?.({ type: 'error', error, message: error?.message });
+    this.onclose?.({ type: 'close', code, reason, wasClean });
+  }
+}
+
+// sockjs-client behind a WebSocket face: created synchronously (the module loads asynchronously),
+// protocol '' (SockJS reports its transport name there), close codes SockJS accepts, text only.
+class SockJsSocket extends SocketFace {
+  constructor(ctorPromise, url, sockjsOptions) {
+    super();
     this._sock = null;
     this._closeAsked = null;
     ctorPromise.then(
@@ -98,10 +113,7 @@ class SockJsSocket {
           this.onopen?.({ type: 'open' });
         };
         sock.onmessage = (ev) => this.onmessage?.({ type: 'message', data: ev.data });
-        sock.onclose = (ev) => {
-          this.readyState = 3;
-          this.onclose?.({ type: 'close', code: ev.code, reason: ev.reason ?? '', wasClean: !!ev.wasClean });
-        };
+        sock.onclose = (ev) => this._closed(ev.code, ev.reason ?? '', !!ev.wasClean);
         if (this._closeAsked && sock.readyState === 1) sock.close(...this._closeAsked);
       },
       (e) => this._fail(e),
@@ -109,10 +121,7 @@ class SockJsSocket {
   }
 
   _fail(error) {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    this.onerror?.({ type: 'error', error, message: error?.message });
-    this.onclose?.({ type: 'close', code: 1006, reason: String(error?.message ?? error), wasClean: false });
+    if (this.readyState !== 3) this._closed(1006, errorText(error), false, error);
   }
 
   get bufferedAmount() {
@@ -121,7 +130,7 @@ class SockJsSocket {
 
   send(data) {
     if (this.readyState !== 1) throw new Error('SockJS socket not open');
-    this._sock.send(typeof data === 'string' ? data : enc.decode(data));
+    this._sock.send(text('sockjs', data));
   }
 
   close(code = 1000, reason = '') {
@@ -132,7 +141,7 @@ class SockJsSocket {
       this._closeAsked = [c, reason];
       if (!this._sock) {
         this.readyState = 3;
-        queueMicrotask(() => this.onclose?.({ type: 'close', code: c, reason, wasClean: true }));
+        queueMicrotask(() => this._closed(c, reason, true));
       }
       return;
     }
@@ -142,12 +151,9 @@ class SockJsSocket {
 }
 
 // Tries the kinds in `plan` in order within one connection attempt; the client core sees one socket.
-class FallbackSocket {
+class FallbackSocket extends SocketFace {
   constructor(plan, open, remember, fallbackTimeout) {
-    this.readyState = 0;
-    this.protocol = '';
-    this.binaryType = 'arraybuffer';
-    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    super();
     this.kind = null;
     this._plan = plan;
     this._open = open;
@@ -173,7 +179,7 @@ class FallbackSocket {
       inner = this._open(kind);
     } catch (error) {
       if (!last) return this._try(i + 1);
-      return queueMicrotask(() => this._end({ code: 1006, reason: String(error?.message ?? error), wasClean: false }, error));
+      return queueMicrotask(() => this._end({ code: 1006, reason: errorText(error), wasClean: false }, error));
     }
     this._inner = inner;
     this.kind = kind;
@@ -197,7 +203,7 @@ class FallbackSocket {
         this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
         this.onopen?.({ type: 'open' });
       } else {
-        for (const d of this._sent) inner.send(kind === 'sockjs' && typeof d !== 'string' ? enc.decode(d) : d);
+        for (const d of this._sent) inner.send(text(kind, d));
       }
     };
     // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
@@ -225,17 +231,14 @@ class FallbackSocket {
 
   _end(ev, error) {
     clearTimeout(this._timer);
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    if (error) this.onerror?.({ type: 'error', error, message: error?.message });
-    this.onclose?.({ type: 'close', code: ev.code ?? 1006, reason: ev.reason ?? '', wasClean: !!ev.wasClean });
+    if (this.readyState !== 3) this._closed(ev.code ?? 1006, ev.reason ?? '', !!ev.wasClean, error);
   }
 
   send(data) {
     if (this.readyState !== 1) throw new Error('socket not open');
     if (!this._gotFrame) this._sent.push(data);
     if (this._inner.readyState !== 1) return; // falling over: replayed once the next one opens
-    this._inner.send(this.kind === 'sockjs' && typeof data !== 'string' ? enc.decode(data) : data);
+    this._inner.send(text(this.kind, data));
   }
 
   close(code = 1000, reason = '') {
