@@ -112,7 +112,7 @@ function args(list) {
 }
 
 function headerList(h, list = []) {
-  const keys = h ? Object.keys(h).filter((k) => h[k] !== undefined && h[k] !== null) : [];
+  const keys = h ? Object.keys(h).filter((k) => h[k] != null) : []; // undefined and null: left out
   list.push(keys.length);
   for (const k of keys) list.push(k, String(h[k]));
   return list;
@@ -228,7 +228,7 @@ class Message extends Frame {
   // Message the app owns, sends a second ACK (tests/scenarios/README.md, "Documented divergences").
   _ack(nack, tx, headers) {
     const h = this._h;
-    if (!h) throw error('invalid_state', 'ack/nack needs a subscription with ack: client or client-individual, once per message');
+    if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
     this._h = 0;
     released?.unregister(this);
     const r = W.sw_ack(h, nack, tx, args(headerList(headers)));
@@ -246,11 +246,12 @@ function fireTimer(id) {
 }
 
 // Timers run in a Worker when asked (heartbeatStrategy: 'worker'): hidden browser tabs throttle the
-// main thread's timers to a minute, which would miss heart-beats.
+// main thread's timers to a minute, which would miss heart-beats. null where there are no Workers (or
+// no Blob URLs).
 function workerTicker() {
-  if (typeof Worker !== 'function' || typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function') return null;
   try {
-    const src = 'const t=new Map;onmessage=e=>{const[i,d]=e.data;if(d<0){clearTimeout(t.get(i));t.delete(i)}else t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
+    // [id, delay]: (re)arms timer id; [id, -1] clears it.
+    const src = 'let t=new Map;onmessage=e=>{let[i,d]=e.data;clearTimeout(t.get(i));t.delete(i);d<0||t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
     w.onmessage = (e) => W.sw_timer_fire(e.data);
     return { set: (i, d) => w.postMessage([i, d]), clear: (i) => w.postMessage([i, -1]) };
@@ -416,7 +417,7 @@ const imports = {
   },
   wasi_snapshot_preview1: {
     proc_exit(code) {
-      throw new Error(`stompwire: the wasm module aborted (${code})`);
+      throw new Error(`stompwire wasm aborted (${code})`);
     },
   },
 };
@@ -441,10 +442,7 @@ async function instantiate(source) {
   }
   // './' and a literal: the pattern bundlers (webpack 5, Vite, Parcel) turn into an emitted asset.
   const url = new URL('./stompwire.wasm', import.meta.url);
-  let instance;
-  if (source instanceof WebAssembly.Module) {
-    instance = await WebAssembly.instantiate(source, imports);
-  } else {
+  if (!(source instanceof WebAssembly.Module)) {
     if (source === undefined && url.protocol === 'file:') {
       source = await (await dynamicImport('node:fs/promises')).readFile(url);
     }
@@ -454,9 +452,10 @@ async function instantiate(source) {
     if (typeof Response === 'function' && source instanceof Response) {
       source = await source.arrayBuffer();
     }
-    ({ instance } = await WebAssembly.instantiate(source, imports));
   }
-  W = instance.exports;
+  // An Instance from a Module, {module, instance} from bytes.
+  const r = await WebAssembly.instantiate(source, imports);
+  W = (r.instance ?? r).exports;
   W._initialize();
   view();
   frameInfo = W.sw_frame_info() >> 2;
@@ -690,7 +689,7 @@ export class Client {
     const f = this._o.webSocketFactory;
     if (f) return f(url, protocols);
     const WS = globalThis.WebSocket ?? wsClass;
-    if (!WS) throw error('transport_error', 'no WebSocket here: install the `ws` package (Node < 22) or pass webSocketFactory');
+    if (!WS) throw error('transport_error', 'no WebSocket: npm install ws (Node < 22), or pass webSocketFactory');
     return new WS(url, protocols);
   }
 

@@ -34,7 +34,7 @@ function loadSockJs(given) {
     (m) => m.default ?? m,
     (cause) => {
       sockJsModule = null;
-      throw Object.assign(new Error("transport 'sockjs' needs sockjs-client: npm install sockjs-client (or pass the SockJS option)"), {
+      throw Object.assign(new Error("transport 'sockjs': npm install sockjs-client, or pass the SockJS option"), {
         code: 'transport_error',
         cause,
       });
@@ -129,7 +129,7 @@ class SockJsSocket extends SocketFace {
   }
 
   send(data) {
-    if (this.readyState !== 1) throw new Error('SockJS socket not open');
+    if (this.readyState !== 1) throw new Error('socket not open');
     this._sock.send(text('sockjs', data));
   }
 
