@@ -254,7 +254,7 @@ function workerTicker() {
     const src = 'let t=new Map;onmessage=e=>{let[i,d]=e.data;clearTimeout(t.get(i));t.delete(i);d<0||t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
     w.onmessage = (e) => W.sw_timer_fire(e.data);
-    return { set: (i, d) => w.postMessage([i, d]), clear: (i) => w.postMessage([i, -1]) };
+    return { _set: (i, d) => w.postMessage([i, d]), _clear: (i) => w.postMessage([i, -1]) };
   } catch {
     return null;
   }
@@ -264,7 +264,7 @@ function later(rec, fn) {
   if (busy || backlog.length) {
     backlog.push([rec, fn]);
     if (backlog.length === 1) queueMicrotask(drain);
-  } else if (sockets.get(rec.conn) === rec) {
+  } else if (sockets.get(rec._conn) === rec) {
     fn();
   }
 }
@@ -272,7 +272,7 @@ function later(rec, fn) {
 function drain() {
   while (backlog.length && !busy) {
     const [rec, fn] = backlog.shift();
-    if (sockets.get(rec.conn) === rec) fn();
+    if (sockets.get(rec._conn) === rec) fn();
   }
   if (backlog.length) queueMicrotask(drain);
 }
@@ -309,7 +309,7 @@ function socketError(ev) {
 
 function openSocket(conn, key, url, protocols) {
   const c = clients.get(key);
-  const rec = { conn, sock: null };
+  const rec = { _conn: conn, _sock: null };
   sockets.set(conn, rec);
   let s;
   try {
@@ -320,7 +320,7 @@ function openSocket(conn, key, url, protocols) {
     later(rec, () => W.sw_ws_closed(conn, 1006, 0, args([errorText(cause)])));
     return;
   }
-  rec.sock = s;
+  rec._sock = s;
   try {
     s.binaryType = 'arraybuffer';
   } catch {}
@@ -352,11 +352,11 @@ const imports = {
     sw_now: () => performance.now(),
     sw_random: Math.random,
     sw_timer_set(id, delay) {
-      if (ticker) ticker.set(id, delay);
+      if (ticker) ticker._set(id, delay);
       else timers.set(id, setTimeout(fireTimer, delay, id));
     },
     sw_timer_clear(id) {
-      if (ticker) return ticker.clear(id);
+      if (ticker) return ticker._clear(id);
       clearTimeout(timers.get(id));
       timers.delete(id);
     },
@@ -368,7 +368,7 @@ const imports = {
       calling(() => openSocket(conn, key, url, protocols));
     },
     sw_ws_send(conn, p, n, binary) {
-      const s = sockets.get(conn)?.sock;
+      const s = sockets.get(conn)?._sock;
       if (!s) return;
       view();
       const data = binary ? u8.slice(p, p + n) : decode(u8, p, n);
@@ -379,7 +379,7 @@ const imports = {
       });
     },
     sw_ws_close(conn, code, p, n) {
-      const s = sockets.get(conn)?.sock;
+      const s = sockets.get(conn)?._sock;
       if (!s) return;
       view();
       const reason = str(p, n);
@@ -389,9 +389,9 @@ const imports = {
         } catch {}
       });
     },
-    sw_ws_buffered: (conn) => sockets.get(conn)?.sock?.bufferedAmount ?? 0,
+    sw_ws_buffered: (conn) => sockets.get(conn)?._sock?.bufferedAmount ?? 0,
     sw_ws_release(conn) {
-      const s = sockets.get(conn)?.sock;
+      const s = sockets.get(conn)?._sock;
       sockets.delete(conn);
       if (!s) return;
       // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
@@ -803,7 +803,7 @@ export class Client {
   }
   /** With transport 'sockjs' or 'auto': what delivered the last connection's first frame ('websocket' | 'sockjs'), else null. */
   get transportUsed() {
-    return this._transport ? this._transport.worked : null;
+    return this._transport ? this._transport._worked : null;
   }
   get brokerURL() {
     return this._o.brokerURL;

@@ -58,15 +58,15 @@ export function makeTransportFactory(options, openWebSocket) {
   }
   const fallbackTimeout = options.fallbackTimeout ?? 4000;
   const factory = (url, protocols) => {
-    const plan = mode === 'sockjs' ? ['sockjs'] : factory.worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
+    const plan = mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
     const open = (kind) => {
       if (kind === 'websocket') return openWebSocket(url, protocols);
       return new SockJsSocket(loadSockJs(options.SockJS), options.sockjsURL ?? defaultSockJsURL(url), options.sockjsOptions);
     };
-    return new FallbackSocket(plan, open, (kind) => (factory.worked = kind), fallbackTimeout);
+    return new FallbackSocket(plan, open, (kind) => (factory._worked = kind), fallbackTimeout);
   };
   // What delivered the last first frame ('websocket' | 'sockjs' | null): Client's transportUsed.
-  factory.worked = null;
+  factory._worked = null;
   return factory;
 }
 
@@ -109,7 +109,6 @@ class SockJsSocket extends SocketFace {
         sock.onopen = () => {
           if (this._closeAsked) return sock.close(...this._closeAsked);
           this.readyState = 1;
-          this.transportName = sock.transport;
           this.onopen?.({ type: 'open' });
         };
         sock.onmessage = (ev) => this.onmessage?.({ type: 'message', data: ev.data });
@@ -154,7 +153,7 @@ class SockJsSocket extends SocketFace {
 class FallbackSocket extends SocketFace {
   constructor(plan, open, remember, fallbackTimeout) {
     super();
-    this.kind = null;
+    this._kind = null;
     this._plan = plan;
     this._open = open;
     this._remember = remember;
@@ -182,7 +181,7 @@ class FallbackSocket extends SocketFace {
       return queueMicrotask(() => this._end({ code: 1006, reason: errorText(error), wasClean: false }, error));
     }
     this._inner = inner;
-    this.kind = kind;
+    this._kind = kind;
     try {
       inner.binaryType = 'arraybuffer';
     } catch {}
@@ -238,7 +237,7 @@ class FallbackSocket extends SocketFace {
     if (this.readyState !== 1) throw new Error('socket not open');
     if (!this._gotFrame) this._sent.push(data);
     if (this._inner.readyState !== 1) return; // falling over: replayed once the next one opens
-    this._inner.send(text(this.kind, data));
+    this._inner.send(text(this._kind, data));
   }
 
   close(code = 1000, reason = '') {
