@@ -482,11 +482,9 @@ class Subscription {
     this._key = key;
     this._cb = callback;
     this._headers = headers;
-    this._h = 0;
-    this._q = [];
-    this._waiters = [];
-    this._iterating = false;
-    this._ended = false;
+    this._q = []; // messages the iterator has not taken yet
+    this._waiters = []; // iterator next() calls waiting for one
+    // Set later: _h (the module's handle while attached), _iterating, _ended.
   }
   get active() {
     return !this._ended;
@@ -603,8 +601,7 @@ export class Client {
   constructor(options = {}) {
     this._o = { ...options };
     this._key = ++seq;
-    this._h = 0;
-    this._disposed = false;
+    // Set later: _h (the module's handle once loaded), _disposed, _activate (activate() before loading).
     this._subs = new Map();
     this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
     this._listeners = {};

@@ -94,8 +94,7 @@ class SocketFace {
 class SockJsSocket extends SocketFace {
   constructor(ctorPromise, url, sockjsOptions) {
     super();
-    this._sock = null;
-    this._closeAsked = null;
+    // Set later: _sock (the SockJS object), _closeAsked (close()'s arguments while it connects).
     ctorPromise.then(
       (SockJS) => {
         if (this.readyState === 3) return;
@@ -153,16 +152,12 @@ class SockJsSocket extends SocketFace {
 class FallbackSocket extends SocketFace {
   constructor(plan, open, remember, fallbackTimeout) {
     super();
-    this._kind = null;
     this._plan = plan;
     this._open = open;
     this._remember = remember;
     this._timeout = fallbackTimeout;
     this._sent = []; // what the core sent before the first frame: replayed after a fall-over
-    this._gotFrame = false;
-    this._closing = false;
-    this._timer = null;
-    this._inner = null;
+    // Set later: _inner and _kind (the socket tried now), _timer, _gotFrame, _closing.
     this._try(0);
   }
 
