@@ -9,7 +9,7 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { errorText, makeTransportFactory } from './transport.mjs';
+import { codedError, errorText, makeTransportFactory } from './transport.mjs';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -122,11 +122,13 @@ function errName(code) {
   return outStr(W.sw_error_text(code, 0));
 }
 
+// An errc number (its name and text from the module) or a code string; the message defaults to the text.
 function error(code, message, extra) {
-  const name = typeof code === 'number' ? errName(code) : code;
-  const e = new Error(message ?? (typeof code === 'number' ? outStr(W.sw_error_text(code, 1)) : name));
-  e.code = name;
-  return extra ? Object.assign(e, extra) : e;
+  if (typeof code === 'number') {
+    message ??= outStr(W.sw_error_text(code, 1));
+    code = errName(code);
+  }
+  return codedError(code, message ?? code, extra);
 }
 
 function bytesOf(b) {

@@ -19,11 +19,13 @@ const dec = new TextDecoder();
 /** The SockJS endpoint for a STOMP-over-WebSocket URL: ws->http, wss->https, a trailing /ws -> /sockjs. */
 export function defaultSockJsURL(brokerURL) {
   const u = new URL(brokerURL);
-  if (u.protocol === 'ws:') u.protocol = 'http:';
-  else if (u.protocol === 'wss:') u.protocol = 'https:';
-  if (u.pathname === '/ws' || u.pathname.endsWith('/ws')) u.pathname = u.pathname.slice(0, -3) + '/sockjs';
+  u.protocol = u.protocol.replace(/^ws/, 'http');
+  u.pathname = u.pathname.replace(/\/ws$/, '/sockjs');
   return u.toString();
 }
+
+/** The package's errors: an Error with a `code` string (and `extra`'s fields). */
+export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
 
 let sockJsModule = null;
 function loadSockJs(given) {
@@ -34,10 +36,7 @@ function loadSockJs(given) {
     (m) => m.default ?? m,
     (cause) => {
       sockJsModule = null;
-      throw Object.assign(new Error("transport 'sockjs': npm install sockjs-client, or pass the SockJS option"), {
-        code: 'transport_error',
-        cause,
-      });
+      throw codedError('transport_error', "transport 'sockjs': npm install sockjs-client, or pass the SockJS option", { cause });
     },
   ));
 }
@@ -51,10 +50,7 @@ export function makeTransportFactory(options, openWebSocket) {
   const mode = options.transport ?? 'websocket';
   if (mode === 'websocket') return null;
   if (mode !== 'sockjs' && mode !== 'auto') {
-    throw Object.assign(new Error(`transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`), {
-      code: 'invalid_option',
-      option: 'transport',
-    });
+    throw codedError('invalid_option', `transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`, { option: 'transport' });
   }
   const fallbackTimeout = options.fallbackTimeout ?? 4000;
   const factory = (url, protocols) => {
