@@ -9,10 +9,9 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { codedError, errorText, makeTransportFactory } from './transport.mjs';
+import { codedError, dec, errorText, makeTransportFactory } from './transport.mjs';
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 const STATES = ['inactive', 'connecting', 'connected', 'reconnecting', 'deactivating', 'failed'];
 const EVENTS = ['Connect', 'Disconnect', 'StompError', 'StateChange', 'WebSocketClose', 'WebSocketError',
   'UnhandledMessage', 'UnhandledReceipt'];
@@ -39,10 +38,11 @@ const released = typeof FinalizationRegistry === 'function' ? new FinalizationRe
 // Memory and arguments
 
 function view() {
-  if (u8?.buffer !== W.memory.buffer) {
-    u8 = new Uint8Array(W.memory.buffer);
-    u32 = new Uint32Array(W.memory.buffer);
-    dv = new DataView(W.memory.buffer);
+  const b = W.memory.buffer;
+  if (u8?.buffer !== b) {
+    u8 = new Uint8Array(b);
+    u32 = new Uint32Array(b);
+    dv = new DataView(b);
   }
 }
 

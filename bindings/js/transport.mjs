@@ -14,7 +14,7 @@
 // SockJS carries text only: STOMP frames with binary bodies are sent as UTF-8 text.
 
 const KINDS = ['websocket', 'sockjs'];
-const dec = new TextDecoder();
+export const dec = new TextDecoder(); // shared with stompwire.mjs
 
 /** The SockJS endpoint for a STOMP-over-WebSocket URL: ws->http, wss->https, a trailing /ws -> /sockjs. */
 export function defaultSockJsURL(brokerURL) {
