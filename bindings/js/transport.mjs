@@ -148,75 +148,70 @@ class SockJsSocket extends SocketFace {
 class FallbackSocket extends SocketFace {
   constructor(plan, open, remember, fallbackTimeout) {
     super();
-    this._plan = plan;
-    this._open = open;
-    this._remember = remember;
-    this._timeout = fallbackTimeout;
     this._sent = []; // what the core sent before the first frame: replayed after a fall-over
     // Set later: _inner and _kind (the socket tried now), _timer, _gotFrame, _closing.
-    this._try(0);
+    const attempt = (i) => {
+      const kind = plan[i];
+      const last = i === plan.length - 1;
+      let inner;
+      try {
+        inner = open(kind);
+      } catch (error) {
+        if (!last) return attempt(i + 1);
+        return queueMicrotask(() => this._end({ code: 1006, reason: errorText(error), wasClean: false }, error));
+      }
+      this._inner = inner;
+      this._kind = kind;
+      try {
+        inner.binaryType = 'arraybuffer';
+      } catch {}
+      const stale = () => this._inner !== inner;
+      const failOver = () => {
+        clearTimeout(this._timer);
+        inner.onopen = inner.onmessage = inner.onerror = inner.onclose = () => {};
+        try {
+          inner.close(1000);
+        } catch {}
+        attempt(i + 1);
+      };
+      inner.onopen = () => {
+        if (stale()) return;
+        if (this._closing) return inner.close(1000);
+        if (this.readyState === 0) {
+          this.readyState = 1;
+          this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
+          this.onopen?.({ type: 'open' });
+        } else {
+          for (const d of this._sent) inner.send(text(kind, d));
+        }
+      };
+      // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
+      if (!last) this._timer = setTimeout(() => !stale() && !this._gotFrame && failOver(), fallbackTimeout);
+      inner.onmessage = (ev) => {
+        if (stale()) return;
+        if (!this._gotFrame) {
+          this._gotFrame = true;
+          clearTimeout(this._timer);
+          this._sent = null;
+          remember(kind);
+        }
+        this.onmessage?.(ev);
+      };
+      inner.onerror = (ev) => {
+        if (stale() || (!this._gotFrame && !last && !this._closing)) return;
+        this.onerror?.(ev);
+      };
+      inner.onclose = (ev) => {
+        if (stale()) return;
+        if (!this._gotFrame && !last && !this._closing) return failOver();
+        this._end(ev);
+      };
+    };
+    attempt(0);
   }
 
   get bufferedAmount() {
     return this._inner?.bufferedAmount ?? 0;
-  }
-
-  _try(i) {
-    const kind = this._plan[i];
-    const last = i === this._plan.length - 1;
-    let inner;
-    try {
-      inner = this._open(kind);
-    } catch (error) {
-      if (!last) return this._try(i + 1);
-      return queueMicrotask(() => this._end({ code: 1006, reason: errorText(error), wasClean: false }, error));
-    }
-    this._inner = inner;
-    this._kind = kind;
-    try {
-      inner.binaryType = 'arraybuffer';
-    } catch {}
-    const stale = () => this._inner !== inner;
-    const failOver = () => {
-      clearTimeout(this._timer);
-      inner.onopen = inner.onmessage = inner.onerror = inner.onclose = () => {};
-      try {
-        inner.close(1000);
-      } catch {}
-      this._try(i + 1);
-    };
-    inner.onopen = () => {
-      if (stale()) return;
-      if (this._closing) return inner.close(1000);
-      if (this.readyState === 0) {
-        this.readyState = 1;
-        this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
-        this.onopen?.({ type: 'open' });
-      } else {
-        for (const d of this._sent) inner.send(text(kind, d));
-      }
-    };
-    // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
-    if (!last) this._timer = setTimeout(() => !stale() && !this._gotFrame && failOver(), this._timeout);
-    inner.onmessage = (ev) => {
-      if (stale()) return;
-      if (!this._gotFrame) {
-        this._gotFrame = true;
-        clearTimeout(this._timer);
-        this._sent = null;
-        this._remember(kind);
-      }
-      this.onmessage?.(ev);
-    };
-    inner.onerror = (ev) => {
-      if (stale() || (!this._gotFrame && !last && !this._closing)) return;
-      this.onerror?.(ev);
-    };
-    inner.onclose = (ev) => {
-      if (stale()) return;
-      if (!this._gotFrame && !last && !this._closing) return failOver();
-      this._end(ev);
-    };
   }
 
   _end(ev, error) {
