@@ -511,8 +511,8 @@ class Subscription {
     W.sw_sub_free(h);
     if (r && r !== 18 /* invalid_state: the client already forgot it */) throw error(r);
   }
+  // Called once: only a subscription in client._subs can end, and ending takes it out.
   _end() {
-    if (this._ended) return;
     this._ended = true;
     this._h = 0;
     this._client._subs.delete(this._key);

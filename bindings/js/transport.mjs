@@ -108,7 +108,7 @@ class SockJsSocket extends SocketFace {
         };
         sock.onmessage = (ev) => this.onmessage?.({ type: 'message', data: ev.data });
         sock.onclose = (ev) => this._closed(ev.code, ev.reason ?? '', !!ev.wasClean);
-        if (this._closeAsked && sock.readyState === 1) sock.close(...this._closeAsked);
+        // No close() came before this point: close() without a SockJS object ends this one (readyState 3).
       },
       (e) => this._fail(e),
     );
