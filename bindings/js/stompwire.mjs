@@ -606,13 +606,11 @@ export class Client {
     // Set later: _h (the module's handle once loaded), _disposed, _activate (activate() before loading).
     this._subs = new Map();
     this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
-    this._listeners = {};
-    this._handlers = {};
+    this._on = {}; // event -> [the onX handler property, ...the listeners onX(fn) added]
     // transport: 'sockjs' | 'auto' wrap every socket (transport.mjs); 'websocket' leaves it alone.
     this._transport = makeTransportFactory(options, (url, protocols) => this._webSocket(url, protocols));
     for (const e of EVENTS) {
-      this._listeners[e] = [];
-      if (typeof options['on' + e] === 'function') this._handlers[e] = options['on' + e];
+      this._on[e] = [typeof options['on' + e] === 'function' ? options['on' + e] : undefined];
     }
     if (options.heartbeatStrategy === 'worker' && !ticker) ticker = workerTicker();
     if (W) {
@@ -715,9 +713,9 @@ export class Client {
   }
 
   _emit(event, arg) {
-    const h = this._handlers[event];
-    if (h) this._call(h, arg);
-    for (const fn of [...this._listeners[event]]) this._call(fn, arg);
+    [...this._on[event]].forEach((fn, i) => {
+      if (fn || i) this._call(fn, arg); // [0], the handler property, may be unset
+    });
   }
 
   // The module's events (stompwire_wasm.cpp's ev*): 1-8 are EVENTS[kind - 1]; 9 settles a publish's or a
@@ -895,15 +893,16 @@ for (const e of EVENTS) {
   Object.defineProperty(Client.prototype, 'on' + e, {
     get() {
       return (fn) => {
-        this._listeners[e].push(fn);
+        const list = this._on[e];
+        list.push(fn);
         return () => {
-          const i = this._listeners[e].indexOf(fn);
-          if (i >= 0) this._listeners[e].splice(i, 1);
+          const i = list.indexOf(fn, 1);
+          if (i > 0) list.splice(i, 1);
         };
       };
     },
     set(fn) {
-      this._handlers[e] = fn;
+      this._on[e][0] = fn;
     },
   });
 }
