@@ -12,9 +12,8 @@
 import { codedError, dec, errorText, makeTransportFactory } from './transport.mjs';
 
 const enc = new TextEncoder();
-const STATES = ['inactive', 'connecting', 'connected', 'reconnecting', 'deactivating', 'failed'];
-const EVENTS = ['Connect', 'Disconnect', 'StompError', 'StateChange', 'WebSocketClose', 'WebSocketError',
-  'UnhandledMessage', 'UnhandledReceipt'];
+const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
+const EVENTS = 'Connect Disconnect StompError StateChange WebSocketClose WebSocketError UnhandledMessage UnhandledReceipt'.split(' ');
 const noop = () => {};
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
