@@ -314,7 +314,7 @@ function openSocket(conn, key, url, protocols) {
   sockets.set(conn, rec);
   let s;
   try {
-    s = c._socket(url, protocols);
+    s = c._transport(url, protocols);
   } catch (cause) {
     c._lastSocketError = cause;
     later(rec, () => W.sw_ws_error(conn, 0));
@@ -606,7 +606,7 @@ export class Client {
     this._subs = new Map();
     this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
     this._on = {}; // event -> [the onX handler property, ...the listeners onX(fn) added]
-    // transport: 'sockjs' | 'auto' wrap every socket (transport.mjs); 'websocket' leaves it alone.
+    // Opens each socket: transport 'sockjs' | 'auto' wrap it (transport.mjs); 'websocket' leaves it alone.
     this._transport = makeTransportFactory(options, (url, protocols) => this._webSocket(url, protocols));
     for (const e of EVENTS) {
       this._on[e] = [typeof options['on' + e] === 'function' ? options['on' + e] : undefined];
@@ -674,11 +674,6 @@ export class Client {
       }
     }
     if (this._activate) W.sw_activate(h);
-  }
-
-  _socket(url, protocols) {
-    if (this._transport) return this._transport(url, protocols);
-    return this._webSocket(url, protocols);
   }
 
   _webSocket(url, protocols) {
@@ -799,7 +794,7 @@ export class Client {
   }
   /** With transport 'sockjs' or 'auto': what delivered the last connection's first frame ('websocket' | 'sockjs'), else null. */
   get transportUsed() {
-    return this._transport ? this._transport._worked : null;
+    return this._transport._worked ?? null;
   }
   get brokerURL() {
     return this._o.brokerURL;

@@ -43,12 +43,12 @@ function loadSockJs(given) {
 
 /**
  * Makes the socket factory of one Client for options.transport. `openWebSocket(url, protocols)`
- * opens a plain WebSocket (the app's webSocketFactory or the platform's). Returns null for
+ * opens a plain WebSocket (the app's webSocketFactory or the platform's), and is the factory of
  * 'websocket' (nothing to wrap). Throws on an unknown transport.
  */
 export function makeTransportFactory(options, openWebSocket) {
   const mode = options.transport ?? 'websocket';
-  if (mode === 'websocket') return null;
+  if (mode === 'websocket') return openWebSocket;
   if (mode !== 'sockjs' && mode !== 'auto') {
     throw codedError('invalid_option', `transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`, { option: 'transport' });
   }
