@@ -845,7 +845,7 @@ export class Client {
     if (p.binaryBody !== undefined) {
       flags |= 1;
       body = bytesOf(p.binaryBody);
-    } else if (typeof body !== 'string') {
+    } else {
       body = String(body);
     }
     const key = ++seq;
