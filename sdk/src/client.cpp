@@ -879,12 +879,14 @@ void ClientImpl::onConnected(const FrameView& frame) {
 // Publish, receipts
 
 std::error_code ClientImpl::sendPublish(Outgoing& o) {
-  Headers headers = o.params.headers;
-  if (!o.transaction.empty()) headers.push_back({"transaction", o.transaction});
-  if (o.params.receipt) headers.push_back({"receipt", o.state->receiptId});
+  HeaderView trailing[2];
+  std::size_t n = 0;
+  if (!o.transaction.empty()) trailing[n++] = {"transaction", o.transaction};
+  if (o.params.receipt) trailing[n++] = {"receipt", o.state->receiptId};
   session_->updateTime(now());
-  auto ec = session_->send(o.params.destination, o.params.body, headers,
-                           {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader});
+  auto ec = session_->send(o.params.destination, o.params.body, o.params.headers,
+                           {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader},
+                           std::span<const HeaderView>(trailing, n));
   if (ec) return ec;
   o.sentAt = now();
   o.state->status = o.params.receipt ? PublishStatus::sent : o.state->status;
@@ -1053,8 +1055,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   if (m.settled) return errc::invalid_state;
   session_->updateTime(now());
-  const Frame& f = m.owned();
-  auto ec = ack ? session_->ack(f, transaction, headers) : session_->nack(f, transaction, headers);
+  auto ec = ack ? session_->ack(m.view, transaction, headers) : session_->nack(m.view, transaction, headers);
   flushOutput();
   // Inside a transaction the broker settles it at COMMIT (and forgets it at ABORT, so it may be acked again).
   if (!ec && transaction.empty()) m.settled = true;
