@@ -254,8 +254,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::vector<Listener> listeners_;
 
   std::shared_ptr<Connection> conn_;
-  // Shared so that pump() can keep it alive while a callback reads a message borrowed from it.
-  std::shared_ptr<Session> session_;
+  // conn_'s session, once open. Owned by the connection, so that pump() keeps it alive (with the
+  // connection) while a callback reads a message borrowed from it, and a retired one lives on until the
+  // connection is destroyed.
+  Session* session_ = nullptr;
   std::uint64_t epoch_ = 0;
   bool currentBinary_ = false;
   std::error_code transportError_;
@@ -285,6 +287,7 @@ class Connection final : public TransportListener {
  public:
   explicit Connection(std::weak_ptr<ClientImpl> c) : client_(std::move(c)) {}
   std::unique_ptr<Transport> transport;
+  std::optional<Session> session;  // after onOpen
   bool closed = false;
 
   void onOpen(std::string_view subprotocol) override {
@@ -556,7 +559,7 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     totals_.bytesOut += s.bytesOut;
     totals_.heartbeatsIn += s.heartbeatsIn;
     totals_.heartbeatsOut += s.heartbeatsOut;
-    session_.reset();
+    session_ = nullptr;
   }
   if (conn_) {
     std::shared_ptr<Connection> old = std::move(conn_);
@@ -696,7 +699,7 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   so.limits.maxBodySize = options_.maxIncomingFrameSize;
   so.splitLargeFrames = options_.splitLargeFrames;
   so.maxWebSocketChunkSize = options_.maxWebSocketChunkSize;
-  session_ = std::make_shared<Session>(std::move(so));
+  session_ = &conn_->session.emplace(std::move(so));
   if (auto ec = session_->start(now())) {
     handleFailure(ec);
   } else {
@@ -737,9 +740,10 @@ void ClientImpl::pump() {
   const std::uint64_t epoch = epoch_;
   flushOutput();
   SessionEventView ev;
+  // The loop stops once the connection is retired (a new epoch); until then this keeps its session.
+  const std::shared_ptr<Connection> keep = conn_;
   while (!destroyed_ && epoch == epoch_ && session_) {
-    std::shared_ptr<Session> keep = session_;
-    if (!keep->nextEvent(ev)) break;
+    if (!session_->nextEvent(ev)) break;
     handleSessionEvent(ev);
     if (!destroyed_ && epoch == epoch_ && session_) flushOutput();
     deliver();
@@ -847,11 +851,12 @@ void ClientImpl::onConnected(const FrameView& frame) {
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
   for (const auto& s : subs_) session_->subscribe(s.id, s.destination, s.ackMode, s.headers);
-  std::vector<std::pair<std::shared_ptr<PublishState>, std::error_code>> failed;
+  // The state change is queued before the publish completions (notifications only run after this).
+  setState(ClientState::connected);
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (auto ec = sendPublish(*it)) {
       cancelTimer(it->timer);
-      failed.emplace_back(it->state, ec);
+      complete(it->state, ec);
       it = pending_.erase(it);
     } else {
       ++it;
@@ -861,17 +866,14 @@ void ClientImpl::onConnected(const FrameView& frame) {
   queue_.clear();
   for (Outgoing& o : queued) {
     queueBytes_ -= o.bytes;
-    if (auto ec = sendPublish(o)) {
-      cancelTimer(o.timer);
-      failed.emplace_back(o.state, ec);
-    } else if (o.params.receipt) {
-      pending_.push_back(std::move(o));
+    auto ec = sendPublish(o);
+    if (ec) cancelTimer(o.timer);
+    if (ec || !o.params.receipt) {
+      complete(o.state, ec);
     } else {
-      failed.emplace_back(o.state, std::error_code());
+      pending_.push_back(std::move(o));
     }
   }
-  setState(ClientState::connected);
-  for (auto& [st, ec] : failed) complete(st, ec);
   enqueue(NoteKind::connect).frame = frame.toFrame();
 }
 
