@@ -26,6 +26,7 @@ struct PublishState {
   PublishStatus status = PublishStatus::queued;
   std::error_code error;
   std::string receiptId;
+  std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
   bool clientGone = false;
   std::vector<std::function<void(std::error_code)>> callbacks;
 };
@@ -128,8 +129,7 @@ enum class TaskKind : std::uint8_t { connectTimeout, reconnect, disconnectTimeou
 struct Task {
   std::weak_ptr<ClientImpl> client;
   TaskKind kind;
-  std::uint64_t epoch = 0;
-  std::weak_ptr<PublishState> publish;  // receiptTimeout
+  std::uint64_t epoch = 0;                // receiptTimeout: the receipt number
   std::shared_ptr<Connection> retired;  // retire: destroyed when the task runs
   void operator()();
 };
@@ -232,10 +232,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::error_code sendPublish(Outgoing& o);
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
-  void onReceiptTimeout(const std::shared_ptr<PublishState>& st);
+  void onReceiptTimeout(std::uint64_t receipt);
   Millis now() const { return sched_.now(); }
-  TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0, std::weak_ptr<PublishState> publish = {}) {
-    return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, std::move(publish), nullptr});
+  // `epoch`: of the attempt the timer belongs to, or the receipt number of a receiptTimeout.
+  TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0) {
+    return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, nullptr});
   }
 
   ClientOptions options_;
@@ -429,7 +430,7 @@ void ClientImpl::runTask(const Task& t) {
       }
       break;
     case TaskKind::receiptTimeout:
-      if (auto s = t.publish.lock()) onReceiptTimeout(s);
+      onReceiptTimeout(t.epoch);
       break;
     case TaskKind::retire:
       break;
@@ -565,7 +566,7 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     std::shared_ptr<Connection> old = std::move(conn_);
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
-    sched_.post(Task{{}, TaskKind::retire, 0, {}, std::move(old)});
+    sched_.post(Task{{}, TaskKind::retire, 0, std::move(old)});
   }
 }
 
@@ -924,15 +925,17 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
   }
 }
 
-void ClientImpl::onReceiptTimeout(const std::shared_ptr<PublishState>& st) {
-  auto q = std::find_if(queue_.begin(), queue_.end(), [&](const Outgoing& o) { return o.state == st; });
-  if (q != queue_.end()) {
-    queueBytes_ -= q->bytes;
-    queue_.erase(q);
+// A publish leaves queue_/pending_ only together with cancelling its timer, so a timer that fires finds it.
+void ClientImpl::onReceiptTimeout(std::uint64_t receipt) {
+  for (auto* list : {&queue_, &pending_}) {
+    auto it = std::find_if(list->begin(), list->end(), [&](const Outgoing& o) { return o.state->receipt == receipt; });
+    if (it == list->end()) continue;
+    if (list == &queue_) queueBytes_ -= it->bytes;
+    auto st = std::move(it->state);
+    list->erase(it);
+    complete(st, errc::receipt_timeout);
+    return;
   }
-  auto p = std::find_if(pending_.begin(), pending_.end(), [&](const Outgoing& o) { return o.state == st; });
-  if (p != pending_.end()) pending_.erase(p);
-  complete(st, errc::receipt_timeout);
 }
 
 PublishHandle ClientImpl::publish(PublishParams params, const std::string& transaction) {
@@ -951,7 +954,10 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
     return handle;
   };
   if (params.destination.empty()) return failNow(errc::invalid_argument);
-  if (params.receipt) st->receiptId = withNumber("rcpt-", ++receiptSeq_);
+  if (params.receipt) {
+    st->receipt = ++receiptSeq_;
+    st->receiptId = withNumber("rcpt-", st->receipt);
+  }
 
   Outgoing o;
   o.bytes = params.body.size() + params.destination.size();
@@ -984,7 +990,7 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
   }
 
   if (o.params.receipt && options_.receiptTimeout.count() > 0) {
-    o.timer = schedule(options_.receiptTimeout, TaskKind::receiptTimeout, 0, st);
+    o.timer = schedule(options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
   }
   if (st->status == PublishStatus::sent) {
     pending_.push_back(std::move(o));
