@@ -540,11 +540,12 @@ void ClientImpl::openTransport() {
     handleFailure(errc::transport_error);
     return;
   }
-  std::vector<std::string> protocols;
+  std::string protocols[3];
+  std::size_t n = 0;
   for (Version v : {Version::v1_2, Version::v1_1, Version::v1_0})
     if (std::find(options_.versions.begin(), options_.versions.end(), v) != options_.versions.end())
-      protocols.emplace_back(subprotocolFor(v));
-  conn_->transport->open(options_.brokerURL, protocols);
+      protocols[n++] = subprotocolFor(v);
+  conn_->transport->open(options_.brokerURL, std::span<const std::string>(protocols, n));
 }
 
 void ClientImpl::retireConnection(int code, std::string_view reason) {
