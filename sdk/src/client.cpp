@@ -75,6 +75,15 @@ constexpr int kCloseNormal = 1000;
 // Browsers accept only 1000 and 3000-4999 from close(); 4000 marks "the client gave up on this connection".
 constexpr int kCloseFailure = 4000;
 
+void addCounters(SessionCounters& to, const SessionCounters& s) {
+  to.framesIn += s.framesIn;
+  to.framesOut += s.framesOut;
+  to.bytesIn += s.bytesIn;
+  to.bytesOut += s.bytesOut;
+  to.heartbeatsIn += s.heartbeatsIn;
+  to.heartbeatsOut += s.heartbeatsOut;
+}
+
 std::string_view reasonText(std::error_code ec) {
   if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
   return "transport_error";
@@ -457,15 +466,7 @@ Metrics ClientImpl::metrics() const {
   if (state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter)
     m.consecutiveFailures = 0;
   SessionCounters c = totals_;
-  if (session_) {
-    const auto& s = session_->counters();
-    c.framesIn += s.framesIn;
-    c.framesOut += s.framesOut;
-    c.bytesIn += s.bytesIn;
-    c.bytesOut += s.bytesOut;
-    c.heartbeatsIn += s.heartbeatsIn;
-    c.heartbeatsOut += s.heartbeatsOut;
-  }
+  if (session_) addCounters(c, session_->counters());
   m.framesIn = c.framesIn;
   m.framesOut = c.framesOut;
   m.bytesIn = c.bytesIn;
@@ -507,11 +508,9 @@ void ClientImpl::startAttempt() {
     connectTimer_ = schedule(options_.connectionTimeout, TaskKind::connectTimeout, epoch);
   }
   if (options_.beforeConnect) {
-    std::weak_ptr<ClientImpl> weak = weak_from_this();
-    auto called = std::make_shared<bool>(false);
-    BeforeConnectDone done = [weak, epoch, called](std::error_code ec) {
-      if (*called) return;  // once only
-      *called = true;
+    // Once only needs no flag: the first call opens a connection or fails the attempt, and either
+    // makes onBeforeConnectDone ignore the epoch's later calls.
+    BeforeConnectDone done = [weak = weak_from_this(), epoch](std::error_code ec) {
       if (auto c = weak.lock()) c->onBeforeConnectDone(epoch, ec);
     };
     Note& n = enqueue(NoteKind::beforeConnect);
@@ -554,13 +553,7 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
   cancelTimer(tickTimer_);
   cancelTimer(disconnectTimer_);
   if (session_) {
-    const auto& s = session_->counters();
-    totals_.framesIn += s.framesIn;
-    totals_.framesOut += s.framesOut;
-    totals_.bytesIn += s.bytesIn;
-    totals_.bytesOut += s.bytesOut;
-    totals_.heartbeatsIn += s.heartbeatsIn;
-    totals_.heartbeatsOut += s.heartbeatsOut;
+    addCounters(totals_, session_->counters());
     session_ = nullptr;
   }
   if (conn_) {
@@ -967,22 +960,16 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
   o.state = st;
   o.transaction = transaction;
 
-  if (!transaction.empty()) {
+  if (state_ == ClientState::connected) {
+    if (auto ec = sendPublish(o)) return failNow(ec);
+    flushOutput();
+    if (!o.params.receipt) {
+      st->status = PublishStatus::completed;
+      return handle;
+    }
+  } else if (!transaction.empty()) {
     // Transactional sends are never queued: the transaction lives and dies with the connection.
-    if (state_ != ClientState::connected) return failNow(errc::connection_closed);
-    if (auto ec = sendPublish(o)) return failNow(ec);
-    flushOutput();
-    if (!o.params.receipt) {
-      st->status = PublishStatus::completed;
-      return handle;
-    }
-  } else if (state_ == ClientState::connected) {
-    if (auto ec = sendPublish(o)) return failNow(ec);
-    flushOutput();
-    if (!o.params.receipt) {
-      st->status = PublishStatus::completed;
-      return handle;
-    }
+    return failNow(errc::connection_closed);
   } else if (state_ == ClientState::deactivating) {
     return failNow(errc::deactivated);
   } else {
