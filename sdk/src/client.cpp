@@ -71,6 +71,8 @@ std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
 
 namespace {
 
+constexpr std::string_view kAckModes[] = {"auto", "client", "client-individual"};
+
 constexpr int kCloseNormal = 1000;
 // Browsers accept only 1000 and 3000-4999 from close(); 4000 marks "the client gave up on this connection".
 constexpr int kCloseFailure = 4000;
@@ -105,7 +107,7 @@ enum class NoteKind : std::uint8_t {
   webSocketError,    // ec
   unhandledMessage,  // (listeners only: a Message)
   unhandledReceipt,  // frame
-  message,           // message, routed to `subscription` at delivery time
+  message,           // message, routed by its subscription header at delivery time
   publishDone,       // callbacks(ec)
   call,              // fn()
   beforeConnect,     // options.beforeConnect(callbacks[0]) if `epoch` is still connecting
@@ -118,7 +120,6 @@ struct Note {
   CloseEvent close;
   Frame frame;
   std::shared_ptr<const MessageState> message;
-  std::string subscription;
   std::vector<std::function<void(std::error_code)>> callbacks;
   std::function<void()> fn;
   std::uint64_t epoch = 0;
@@ -166,7 +167,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   }
   PublishHandle publish(PublishParams params, const std::string& transaction = {});
   Transaction begin(std::string id);
-  std::error_code txCommand(Transaction& tx, const char* command);
+  std::error_code txCommand(Transaction& tx, bool commit);
   std::error_code ackMessage(const MessageState& m, bool ack, const std::string& transaction, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
@@ -198,7 +199,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   struct Sub {
     std::string id;
     std::string destination;
-    std::string ackMode;
+    std::uint8_t ackMode;  // index in kAckModes
     Headers headers;
     std::shared_ptr<MessageCallback> callback;
   };
@@ -217,6 +218,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     return notes_.back();
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
+  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).frame = frame.toFrame(); }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return nextNote_ < notes_.size(); }
@@ -336,7 +338,7 @@ void ClientImpl::deliver() {
 void ClientImpl::run(Note& n) {
   switch (n.kind) {
     case NoteKind::message:
-      route(n.subscription, Message(n.message));
+      route(n.message->view.header("subscription").value_or(""), Message(n.message));
       return;
     case NoteKind::publishDone:
       for (const auto& cb : n.callbacks) cb(n.ec);
@@ -774,12 +776,11 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.epoch = epoch_;
   const std::string_view subId = frame.header("subscription").value_or("");
   auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
-  m.acks = it != subs_.end() && it->ackMode != "auto";
+  m.acks = it != subs_.end() && it->ackMode != 0;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
     n.message = ownedCopy(m);
-    n.subscription = subId;
     return;
   }
   // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
@@ -819,12 +820,12 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
         pending_.erase(it);
         complete(st, {});
       } else {
-        enqueue(NoteKind::unhandledReceipt).frame = ev.frame.toFrame();
+        enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
       }
       break;
     }
     case SessionEvent::Type::error: {
-      enqueue(NoteKind::stompError).frame = ev.frame.toFrame();
+      enqueueFrame(NoteKind::stompError, ev.frame);
       handleFailure(errc::stomp_error);
       break;
     }
@@ -845,7 +846,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   session_->updateTime(now());
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
-  for (const auto& s : subs_) session_->subscribe(s.id, s.destination, s.ackMode, s.headers);
+  for (const auto& s : subs_) session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers);
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -869,7 +870,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
       pending_.push_back(std::move(o));
     }
   }
-  enqueue(NoteKind::connect).frame = frame.toFrame();
+  enqueueFrame(NoteKind::connect, frame);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -999,19 +1000,20 @@ Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, 
   Sub s;
   s.destination = destination;
   s.callback = std::make_shared<MessageCallback>(std::move(cb));
-  s.ackMode = "auto";
+  std::string_view ack = kAckModes[0];
   for (const auto& h : headers) {
     if (h.name == "id" && s.id.empty()) {
       s.id = h.value;
     } else if (h.name == "ack") {
-      s.ackMode = h.value;
+      ack = h.value;
     } else if (h.name != "destination" && h.name != "id") {
       s.headers.push_back(h);
     }
   }
   if (destination.empty() || !*s.callback) return Subscription(weak, {}, destination, errc::invalid_argument);
-  if (s.ackMode != "auto" && s.ackMode != "client" && s.ackMode != "client-individual")
-    return Subscription(weak, s.id, destination, errc::invalid_argument);
+  s.ackMode = 0;
+  while (s.ackMode < 3 && kAckModes[s.ackMode] != ack) ++s.ackMode;
+  if (s.ackMode == 3) return Subscription(weak, s.id, destination, errc::invalid_argument);
   if (s.id.empty()) {
     do {
       s.id = withNumber("sub-", subSeq_++);
@@ -1024,7 +1026,7 @@ Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, 
   if (state_ == ClientState::connected) {
     const Sub& added = subs_.back();
     session_->updateTime(now());
-    session_->subscribe(added.id, added.destination, added.ackMode, added.headers);
+    session_->subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
     flushOutput();
   }
   return Subscription(weak, id, destination, {});
@@ -1051,7 +1053,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   if (m.settled) return errc::invalid_state;
   session_->updateTime(now());
-  auto ec = ack ? session_->ack(m.view, transaction, headers) : session_->nack(m.view, transaction, headers);
+  auto ec = session_->acknowledge(m.view, !ack, transaction, headers);
   flushOutput();
   // Inside a transaction the broker settles it at COMMIT (and forgets it at ABORT, so it may be acked again).
   if (!ec && transaction.empty()) m.settled = true;
@@ -1077,10 +1079,10 @@ std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
   return {};
 }
 
-std::error_code ClientImpl::txCommand(Transaction& tx, const char* command) {
+std::error_code ClientImpl::txCommand(Transaction& tx, bool commit) {
   if (auto ec = checkTransaction(tx)) return ec;
   session_->updateTime(now());
-  auto ec = std::string_view(command) == "COMMIT" ? session_->commit(tx.id_) : session_->abort(tx.id_);
+  auto ec = session_->endTransaction(commit, tx.id_);
   flushOutput();
   if (!ec) tx.finished_ = true;
   return ec;
@@ -1255,12 +1257,12 @@ std::error_code Transaction::nack(const Message& message, const Headers& headers
 std::error_code Transaction::commit() {
   auto c = client_.lock();
   if (!c) return errc::invalid_state;
-  return c->txCommand(*this, "COMMIT");
+  return c->txCommand(*this, true);
 }
 std::error_code Transaction::abort() {
   auto c = client_.lock();
   if (!c) return errc::invalid_state;
-  return c->txCommand(*this, "ABORT");
+  return c->txCommand(*this, false);
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -360,14 +360,9 @@ std::error_code Session::nack(const Frame& message, std::string_view transaction
                    transaction, headers);
 }
 
-std::error_code Session::ack(const FrameView& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack(false, message.header("ack"), message.header("message-id"), message.header("subscription"),
-                   transaction, headers);
-}
-
-std::error_code Session::nack(const FrameView& message, std::string_view transaction,
-                              const std::vector<Header>& headers) {
-  return ackOrNack(true, message.header("ack"), message.header("message-id"), message.header("subscription"),
+std::error_code Session::acknowledge(const FrameView& message, bool nack, std::string_view transaction,
+                                     const std::vector<Header>& headers) {
+  return ackOrNack(nack, message.header("ack"), message.header("message-id"), message.header("subscription"),
                    transaction, headers);
 }
 
@@ -382,6 +377,9 @@ std::error_code Session::transactionFrame(std::string_view command, std::string_
 std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN", transaction); }
 std::error_code Session::commit(std::string_view transaction) { return transactionFrame("COMMIT", transaction); }
 std::error_code Session::abort(std::string_view transaction) { return transactionFrame("ABORT", transaction); }
+std::error_code Session::endTransaction(bool commit, std::string_view transaction) {
+  return transactionFrame(commit ? "COMMIT" : "ABORT", transaction);
+}
 
 std::error_code Session::disconnect(std::string_view receiptId) {
   if (receiptId.empty()) return errc::invalid_argument;

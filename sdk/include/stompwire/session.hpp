@@ -162,11 +162,13 @@ class Session final {
   // ACK/NACK a MESSAGE frame: `id` from its ack header in 1.2, message-id (+ subscription in 1.1) before.
   std::error_code ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers);
   std::error_code nack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers);
-  std::error_code ack(const FrameView& message, std::string_view transaction, const std::vector<Header>& headers);
-  std::error_code nack(const FrameView& message, std::string_view transaction, const std::vector<Header>& headers);
+  // ack() or nack() (with `nack`) of a MESSAGE frame as views.
+  std::error_code acknowledge(const FrameView& message, bool nack, std::string_view transaction,
+                              const std::vector<Header>& headers);
   std::error_code begin(std::string_view transaction);
   std::error_code commit(std::string_view transaction);
   std::error_code abort(std::string_view transaction);
+  std::error_code endTransaction(bool commit, std::string_view transaction);  // commit() or abort()
   std::error_code disconnect(std::string_view receiptId);
   // Any frame, serialized with the negotiated version.
   std::error_code sendFrame(const Frame& frame, SendOptions options = {});

@@ -514,7 +514,7 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     REQUIRE_FALSE(s.ack(msg, "tx", extra));
     REQUIRE_FALSE(s.ack(msg, "", extra));
     const HeaderView mv[] = {{"message-id", "m-1"}, {"subscription", "s-1"}, {"ack", "a-1"}};
-    REQUIRE_FALSE(s.ack(FrameView{"MESSAGE", mv, {}}, "", {}));
+    REQUIRE_FALSE(s.acknowledge(FrameView{"MESSAGE", mv, {}}, false, "", {}));
     REQUIRE_FALSE(s.begin("t:1"));
     REQUIRE_FALSE(s.disconnect("d-1"));
     auto out = s.takeOutput();
