@@ -680,11 +680,11 @@ void ClientImpl::shutdown() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Transport events and the session pump
+// Transport events and the session pump. These need no `self` reference: Connection holds one while
+// it calls them.
 
 void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
-  auto self = shared_from_this();
   SessionOptions so;
   so.versions = options_.versions;
   so.connectHeaders = connectHeaders_;
@@ -707,7 +707,6 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
 
 void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool binary) {
   if (destroyed_ || c != conn_.get() || !session_) return;
-  auto self = shared_from_this();
   currentBinary_ = binary;
   const Millis t = now();
   lastReceivedAt_ = t;
@@ -717,7 +716,6 @@ void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool b
 
 void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
   if (destroyed_ || c != conn_.get()) return;
-  auto self = shared_from_this();
   transportError_ = ec;
   lastError_ = ec;
   enqueue(NoteKind::webSocketError, ec);
@@ -726,7 +724,6 @@ void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
 
 void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean) {
   if (destroyed_ || c != conn_.get()) return;
-  auto self = shared_from_this();
   enqueue(NoteKind::webSocketClose).close = CloseEvent{code, std::string(reason), wasClean};
   c->closed = true;  // retire it without closing it again
   handleFailure(transportError_ ? transportError_ : std::error_code(errc::connection_closed));
