@@ -372,17 +372,17 @@ static void invokeListener(void* fn, const void* arg) {
   if (f) f(*static_cast<const Arg*>(arg));
 }
 
-// Runs the listeners of `event` on a snapshot of the list, so that they may add or remove listeners (or
-// destroy everything) meanwhile; a listener removed by an earlier one is skipped.
+// Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
+// everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
+// skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
 void ClientImpl::emit(NoteKind event, const void* arg) {
-  std::vector<Listener> snapshot;
-  for (const auto& l : listeners_)
-    if (l.event == event) snapshot.push_back(l);
-  for (const auto& l : snapshot) {
-    if (destroyed_) return;
-    bool stillThere = false;
-    for (const auto& x : listeners_) stillThere = stillThere || x.id == l.id;
-    if (!stillThere) continue;
+  const ListenerId newest = listenerSeq_;
+  for (ListenerId after = 0; !destroyed_;) {
+    auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                           [&](const Listener& x) { return x.id > after && x.event == event; });
+    if (it == listeners_.end() || it->id > newest) return;
+    after = it->id;
+    const Listener l = *it;  // keeps its function alive if it removes itself
     switch (event) {
       case NoteKind::disconnect:
       case NoteKind::webSocketError: {
