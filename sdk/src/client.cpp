@@ -166,6 +166,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     return std::any_of(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
   }
   PublishHandle publish(PublishParams params, const std::string& transaction = {});
+  std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams params, const std::string& transaction);
+  std::error_code addSubscription(const std::string& destination, MessageCallback cb, const Headers& headers,
+                                  std::string& id);
   Transaction begin(std::string id);
   std::error_code txCommand(Transaction& tx, bool commit);
   std::error_code ackMessage(const MessageState& m, bool ack, const std::string& transaction, const Headers& headers);
@@ -932,20 +935,23 @@ void ClientImpl::onReceiptTimeout(std::uint64_t receipt) {
 
 PublishHandle ClientImpl::publish(PublishParams params, const std::string& transaction) {
   auto st = std::make_shared<PublishState>();
-  PublishHandle handle(st);
+  std::error_code ec = errc::invalid_state;
   if (destroyed_) {
-    st->status = PublishStatus::failed;
-    st->error = errc::invalid_state;
     st->clientGone = true;
-    return handle;
+  } else {
+    auto self = shared_from_this();
+    ec = submit(st, std::move(params), transaction);
   }
-  auto self = shared_from_this();
-  auto failNow = [&](std::error_code ec) {
+  if (ec) {
     st->status = PublishStatus::failed;
     st->error = ec;
-    return handle;
-  };
-  if (params.destination.empty()) return failNow(errc::invalid_argument);
+  }
+  return PublishHandle(std::move(st));
+}
+
+std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, PublishParams params,
+                                   const std::string& transaction) {
+  if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
     st->receipt = ++receiptSeq_;
     st->receiptId = withNumber("rcpt-", st->receipt);
@@ -959,20 +965,20 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
   o.transaction = transaction;
 
   if (state_ == ClientState::connected) {
-    if (auto ec = sendPublish(o)) return failNow(ec);
+    if (auto ec = sendPublish(o)) return ec;
     flushOutput();
     if (!o.params.receipt) {
       st->status = PublishStatus::completed;
-      return handle;
+      return {};
     }
   } else if (!transaction.empty()) {
     // Transactional sends are never queued: the transaction lives and dies with the connection.
-    return failNow(errc::connection_closed);
+    return errc::connection_closed;
   } else if (state_ == ClientState::deactivating) {
-    return failNow(errc::deactivated);
+    return errc::deactivated;
   } else {
     const auto& q = options_.offlineQueue;
-    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o.bytes > q.maxBytes) return failNow(errc::queue_full);
+    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o.bytes > q.maxBytes) return errc::queue_full;
   }
 
   if (o.params.receipt && options_.receiptTimeout.count() > 0) {
@@ -985,15 +991,22 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
     queue_.push_back(std::move(o));
   }
   deliver();
-  return handle;
+  return {};
 }
 
 // ------------------------------------------------------------------------------------------------
 // Subscriptions, acks, transactions
 
 Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, Headers headers) {
-  std::weak_ptr<ClientImpl> weak = weak_from_this();
-  if (destroyed_) return Subscription(weak, {}, destination, errc::invalid_state);
+  std::string id;
+  auto ec = addSubscription(destination, std::move(cb), headers, id);
+  return Subscription(weak_from_this(), std::move(id), std::move(destination), ec);
+}
+
+// `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
+std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback cb,
+                                            const Headers& headers, std::string& id) {
+  if (destroyed_) return errc::invalid_state;
   Sub s;
   s.destination = destination;
   s.callback = std::make_shared<MessageCallback>(std::move(cb));
@@ -1007,18 +1020,19 @@ Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, 
       s.headers.push_back(h);
     }
   }
-  if (destination.empty() || !*s.callback) return Subscription(weak, {}, destination, errc::invalid_argument);
+  if (destination.empty() || !*s.callback) return errc::invalid_argument;
+  id = s.id;
   s.ackMode = 0;
   while (s.ackMode < 3 && kAckModes[s.ackMode] != ack) ++s.ackMode;
-  if (s.ackMode == 3) return Subscription(weak, s.id, destination, errc::invalid_argument);
+  if (s.ackMode == 3) return errc::invalid_argument;
   if (s.id.empty()) {
     do {
       s.id = withNumber("sub-", subSeq_++);
     } while (hasSubscription(s.id));
+    id = s.id;
   } else if (hasSubscription(s.id)) {
-    return Subscription(weak, s.id, destination, errc::invalid_argument);
+    return errc::invalid_argument;
   }
-  std::string id = s.id;
   subs_.push_back(std::move(s));
   if (state_ == ClientState::connected) {
     const Sub& added = subs_.back();
@@ -1026,7 +1040,7 @@ Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, 
     session_->subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
     flushOutput();
   }
-  return Subscription(weak, id, destination, {});
+  return {};
 }
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
@@ -1058,14 +1072,17 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
 }
 
 Transaction ClientImpl::begin(std::string id) {
-  std::weak_ptr<ClientImpl> weak = weak_from_this();
   if (id.empty()) id = withNumber("tx-", ++txSeq_);
-  if (destroyed_) return Transaction(weak, id, 0, errc::invalid_state);
-  if (state_ != ClientState::connected) return Transaction(weak, id, 0, errc::not_connected);
-  session_->updateTime(now());
-  auto ec = session_->begin(id);
-  flushOutput();
-  return Transaction(weak, id, epoch_, ec);
+  std::error_code ec = errc::invalid_state;
+  std::uint64_t epoch = 0;
+  if (!destroyed_) ec = errc::not_connected;
+  if (!destroyed_ && state_ == ClientState::connected) {
+    session_->updateTime(now());
+    ec = session_->begin(id);
+    flushOutput();
+    epoch = epoch_;
+  }
+  return Transaction(weak_from_this(), std::move(id), epoch, ec);
 }
 
 std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
