@@ -146,7 +146,8 @@ struct Task {
 
 class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
  public:
-  ClientImpl(ClientOptions options, TransportFactory factory, Scheduler& scheduler, RandomSource random)
+  // By reference: every hop by value would move (and destroy) the options once more.
+  ClientImpl(ClientOptions&& options, TransportFactory&& factory, Scheduler& scheduler, RandomSource&& random)
       : options_(std::move(options)), factory_(std::move(factory)), sched_(scheduler), random_(std::move(random)) {
     connectHeaders_ = options_.connectHeaders;
   }
@@ -160,14 +161,14 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   const ClientOptions& options() const noexcept { return options_; }
   void setConnectHeaders(Headers h) { connectHeaders_ = std::move(h); }
   Metrics metrics() const;
-  Subscription subscribe(std::string destination, MessageCallback cb, Headers headers);
+  Subscription subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
   bool hasSubscription(const std::string& id) const {
     return std::any_of(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
   }
-  PublishHandle publish(PublishParams params, const std::string& transaction = {});
-  std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams params, const std::string& transaction);
-  std::error_code addSubscription(const std::string& destination, MessageCallback cb, const Headers& headers,
+  PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
+  std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
+  std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, const Headers& headers,
                                   std::string& id);
   Transaction begin(std::string id);
   std::error_code txCommand(Transaction& tx, bool commit);
@@ -933,7 +934,7 @@ void ClientImpl::onReceiptTimeout(std::uint64_t receipt) {
   }
 }
 
-PublishHandle ClientImpl::publish(PublishParams params, const std::string& transaction) {
+PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
   auto st = std::make_shared<PublishState>();
   std::error_code ec = errc::invalid_state;
   if (destroyed_) {
@@ -949,7 +950,7 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
   return PublishHandle(std::move(st));
 }
 
-std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, PublishParams params,
+std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, PublishParams&& params,
                                    const std::string& transaction) {
   if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
@@ -997,14 +998,14 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 // ------------------------------------------------------------------------------------------------
 // Subscriptions, acks, transactions
 
-Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, Headers headers) {
+Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers) {
   std::string id;
   auto ec = addSubscription(destination, std::move(cb), headers, id);
   return Subscription(weak_from_this(), std::move(id), std::move(destination), ec);
 }
 
 // `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
-std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback cb,
+std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
                                             const Headers& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
   Sub s;
@@ -1312,7 +1313,7 @@ void Client::setConnectHeaders(Headers headers) { impl_->setConnectHeaders(std::
 const ClientOptions& Client::options() const noexcept { return impl_->options(); }
 Metrics Client::metrics() const { return impl_->metrics(); }
 Subscription Client::subscribe(std::string destination, MessageCallback onMessage, Headers headers) {
-  return impl_->subscribe(std::move(destination), std::move(onMessage), std::move(headers));
+  return impl_->subscribe(std::move(destination), std::move(onMessage), headers);
 }
 PublishHandle Client::publish(PublishParams params) { return impl_->publish(std::move(params)); }
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
