@@ -689,18 +689,19 @@ void ClientImpl::shutdown() {
 
 void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
-  SessionOptions so;
-  so.versions = options_.versions;
-  so.connectHeaders = connectHeaders_;
-  so.useStompCommand = options_.useStompCommand;
-  so.heartbeatOutgoing = options_.heartbeatOutgoing;
-  so.heartbeatIncoming = options_.heartbeatIncoming;
-  so.heartbeatToleranceMultiplier = options_.heartbeatToleranceMultiplier;
-  so.limits.maxFrameSize = options_.maxIncomingFrameSize;
-  so.limits.maxBodySize = options_.maxIncomingFrameSize;
-  so.splitLargeFrames = options_.splitLargeFrames;
-  so.maxWebSocketChunkSize = options_.maxWebSocketChunkSize;
-  session_ = &conn_->session.emplace(std::move(so));
+  // Built in place (designated initializers): no default versions list built and then replaced.
+  ParserLimits limits;
+  limits.maxFrameSize = options_.maxIncomingFrameSize;
+  limits.maxBodySize = options_.maxIncomingFrameSize;
+  session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
+                                                    .connectHeaders = connectHeaders_,
+                                                    .useStompCommand = options_.useStompCommand,
+                                                    .heartbeatOutgoing = options_.heartbeatOutgoing,
+                                                    .heartbeatIncoming = options_.heartbeatIncoming,
+                                                    .heartbeatToleranceMultiplier = options_.heartbeatToleranceMultiplier,
+                                                    .limits = limits,
+                                                    .splitLargeFrames = options_.splitLargeFrames,
+                                                    .maxWebSocketChunkSize = options_.maxWebSocketChunkSize});
   if (auto ec = session_->start(now())) {
     handleFailure(ec);
   } else {
