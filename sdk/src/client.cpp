@@ -694,6 +694,9 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   limits.maxFrameSize = options_.maxIncomingFrameSize;
   limits.maxBodySize = options_.maxIncomingFrameSize;
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
+                                                    .host = {},  // these three come in connectHeaders
+                                                    .login = {},
+                                                    .passcode = {},
                                                     .connectHeaders = connectHeaders_,
                                                     .useStompCommand = options_.useStompCommand,
                                                     .heartbeatOutgoing = options_.heartbeatOutgoing,
