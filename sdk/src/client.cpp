@@ -962,12 +962,9 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
     st->receiptId = withNumber("rcpt-", st->receipt);
   }
 
-  Outgoing o;
-  o.bytes = params.body.size() + params.destination.size();
-  for (const auto& h : params.headers) o.bytes += h.name.size() + h.value.size();
-  o.params = std::move(params);
-  o.state = st;
-  o.transaction = transaction;
+  std::size_t bytes = params.body.size() + params.destination.size();
+  for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
+  Outgoing o{.params = std::move(params), .state = st, .bytes = bytes, .timer = 0, .sentAt = {}, .transaction = transaction};
 
   if (state_ == ClientState::connected) {
     if (auto ec = sendPublish(o)) return ec;
@@ -1012,9 +1009,7 @@ Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& 
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
                                             const Headers& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
-  Sub s;
-  s.destination = destination;
-  s.callback = std::make_shared<MessageCallback>(std::move(cb));
+  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = {}, .callback = std::make_shared<MessageCallback>(std::move(cb))};
   std::string_view ack = kAckModes[0];
   for (const auto& h : headers) {
     if (h.name == "id" && s.id.empty()) {
