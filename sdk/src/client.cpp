@@ -148,9 +148,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
  public:
   // By reference: every hop by value would move (and destroy) the options once more.
   ClientImpl(ClientOptions&& options, TransportFactory&& factory, Scheduler& scheduler, RandomSource&& random)
-      : options_(std::move(options)), factory_(std::move(factory)), sched_(scheduler), random_(std::move(random)) {
-    connectHeaders_ = options_.connectHeaders;
-  }
+      : options_(std::move(options)),
+        factory_(std::move(factory)),
+        sched_(scheduler),
+        random_(std::move(random)),
+        connectHeaders_(options_.connectHeaders) {}
   ~ClientImpl() = default;
 
   // Public API.
