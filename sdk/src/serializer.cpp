@@ -143,7 +143,7 @@ void FrameWriter::headers(const std::vector<Header>& extra, std::initializer_lis
 
 std::error_code FrameWriter::finish(std::string_view body, bool contentLength) {
   if (error_) return error_;
-  if (contentLength || std::memchr(body.data(), 0, body.size())) {
+  if (contentLength || (!body.empty() && std::memchr(body.data(), 0, body.size()))) {
     out_.append("content-length:");
     out_ = withNumber(std::move(out_), body.size());
     out_.push_back('\n');
