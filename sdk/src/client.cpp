@@ -59,8 +59,9 @@ std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
   auto c = std::make_shared<MessageState>();
   c->frame = m.view.toFrame();
   c->hasFrame = true;
-  c->headerViews.reserve(c->frame.headers.size());
-  for (const auto& h : c->frame.headers) c->headerViews.push_back({h.name, h.value});
+  c->headerViews.resize(c->frame.headers.size());
+  for (std::size_t i = 0; i < c->headerViews.size(); ++i)
+    c->headerViews[i] = {c->frame.headers[i].name, c->frame.headers[i].value};
   c->view = FrameView{c->frame.command, c->headerViews, c->frame.body};
   c->binary = m.binary;
   c->acks = m.acks;

@@ -210,9 +210,13 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
     return v;
   };
   EventRecord r{type, ec, keep(frame.command), {}, headers_.size(), frame.headers.size()};
+  // One resize, as the parser grows its views (no separate push_back code in the module).
+  headers_.resize(r.firstHeader + r.headerCount);
+  HeaderView* out = headers_.data() + r.firstHeader;
   for (const auto& h : frame.headers) {
-    std::string_view name = keep(h.name);
-    headers_.push_back({name, keep(h.value)});
+    out->name = keep(h.name);
+    out->value = keep(h.value);
+    ++out;
   }
   r.body = keep(frame.body);
   events_.push_back(r);
