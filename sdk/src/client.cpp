@@ -175,7 +175,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
                                   std::string& id);
   Transaction begin(std::string id);
   std::error_code txCommand(Transaction& tx, bool commit);
-  std::error_code ackMessage(const MessageState& m, bool ack, const std::string& transaction, const Headers& headers);
+  std::error_code ackMessage(const MessageState& m, bool ack, std::string_view transaction, const Headers& headers);
+  // Message::ack/nack and Transaction::ack/nack (tx non-null).
+  static std::error_code settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
   ListenerId addListener(NoteKind event, std::shared_ptr<void> fn) {
@@ -1060,7 +1062,17 @@ std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& he
   return {};
 }
 
-std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const std::string& transaction,
+std::error_code ClientImpl::settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers) {
+  if (!m.state_) return errc::invalid_state;
+  auto c = (tx ? tx->client_ : m.state_->client).lock();
+  if (!c) return errc::invalid_state;
+  if (tx) {
+    if (auto ec = c->checkTransaction(*tx)) return ec;
+  }
+  return c->ackMessage(*m.state_, ack, tx ? std::string_view(tx->id_) : std::string_view(), headers);
+}
+
+std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::string_view transaction,
                                        const Headers& headers) {
   if (destroyed_) return errc::invalid_state;
   if (!m.acks) return errc::invalid_state;
@@ -1230,16 +1242,10 @@ std::string_view Message::subscription() const noexcept { return view().header("
 std::string_view Message::messageId() const noexcept { return view().header("message-id").value_or(""); }
 bool Message::isBinary() const noexcept { return state_ && state_->binary; }
 std::error_code Message::ack(const Headers& headers) const {
-  if (!state_) return errc::invalid_state;
-  auto c = state_->client.lock();
-  if (!c) return errc::invalid_state;
-  return c->ackMessage(*state_, true, {}, headers);
+  return detail::ClientImpl::settle(*this, true, nullptr, headers);
 }
 std::error_code Message::nack(const Headers& headers) const {
-  if (!state_) return errc::invalid_state;
-  auto c = state_->client.lock();
-  if (!c) return errc::invalid_state;
-  return c->ackMessage(*state_, false, {}, headers);
+  return detail::ClientImpl::settle(*this, false, nullptr, headers);
 }
 
 bool Subscription::active() const noexcept {
@@ -1260,16 +1266,10 @@ PublishHandle Transaction::publish(PublishParams params) {
   return c->publish(std::move(params), id_);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
-  auto c = client_.lock();
-  if (!c || !message.state_) return errc::invalid_state;
-  if (auto ec = c->checkTransaction(*this)) return ec;
-  return c->ackMessage(*message.state_, true, id_, headers);
+  return detail::ClientImpl::settle(message, true, this, headers);
 }
 std::error_code Transaction::nack(const Message& message, const Headers& headers) {
-  auto c = client_.lock();
-  if (!c || !message.state_) return errc::invalid_state;
-  if (auto ec = c->checkTransaction(*this)) return ec;
-  return c->ackMessage(*message.state_, false, id_, headers);
+  return detail::ClientImpl::settle(message, false, this, headers);
 }
 std::error_code Transaction::commit() {
   auto c = client_.lock();
