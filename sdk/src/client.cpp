@@ -174,7 +174,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, const Headers& headers,
                                   std::string& id);
   Transaction begin(std::string id);
-  std::error_code txCommand(Transaction& tx, bool commit);
+  static std::error_code txCommand(Transaction& tx, bool commit);  // commit() or abort()
   std::error_code ackMessage(const MessageState& m, bool ack, std::string_view transaction, const Headers& headers);
   // Message::ack/nack and Transaction::ack/nack (tx non-null).
   static std::error_code settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers);
@@ -1109,10 +1109,12 @@ std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
 }
 
 std::error_code ClientImpl::txCommand(Transaction& tx, bool commit) {
-  if (auto ec = checkTransaction(tx)) return ec;
-  session_->updateTime(now());
-  auto ec = session_->endTransaction(commit, tx.id_);
-  flushOutput();
+  auto c = tx.client_.lock();
+  if (!c) return errc::invalid_state;
+  if (auto ec = c->checkTransaction(tx)) return ec;
+  c->session_->updateTime(c->now());
+  auto ec = c->session_->endTransaction(commit, tx.id_);
+  c->flushOutput();
   if (!ec) tx.finished_ = true;
   return ec;
 }
@@ -1271,16 +1273,8 @@ std::error_code Transaction::ack(const Message& message, const Headers& headers)
 std::error_code Transaction::nack(const Message& message, const Headers& headers) {
   return detail::ClientImpl::settle(message, false, this, headers);
 }
-std::error_code Transaction::commit() {
-  auto c = client_.lock();
-  if (!c) return errc::invalid_state;
-  return c->txCommand(*this, true);
-}
-std::error_code Transaction::abort() {
-  auto c = client_.lock();
-  if (!c) return errc::invalid_state;
-  return c->txCommand(*this, false);
-}
+std::error_code Transaction::commit() { return detail::ClientImpl::txCommand(*this, true); }
+std::error_code Transaction::abort() { return detail::ClientImpl::txCommand(*this, false); }
 
 // ------------------------------------------------------------------------------------------------
 // Client
