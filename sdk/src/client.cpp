@@ -254,6 +254,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void failAllPublishes(std::error_code ec);
   void onReceiptTimeout(std::uint64_t receipt);
   Millis now() const { return sched_.now(); }
+  // The session, its clock moved to now (for heart-beat accounting), before a command.
+  Session& live() {
+    session_->updateTime(now());
+    return *session_;
+  }
   // `epoch`: of the attempt the timer belongs to, or the receipt number of a receiptTimeout.
   TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0) {
     return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, nullptr});
@@ -629,8 +634,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
       }
       {
         std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
-        session_->updateTime(now());
-        if (session_->disconnect(receipt)) {
+        if (live().disconnect(receipt)) {
           finishDeactivate({});
           break;
         }
@@ -891,8 +895,7 @@ std::error_code ClientImpl::sendPublish(Outgoing& o) {
   std::size_t n = 0;
   if (!o.transaction.empty()) trailing[n++] = {"transaction", o.transaction};
   if (o.params.receipt) trailing[n++] = {"receipt", o.state->receiptId};
-  session_->updateTime(now());
-  auto ec = session_->send(o.params.destination, o.params.body, o.params.headers,
+  auto ec = live().send(o.params.destination, o.params.body, o.params.headers,
                            {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader},
                            std::span<const HeaderView>(trailing, n));
   if (ec) return ec;
@@ -1041,8 +1044,7 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
   subs_.push_back(std::move(s));
   if (state_ == ClientState::connected) {
     const Sub& added = subs_.back();
-    session_->updateTime(now());
-    session_->subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
+    live().subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
     flushOutput();
   }
   return {};
@@ -1054,8 +1056,7 @@ std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& he
   if (it == subs_.end()) return errc::invalid_state;
   subs_.erase(it);
   if (state_ == ClientState::connected) {
-    session_->updateTime(now());
-    auto ec = session_->unsubscribe(id, headers);
+    auto ec = live().unsubscribe(id, headers);
     flushOutput();
     return ec;
   }
@@ -1078,8 +1079,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::str
   if (!m.acks) return errc::invalid_state;
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   if (m.settled) return errc::invalid_state;
-  session_->updateTime(now());
-  auto ec = session_->acknowledge(m.view, !ack, transaction, headers);
+  auto ec = live().acknowledge(m.view, !ack, transaction, headers);
   flushOutput();
   // Inside a transaction the broker settles it at COMMIT (and forgets it at ABORT, so it may be acked again).
   if (!ec && transaction.empty()) m.settled = true;
@@ -1092,8 +1092,7 @@ Transaction ClientImpl::begin(std::string id) {
   std::uint64_t epoch = 0;
   if (!destroyed_) ec = errc::not_connected;
   if (!destroyed_ && state_ == ClientState::connected) {
-    session_->updateTime(now());
-    ec = session_->begin(id);
+    ec = live().begin(id);
     flushOutput();
     epoch = epoch_;
   }
@@ -1112,8 +1111,7 @@ std::error_code ClientImpl::txCommand(Transaction& tx, bool commit) {
   auto c = tx.client_.lock();
   if (!c) return errc::invalid_state;
   if (auto ec = c->checkTransaction(tx)) return ec;
-  c->session_->updateTime(c->now());
-  auto ec = c->session_->endTransaction(commit, tx.id_);
+  auto ec = c->live().endTransaction(commit, tx.id_);
   c->flushOutput();
   if (!ec) tx.finished_ = true;
   return ec;
