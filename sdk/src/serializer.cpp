@@ -145,7 +145,7 @@ std::error_code FrameWriter::finish(std::string_view body, bool contentLength) {
   if (error_) return error_;
   if (contentLength || (!body.empty() && std::memchr(body.data(), 0, body.size()))) {
     out_.append("content-length:");
-    out_ = withNumber(std::move(out_), body.size());
+    appendNumber(out_, body.size());
     out_.push_back('\n');
   }
   out_.push_back('\n');

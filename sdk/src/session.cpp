@@ -97,9 +97,11 @@ std::error_code Session::start(Millis now) {
   if (!options_.login.empty()) w.header("login", options_.login);
   if (!options_.passcode.empty()) w.header("passcode", options_.passcode);
   // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
-  w.header("heart-beat",
-           withNumber(withNumber({}, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count()))) + ",",
-                      static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count()))));
+  std::string heartbeat;
+  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
+  heartbeat += ',';
+  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
+  w.header("heart-beat", heartbeat);
   // The session owns negotiation; a custom header must not contradict it.
   w.headers(options_.connectHeaders, {"accept-version", "heart-beat"});
   auto ec = queue(w, {}, {.binary = false, .contentLength = false});

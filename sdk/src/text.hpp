@@ -12,15 +12,20 @@
 
 namespace stompwire::detail {
 
-// prefix + the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
-inline std::string withNumber(std::string prefix, std::uint64_t v) {
+// Appends the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
+inline void appendNumber(std::string& out, std::uint64_t v) {
   char digits[20];
   int n = 0;
   do {
     digits[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v);
-  while (n) prefix += digits[--n];
+  while (n) out += digits[--n];
+}
+
+// prefix + the decimal digits of v.
+inline std::string withNumber(std::string prefix, std::uint64_t v) {
+  appendNumber(prefix, v);
   return prefix;
 }
 
