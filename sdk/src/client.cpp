@@ -55,14 +55,20 @@ struct MessageState {
   }
 };
 
-std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
+// An owned copy of `view` (with the Frame built): what a queued message or frame notification keeps.
+std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
   auto c = std::make_shared<MessageState>();
-  c->frame = m.view.toFrame();
+  c->frame = view.toFrame();
   c->hasFrame = true;
   c->headerViews.resize(c->frame.headers.size());
   for (std::size_t i = 0; i < c->headerViews.size(); ++i)
     c->headerViews[i] = {c->frame.headers[i].name, c->frame.headers[i].value};
   c->view = FrameView{c->frame.command, c->headerViews, c->frame.body};
+  return c;
+}
+
+std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
+  auto c = ownedFrame(m.view);
   c->binary = m.binary;
   c->acks = m.acks;
   c->client = m.client;
@@ -100,14 +106,14 @@ std::string_view reasonText(std::error_code ec) {
 
 // The user-visible events (the order of the Client::on* listeners), then internal notifications.
 enum class NoteKind : std::uint8_t {
-  connect,           // frame
+  connect,           // message->frame
   disconnect,        // ec
-  stompError,        // frame
+  stompError,        // message->frame
   stateChange,       // change
   webSocketClose,    // close
   webSocketError,    // ec
   unhandledMessage,  // (listeners only: a Message)
-  unhandledReceipt,  // frame
+  unhandledReceipt,  // message->frame
   message,           // message, routed by its subscription header at delivery time
   publishDone,       // callbacks(ec)
   call,              // fn()
@@ -119,8 +125,7 @@ struct Note {
   std::error_code ec;
   StateChange change{};
   CloseEvent close;
-  Frame frame;
-  std::shared_ptr<const MessageState> message;
+  std::shared_ptr<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
   std::vector<std::function<void(std::error_code)>> callbacks;
   std::function<void()> fn;
   std::uint64_t epoch = 0;
@@ -227,7 +232,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     return notes_.back();
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
-  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).frame = frame.toFrame(); }
+  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = ownedFrame(frame); }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return nextNote_ < notes_.size(); }
@@ -367,7 +372,7 @@ void ClientImpl::run(Note& n) {
     case NoteKind::connect:
     case NoteKind::stompError:
     case NoteKind::unhandledReceipt:
-      return emit(n.kind, &n.frame);
+      return emit(n.kind, &n.message->frame);
     case NoteKind::disconnect:
     case NoteKind::webSocketError:
       return emit(n.kind, &n.ec);
