@@ -343,6 +343,7 @@ class Connection final : public TransportListener {
 
 void ClientImpl::deliver() {
   if (delivering_) return;  // the outer loop delivers what a callback queued
+  if (!notesPending()) return;  // the common case on the message path: nothing queued (and notes_ is empty)
   auto self = shared_from_this();
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
