@@ -26,6 +26,7 @@ struct PublishState {
   PublishStatus status = PublishStatus::queued;
   std::error_code error;
   std::string receiptId;
+  std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
   bool clientGone = false;
   std::vector<std::function<void(std::error_code)>> callbacks;
 };
@@ -54,13 +55,20 @@ struct MessageState {
   }
 };
 
-std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
+// An owned copy of `view` (with the Frame built): what a queued message or frame notification keeps.
+std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
   auto c = std::make_shared<MessageState>();
-  c->frame = m.view.toFrame();
+  c->frame = view.toFrame();
   c->hasFrame = true;
-  c->headerViews.reserve(c->frame.headers.size());
-  for (const auto& h : c->frame.headers) c->headerViews.push_back({h.name, h.value});
+  c->headerViews.resize(c->frame.headers.size());
+  for (std::size_t i = 0; i < c->headerViews.size(); ++i)
+    c->headerViews[i] = {c->frame.headers[i].name, c->frame.headers[i].value};
   c->view = FrameView{c->frame.command, c->headerViews, c->frame.body};
+  return c;
+}
+
+std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
+  auto c = ownedFrame(m.view);
   c->binary = m.binary;
   c->acks = m.acks;
   c->client = m.client;
@@ -70,9 +78,20 @@ std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
 
 namespace {
 
+constexpr std::string_view kAckModes[] = {"auto", "client", "client-individual"};
+
 constexpr int kCloseNormal = 1000;
 // Browsers accept only 1000 and 3000-4999 from close(); 4000 marks "the client gave up on this connection".
 constexpr int kCloseFailure = 4000;
+
+void addCounters(SessionCounters& to, const SessionCounters& s) {
+  to.framesIn += s.framesIn;
+  to.framesOut += s.framesOut;
+  to.bytesIn += s.bytesIn;
+  to.bytesOut += s.bytesOut;
+  to.heartbeatsIn += s.heartbeatsIn;
+  to.heartbeatsOut += s.heartbeatsOut;
+}
 
 std::string_view reasonText(std::error_code ec) {
   if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
@@ -87,15 +106,15 @@ std::string_view reasonText(std::error_code ec) {
 
 // The user-visible events (the order of the Client::on* listeners), then internal notifications.
 enum class NoteKind : std::uint8_t {
-  connect,           // frame
+  connect,           // message->frame
   disconnect,        // ec
-  stompError,        // frame
+  stompError,        // message->frame
   stateChange,       // change
   webSocketClose,    // close
   webSocketError,    // ec
   unhandledMessage,  // (listeners only: a Message)
-  unhandledReceipt,  // frame
-  message,           // message, routed to `subscription` at delivery time
+  unhandledReceipt,  // message->frame
+  message,           // message, routed by its subscription header at delivery time
   publishDone,       // callbacks(ec)
   call,              // fn()
   beforeConnect,     // options.beforeConnect(callbacks[0]) if `epoch` is still connecting
@@ -106,9 +125,7 @@ struct Note {
   std::error_code ec;
   StateChange change{};
   CloseEvent close;
-  Frame frame;
-  std::shared_ptr<const MessageState> message;
-  std::string subscription;
+  std::shared_ptr<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
   std::vector<std::function<void(std::error_code)>> callbacks;
   std::function<void()> fn;
   std::uint64_t epoch = 0;
@@ -128,18 +145,20 @@ enum class TaskKind : std::uint8_t { connectTimeout, reconnect, disconnectTimeou
 struct Task {
   std::weak_ptr<ClientImpl> client;
   TaskKind kind;
-  std::uint64_t epoch = 0;
-  std::weak_ptr<PublishState> publish;  // receiptTimeout
+  std::uint64_t epoch = 0;                // receiptTimeout: the receipt number
   std::shared_ptr<Connection> retired;  // retire: destroyed when the task runs
   void operator()();
 };
 
 class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
  public:
-  ClientImpl(ClientOptions options, TransportFactory factory, Scheduler& scheduler, RandomSource random)
-      : options_(std::move(options)), factory_(std::move(factory)), sched_(scheduler), random_(std::move(random)) {
-    connectHeaders_ = options_.connectHeaders;
-  }
+  // By reference: every hop by value would move (and destroy) the options once more.
+  ClientImpl(ClientOptions&& options, TransportFactory&& factory, Scheduler& scheduler, RandomSource&& random)
+      : options_(std::move(options)),
+        factory_(std::move(factory)),
+        sched_(scheduler),
+        random_(std::move(random)),
+        connectHeaders_(options_.connectHeaders) {}
   ~ClientImpl() = default;
 
   // Public API.
@@ -150,15 +169,20 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   const ClientOptions& options() const noexcept { return options_; }
   void setConnectHeaders(Headers h) { connectHeaders_ = std::move(h); }
   Metrics metrics() const;
-  Subscription subscribe(std::string destination, MessageCallback cb, Headers headers);
+  Subscription subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
   bool hasSubscription(const std::string& id) const {
     return std::any_of(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
   }
-  PublishHandle publish(PublishParams params, const std::string& transaction = {});
+  PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
+  std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
+  std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, const Headers& headers,
+                                  std::string& id);
   Transaction begin(std::string id);
-  std::error_code txCommand(Transaction& tx, const char* command);
-  std::error_code ackMessage(const MessageState& m, bool ack, const std::string& transaction, const Headers& headers);
+  static std::error_code txCommand(Transaction& tx, bool commit);  // commit() or abort()
+  std::error_code ackMessage(const MessageState& m, bool ack, std::string_view transaction, const Headers& headers);
+  // Message::ack/nack and Transaction::ack/nack (tx non-null).
+  static std::error_code settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
   ListenerId addListener(NoteKind event, std::shared_ptr<void> fn) {
@@ -189,7 +213,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   struct Sub {
     std::string id;
     std::string destination;
-    std::string ackMode;
+    std::uint8_t ackMode;  // index in kAckModes
     Headers headers;
     std::shared_ptr<MessageCallback> callback;
   };
@@ -208,6 +232,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     return notes_.back();
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
+  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = ownedFrame(frame); }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return nextNote_ < notes_.size(); }
@@ -232,10 +257,16 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::error_code sendPublish(Outgoing& o);
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
-  void onReceiptTimeout(const std::shared_ptr<PublishState>& st);
+  void onReceiptTimeout(std::uint64_t receipt);
   Millis now() const { return sched_.now(); }
-  TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0, std::weak_ptr<PublishState> publish = {}) {
-    return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, std::move(publish), nullptr});
+  // The session, its clock moved to now (for heart-beat accounting), before a command.
+  Session& live() {
+    session_->updateTime(now());
+    return *session_;
+  }
+  // `epoch`: of the attempt the timer belongs to, or the receipt number of a receiptTimeout.
+  TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0) {
+    return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, nullptr});
   }
 
   ClientOptions options_;
@@ -254,8 +285,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::vector<Listener> listeners_;
 
   std::shared_ptr<Connection> conn_;
-  // Shared so that pump() can keep it alive while a callback reads a message borrowed from it.
-  std::shared_ptr<Session> session_;
+  // conn_'s session, once open. Owned by the connection, so that pump() keeps it alive (with the
+  // connection) while a callback reads a message borrowed from it, and a retired one lives on until the
+  // connection is destroyed.
+  Session* session_ = nullptr;
   std::uint64_t epoch_ = 0;
   bool currentBinary_ = false;
   std::error_code transportError_;
@@ -285,6 +318,7 @@ class Connection final : public TransportListener {
  public:
   explicit Connection(std::weak_ptr<ClientImpl> c) : client_(std::move(c)) {}
   std::unique_ptr<Transport> transport;
+  std::optional<Session> session;  // after onOpen
   bool closed = false;
 
   void onOpen(std::string_view subprotocol) override {
@@ -309,6 +343,7 @@ class Connection final : public TransportListener {
 
 void ClientImpl::deliver() {
   if (delivering_) return;  // the outer loop delivers what a callback queued
+  if (!notesPending()) return;  // the common case on the message path: nothing queued (and notes_ is empty)
   auto self = shared_from_this();
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
@@ -323,7 +358,7 @@ void ClientImpl::deliver() {
 void ClientImpl::run(Note& n) {
   switch (n.kind) {
     case NoteKind::message:
-      route(n.subscription, Message(n.message));
+      route(n.message->view.header("subscription").value_or(""), Message(n.message));
       return;
     case NoteKind::publishDone:
       for (const auto& cb : n.callbacks) cb(n.ec);
@@ -338,7 +373,7 @@ void ClientImpl::run(Note& n) {
     case NoteKind::connect:
     case NoteKind::stompError:
     case NoteKind::unhandledReceipt:
-      return emit(n.kind, &n.frame);
+      return emit(n.kind, &n.message->frame);
     case NoteKind::disconnect:
     case NoteKind::webSocketError:
       return emit(n.kind, &n.ec);
@@ -357,17 +392,17 @@ static void invokeListener(void* fn, const void* arg) {
   if (f) f(*static_cast<const Arg*>(arg));
 }
 
-// Runs the listeners of `event` on a snapshot of the list, so that they may add or remove listeners (or
-// destroy everything) meanwhile; a listener removed by an earlier one is skipped.
+// Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
+// everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
+// skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
 void ClientImpl::emit(NoteKind event, const void* arg) {
-  std::vector<Listener> snapshot;
-  for (const auto& l : listeners_)
-    if (l.event == event) snapshot.push_back(l);
-  for (const auto& l : snapshot) {
-    if (destroyed_) return;
-    bool stillThere = false;
-    for (const auto& x : listeners_) stillThere = stillThere || x.id == l.id;
-    if (!stillThere) continue;
+  const ListenerId newest = listenerSeq_;
+  for (ListenerId after = 0; !destroyed_;) {
+    auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                           [&](const Listener& x) { return x.id > after && x.event == event; });
+    if (it == listeners_.end() || it->id > newest) return;
+    after = it->id;
+    const Listener l = *it;  // keeps its function alive if it removes itself
     switch (event) {
       case NoteKind::disconnect:
       case NoteKind::webSocketError: {
@@ -426,7 +461,7 @@ void ClientImpl::runTask(const Task& t) {
       }
       break;
     case TaskKind::receiptTimeout:
-      if (auto s = t.publish.lock()) onReceiptTimeout(s);
+      onReceiptTimeout(t.epoch);
       break;
     case TaskKind::retire:
       break;
@@ -453,15 +488,7 @@ Metrics ClientImpl::metrics() const {
   if (state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter)
     m.consecutiveFailures = 0;
   SessionCounters c = totals_;
-  if (session_) {
-    const auto& s = session_->counters();
-    c.framesIn += s.framesIn;
-    c.framesOut += s.framesOut;
-    c.bytesIn += s.bytesIn;
-    c.bytesOut += s.bytesOut;
-    c.heartbeatsIn += s.heartbeatsIn;
-    c.heartbeatsOut += s.heartbeatsOut;
-  }
+  if (session_) addCounters(c, session_->counters());
   m.framesIn = c.framesIn;
   m.framesOut = c.framesOut;
   m.bytesIn = c.bytesIn;
@@ -503,11 +530,9 @@ void ClientImpl::startAttempt() {
     connectTimer_ = schedule(options_.connectionTimeout, TaskKind::connectTimeout, epoch);
   }
   if (options_.beforeConnect) {
-    std::weak_ptr<ClientImpl> weak = weak_from_this();
-    auto called = std::make_shared<bool>(false);
-    BeforeConnectDone done = [weak, epoch, called](std::error_code ec) {
-      if (*called) return;  // once only
-      *called = true;
+    // Once only needs no flag: the first call opens a connection or fails the attempt, and either
+    // makes onBeforeConnectDone ignore the epoch's later calls.
+    BeforeConnectDone done = [weak = weak_from_this(), epoch](std::error_code ec) {
       if (auto c = weak.lock()) c->onBeforeConnectDone(epoch, ec);
     };
     Note& n = enqueue(NoteKind::beforeConnect);
@@ -536,11 +561,12 @@ void ClientImpl::openTransport() {
     handleFailure(errc::transport_error);
     return;
   }
-  std::vector<std::string> protocols;
+  std::string protocols[3];
+  std::size_t n = 0;
   for (Version v : {Version::v1_2, Version::v1_1, Version::v1_0})
     if (std::find(options_.versions.begin(), options_.versions.end(), v) != options_.versions.end())
-      protocols.emplace_back(subprotocolFor(v));
-  conn_->transport->open(options_.brokerURL, protocols);
+      protocols[n++] = subprotocolFor(v);
+  conn_->transport->open(options_.brokerURL, std::span<const std::string>(protocols, n));
 }
 
 void ClientImpl::retireConnection(int code, std::string_view reason) {
@@ -549,20 +575,14 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
   cancelTimer(tickTimer_);
   cancelTimer(disconnectTimer_);
   if (session_) {
-    const auto& s = session_->counters();
-    totals_.framesIn += s.framesIn;
-    totals_.framesOut += s.framesOut;
-    totals_.bytesIn += s.bytesIn;
-    totals_.bytesOut += s.bytesOut;
-    totals_.heartbeatsIn += s.heartbeatsIn;
-    totals_.heartbeatsOut += s.heartbeatsOut;
-    session_.reset();
+    addCounters(totals_, session_->counters());
+    session_ = nullptr;
   }
   if (conn_) {
     std::shared_ptr<Connection> old = std::move(conn_);
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
-    sched_.post(Task{{}, TaskKind::retire, 0, {}, std::move(old)});
+    sched_.post(Task{{}, TaskKind::retire, 0, std::move(old)});
   }
 }
 
@@ -620,8 +640,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
       }
       {
         std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
-        session_->updateTime(now());
-        if (session_->disconnect(receipt)) {
+        if (live().disconnect(receipt)) {
           finishDeactivate({});
           break;
         }
@@ -680,23 +699,27 @@ void ClientImpl::shutdown() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Transport events and the session pump
+// Transport events and the session pump. These need no `self` reference: Connection holds one while
+// it calls them.
 
 void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
-  auto self = shared_from_this();
-  SessionOptions so;
-  so.versions = options_.versions;
-  so.connectHeaders = connectHeaders_;
-  so.useStompCommand = options_.useStompCommand;
-  so.heartbeatOutgoing = options_.heartbeatOutgoing;
-  so.heartbeatIncoming = options_.heartbeatIncoming;
-  so.heartbeatToleranceMultiplier = options_.heartbeatToleranceMultiplier;
-  so.limits.maxFrameSize = options_.maxIncomingFrameSize;
-  so.limits.maxBodySize = options_.maxIncomingFrameSize;
-  so.splitLargeFrames = options_.splitLargeFrames;
-  so.maxWebSocketChunkSize = options_.maxWebSocketChunkSize;
-  session_ = std::make_shared<Session>(std::move(so));
+  // Built in place (designated initializers): no default versions list built and then replaced.
+  ParserLimits limits;
+  limits.maxFrameSize = options_.maxIncomingFrameSize;
+  limits.maxBodySize = options_.maxIncomingFrameSize;
+  session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
+                                                    .host = {},  // these three come in connectHeaders
+                                                    .login = {},
+                                                    .passcode = {},
+                                                    .connectHeaders = connectHeaders_,
+                                                    .useStompCommand = options_.useStompCommand,
+                                                    .heartbeatOutgoing = options_.heartbeatOutgoing,
+                                                    .heartbeatIncoming = options_.heartbeatIncoming,
+                                                    .heartbeatToleranceMultiplier = options_.heartbeatToleranceMultiplier,
+                                                    .limits = limits,
+                                                    .splitLargeFrames = options_.splitLargeFrames,
+                                                    .maxWebSocketChunkSize = options_.maxWebSocketChunkSize});
   if (auto ec = session_->start(now())) {
     handleFailure(ec);
   } else {
@@ -707,7 +730,6 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
 
 void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool binary) {
   if (destroyed_ || c != conn_.get() || !session_) return;
-  auto self = shared_from_this();
   currentBinary_ = binary;
   const Millis t = now();
   lastReceivedAt_ = t;
@@ -717,7 +739,6 @@ void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool b
 
 void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
   if (destroyed_ || c != conn_.get()) return;
-  auto self = shared_from_this();
   transportError_ = ec;
   lastError_ = ec;
   enqueue(NoteKind::webSocketError, ec);
@@ -726,7 +747,6 @@ void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
 
 void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean) {
   if (destroyed_ || c != conn_.get()) return;
-  auto self = shared_from_this();
   enqueue(NoteKind::webSocketClose).close = CloseEvent{code, std::string(reason), wasClean};
   c->closed = true;  // retire it without closing it again
   handleFailure(transportError_ ? transportError_ : std::error_code(errc::connection_closed));
@@ -737,9 +757,10 @@ void ClientImpl::pump() {
   const std::uint64_t epoch = epoch_;
   flushOutput();
   SessionEventView ev;
+  // The loop stops once the connection is retired (a new epoch); until then this keeps its session.
+  const std::shared_ptr<Connection> keep = conn_;
   while (!destroyed_ && epoch == epoch_ && session_) {
-    std::shared_ptr<Session> keep = session_;
-    if (!keep->nextEvent(ev)) break;
+    if (!session_->nextEvent(ev)) break;
     handleSessionEvent(ev);
     if (!destroyed_ && epoch == epoch_ && session_) flushOutput();
     deliver();
@@ -775,12 +796,11 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.epoch = epoch_;
   const std::string_view subId = frame.header("subscription").value_or("");
   auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
-  m.acks = it != subs_.end() && it->ackMode != "auto";
+  m.acks = it != subs_.end() && it->ackMode != 0;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
     n.message = ownedCopy(m);
-    n.subscription = subId;
     return;
   }
   // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
@@ -820,12 +840,12 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
         pending_.erase(it);
         complete(st, {});
       } else {
-        enqueue(NoteKind::unhandledReceipt).frame = ev.frame.toFrame();
+        enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
       }
       break;
     }
     case SessionEvent::Type::error: {
-      enqueue(NoteKind::stompError).frame = ev.frame.toFrame();
+      enqueueFrame(NoteKind::stompError, ev.frame);
       handleFailure(errc::stomp_error);
       break;
     }
@@ -846,12 +866,13 @@ void ClientImpl::onConnected(const FrameView& frame) {
   session_->updateTime(now());
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
-  for (const auto& s : subs_) session_->subscribe(s.id, s.destination, s.ackMode, s.headers);
-  std::vector<std::pair<std::shared_ptr<PublishState>, std::error_code>> failed;
+  for (const auto& s : subs_) session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers);
+  // The state change is queued before the publish completions (notifications only run after this).
+  setState(ClientState::connected);
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (auto ec = sendPublish(*it)) {
       cancelTimer(it->timer);
-      failed.emplace_back(it->state, ec);
+      complete(it->state, ec);
       it = pending_.erase(it);
     } else {
       ++it;
@@ -861,30 +882,28 @@ void ClientImpl::onConnected(const FrameView& frame) {
   queue_.clear();
   for (Outgoing& o : queued) {
     queueBytes_ -= o.bytes;
-    if (auto ec = sendPublish(o)) {
-      cancelTimer(o.timer);
-      failed.emplace_back(o.state, ec);
-    } else if (o.params.receipt) {
-      pending_.push_back(std::move(o));
+    auto ec = sendPublish(o);
+    if (ec) cancelTimer(o.timer);
+    if (ec || !o.params.receipt) {
+      complete(o.state, ec);
     } else {
-      failed.emplace_back(o.state, std::error_code());
+      pending_.push_back(std::move(o));
     }
   }
-  setState(ClientState::connected);
-  for (auto& [st, ec] : failed) complete(st, ec);
-  enqueue(NoteKind::connect).frame = frame.toFrame();
+  enqueueFrame(NoteKind::connect, frame);
 }
 
 // ------------------------------------------------------------------------------------------------
 // Publish, receipts
 
 std::error_code ClientImpl::sendPublish(Outgoing& o) {
-  Headers headers = o.params.headers;
-  if (!o.transaction.empty()) headers.push_back({"transaction", o.transaction});
-  if (o.params.receipt) headers.push_back({"receipt", o.state->receiptId});
-  session_->updateTime(now());
-  auto ec = session_->send(o.params.destination, o.params.body, headers,
-                           {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader});
+  HeaderView trailing[2];
+  std::size_t n = 0;
+  if (!o.transaction.empty()) trailing[n++] = {"transaction", o.transaction};
+  if (o.params.receipt) trailing[n++] = {"receipt", o.state->receiptId};
+  auto ec = live().send(o.params.destination, o.params.body, o.params.headers,
+                           {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader},
+                           std::span<const HeaderView>(trailing, n));
   if (ec) return ec;
   o.sentAt = now();
   o.state->status = o.params.receipt ? PublishStatus::sent : o.state->status;
@@ -920,67 +939,66 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
   }
 }
 
-void ClientImpl::onReceiptTimeout(const std::shared_ptr<PublishState>& st) {
-  auto q = std::find_if(queue_.begin(), queue_.end(), [&](const Outgoing& o) { return o.state == st; });
-  if (q != queue_.end()) {
-    queueBytes_ -= q->bytes;
-    queue_.erase(q);
+// A publish leaves queue_/pending_ only together with cancelling its timer, so a timer that fires finds it.
+void ClientImpl::onReceiptTimeout(std::uint64_t receipt) {
+  for (auto* list : {&queue_, &pending_}) {
+    auto it = std::find_if(list->begin(), list->end(), [&](const Outgoing& o) { return o.state->receipt == receipt; });
+    if (it == list->end()) continue;
+    if (list == &queue_) queueBytes_ -= it->bytes;
+    auto st = std::move(it->state);
+    list->erase(it);
+    complete(st, errc::receipt_timeout);
+    return;
   }
-  auto p = std::find_if(pending_.begin(), pending_.end(), [&](const Outgoing& o) { return o.state == st; });
-  if (p != pending_.end()) pending_.erase(p);
-  complete(st, errc::receipt_timeout);
 }
 
-PublishHandle ClientImpl::publish(PublishParams params, const std::string& transaction) {
+PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
   auto st = std::make_shared<PublishState>();
-  PublishHandle handle(st);
+  std::error_code ec = errc::invalid_state;
   if (destroyed_) {
-    st->status = PublishStatus::failed;
-    st->error = errc::invalid_state;
     st->clientGone = true;
-    return handle;
+  } else {
+    auto self = shared_from_this();
+    ec = submit(st, std::move(params), transaction);
   }
-  auto self = shared_from_this();
-  auto failNow = [&](std::error_code ec) {
+  if (ec) {
     st->status = PublishStatus::failed;
     st->error = ec;
-    return handle;
-  };
-  if (params.destination.empty()) return failNow(errc::invalid_argument);
-  if (params.receipt) st->receiptId = withNumber("rcpt-", ++receiptSeq_);
+  }
+  return PublishHandle(std::move(st));
+}
 
-  Outgoing o;
-  o.bytes = params.body.size() + params.destination.size();
-  for (const auto& h : params.headers) o.bytes += h.name.size() + h.value.size();
-  o.params = std::move(params);
-  o.state = st;
-  o.transaction = transaction;
+std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, PublishParams&& params,
+                                   const std::string& transaction) {
+  if (params.destination.empty()) return errc::invalid_argument;
+  if (params.receipt) {
+    st->receipt = ++receiptSeq_;
+    st->receiptId = withNumber("rcpt-", st->receipt);
+  }
 
-  if (!transaction.empty()) {
+  std::size_t bytes = params.body.size() + params.destination.size();
+  for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
+  Outgoing o{.params = std::move(params), .state = st, .bytes = bytes, .timer = 0, .sentAt = {}, .transaction = transaction};
+
+  if (state_ == ClientState::connected) {
+    if (auto ec = sendPublish(o)) return ec;
+    flushOutput();
+    if (!o.params.receipt) {
+      st->status = PublishStatus::completed;
+      return {};
+    }
+  } else if (!transaction.empty()) {
     // Transactional sends are never queued: the transaction lives and dies with the connection.
-    if (state_ != ClientState::connected) return failNow(errc::connection_closed);
-    if (auto ec = sendPublish(o)) return failNow(ec);
-    flushOutput();
-    if (!o.params.receipt) {
-      st->status = PublishStatus::completed;
-      return handle;
-    }
-  } else if (state_ == ClientState::connected) {
-    if (auto ec = sendPublish(o)) return failNow(ec);
-    flushOutput();
-    if (!o.params.receipt) {
-      st->status = PublishStatus::completed;
-      return handle;
-    }
+    return errc::connection_closed;
   } else if (state_ == ClientState::deactivating) {
-    return failNow(errc::deactivated);
+    return errc::deactivated;
   } else {
     const auto& q = options_.offlineQueue;
-    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o.bytes > q.maxBytes) return failNow(errc::queue_full);
+    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o.bytes > q.maxBytes) return errc::queue_full;
   }
 
   if (o.params.receipt && options_.receiptTimeout.count() > 0) {
-    o.timer = schedule(options_.receiptTimeout, TaskKind::receiptTimeout, 0, st);
+    o.timer = schedule(options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
   }
   if (st->status == PublishStatus::sent) {
     pending_.push_back(std::move(o));
@@ -989,47 +1007,53 @@ PublishHandle ClientImpl::publish(PublishParams params, const std::string& trans
     queue_.push_back(std::move(o));
   }
   deliver();
-  return handle;
+  return {};
 }
 
 // ------------------------------------------------------------------------------------------------
 // Subscriptions, acks, transactions
 
-Subscription ClientImpl::subscribe(std::string destination, MessageCallback cb, Headers headers) {
-  std::weak_ptr<ClientImpl> weak = weak_from_this();
-  if (destroyed_) return Subscription(weak, {}, destination, errc::invalid_state);
-  Sub s;
-  s.destination = destination;
-  s.callback = std::make_shared<MessageCallback>(std::move(cb));
-  s.ackMode = "auto";
+Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers) {
+  std::string id;
+  auto ec = addSubscription(destination, std::move(cb), headers, id);
+  return Subscription(weak_from_this(), std::move(id), std::move(destination), ec);
+}
+
+// `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
+std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
+                                            const Headers& headers, std::string& id) {
+  if (destroyed_) return errc::invalid_state;
+  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = {}, .callback = std::make_shared<MessageCallback>(std::move(cb))};
+  std::string_view ack = kAckModes[0];
   for (const auto& h : headers) {
     if (h.name == "id" && s.id.empty()) {
       s.id = h.value;
     } else if (h.name == "ack") {
-      s.ackMode = h.value;
+      ack = h.value;
     } else if (h.name != "destination" && h.name != "id") {
       s.headers.push_back(h);
     }
   }
-  if (destination.empty() || !*s.callback) return Subscription(weak, {}, destination, errc::invalid_argument);
-  if (s.ackMode != "auto" && s.ackMode != "client" && s.ackMode != "client-individual")
-    return Subscription(weak, s.id, destination, errc::invalid_argument);
+  if (destination.empty() || !*s.callback) return errc::invalid_argument;
+  id = s.id;
+  s.ackMode = 0;
+  while (s.ackMode < 3 && kAckModes[s.ackMode] != ack) ++s.ackMode;
+  if (s.ackMode == 3) return errc::invalid_argument;
   if (s.id.empty()) {
     do {
       s.id = withNumber("sub-", subSeq_++);
     } while (hasSubscription(s.id));
+    id = s.id;
   } else if (hasSubscription(s.id)) {
-    return Subscription(weak, s.id, destination, errc::invalid_argument);
+    return errc::invalid_argument;
   }
-  std::string id = s.id;
   subs_.push_back(std::move(s));
   if (state_ == ClientState::connected) {
     const Sub& added = subs_.back();
-    session_->updateTime(now());
-    session_->subscribe(added.id, added.destination, added.ackMode, added.headers);
+    live().subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
     flushOutput();
   }
-  return Subscription(weak, id, destination, {});
+  return {};
 }
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
@@ -1038,23 +1062,30 @@ std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& he
   if (it == subs_.end()) return errc::invalid_state;
   subs_.erase(it);
   if (state_ == ClientState::connected) {
-    session_->updateTime(now());
-    auto ec = session_->unsubscribe(id, headers);
+    auto ec = live().unsubscribe(id, headers);
     flushOutput();
     return ec;
   }
   return {};
 }
 
-std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const std::string& transaction,
+std::error_code ClientImpl::settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers) {
+  if (!m.state_) return errc::invalid_state;
+  auto c = (tx ? tx->client_ : m.state_->client).lock();
+  if (!c) return errc::invalid_state;
+  if (tx) {
+    if (auto ec = c->checkTransaction(*tx)) return ec;
+  }
+  return c->ackMessage(*m.state_, ack, tx ? std::string_view(tx->id_) : std::string_view(), headers);
+}
+
+std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::string_view transaction,
                                        const Headers& headers) {
   if (destroyed_) return errc::invalid_state;
   if (!m.acks) return errc::invalid_state;
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   if (m.settled) return errc::invalid_state;
-  session_->updateTime(now());
-  const Frame& f = m.owned();
-  auto ec = ack ? session_->ack(f, transaction, headers) : session_->nack(f, transaction, headers);
+  auto ec = live().acknowledge(m.view, !ack, transaction, headers);
   flushOutput();
   // Inside a transaction the broker settles it at COMMIT (and forgets it at ABORT, so it may be acked again).
   if (!ec && transaction.empty()) m.settled = true;
@@ -1062,14 +1093,16 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, const st
 }
 
 Transaction ClientImpl::begin(std::string id) {
-  std::weak_ptr<ClientImpl> weak = weak_from_this();
   if (id.empty()) id = withNumber("tx-", ++txSeq_);
-  if (destroyed_) return Transaction(weak, id, 0, errc::invalid_state);
-  if (state_ != ClientState::connected) return Transaction(weak, id, 0, errc::not_connected);
-  session_->updateTime(now());
-  auto ec = session_->begin(id);
-  flushOutput();
-  return Transaction(weak, id, epoch_, ec);
+  std::error_code ec = errc::invalid_state;
+  std::uint64_t epoch = 0;
+  if (!destroyed_) ec = errc::not_connected;
+  if (!destroyed_ && state_ == ClientState::connected) {
+    ec = live().begin(id);
+    flushOutput();
+    epoch = epoch_;
+  }
+  return Transaction(weak_from_this(), std::move(id), epoch, ec);
 }
 
 std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
@@ -1080,11 +1113,12 @@ std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
   return {};
 }
 
-std::error_code ClientImpl::txCommand(Transaction& tx, const char* command) {
-  if (auto ec = checkTransaction(tx)) return ec;
-  session_->updateTime(now());
-  auto ec = std::string_view(command) == "COMMIT" ? session_->commit(tx.id_) : session_->abort(tx.id_);
-  flushOutput();
+std::error_code ClientImpl::txCommand(Transaction& tx, bool commit) {
+  auto c = tx.client_.lock();
+  if (!c) return errc::invalid_state;
+  if (auto ec = c->checkTransaction(tx)) return ec;
+  auto ec = c->live().endTransaction(commit, tx.id_);
+  c->flushOutput();
   if (!ec) tx.finished_ = true;
   return ec;
 }
@@ -1214,16 +1248,10 @@ std::string_view Message::subscription() const noexcept { return view().header("
 std::string_view Message::messageId() const noexcept { return view().header("message-id").value_or(""); }
 bool Message::isBinary() const noexcept { return state_ && state_->binary; }
 std::error_code Message::ack(const Headers& headers) const {
-  if (!state_) return errc::invalid_state;
-  auto c = state_->client.lock();
-  if (!c) return errc::invalid_state;
-  return c->ackMessage(*state_, true, {}, headers);
+  return detail::ClientImpl::settle(*this, true, nullptr, headers);
 }
 std::error_code Message::nack(const Headers& headers) const {
-  if (!state_) return errc::invalid_state;
-  auto c = state_->client.lock();
-  if (!c) return errc::invalid_state;
-  return c->ackMessage(*state_, false, {}, headers);
+  return detail::ClientImpl::settle(*this, false, nullptr, headers);
 }
 
 bool Subscription::active() const noexcept {
@@ -1244,27 +1272,13 @@ PublishHandle Transaction::publish(PublishParams params) {
   return c->publish(std::move(params), id_);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
-  auto c = client_.lock();
-  if (!c || !message.state_) return errc::invalid_state;
-  if (auto ec = c->checkTransaction(*this)) return ec;
-  return c->ackMessage(*message.state_, true, id_, headers);
+  return detail::ClientImpl::settle(message, true, this, headers);
 }
 std::error_code Transaction::nack(const Message& message, const Headers& headers) {
-  auto c = client_.lock();
-  if (!c || !message.state_) return errc::invalid_state;
-  if (auto ec = c->checkTransaction(*this)) return ec;
-  return c->ackMessage(*message.state_, false, id_, headers);
+  return detail::ClientImpl::settle(message, false, this, headers);
 }
-std::error_code Transaction::commit() {
-  auto c = client_.lock();
-  if (!c) return errc::invalid_state;
-  return c->txCommand(*this, "COMMIT");
-}
-std::error_code Transaction::abort() {
-  auto c = client_.lock();
-  if (!c) return errc::invalid_state;
-  return c->txCommand(*this, "ABORT");
-}
+std::error_code Transaction::commit() { return detail::ClientImpl::txCommand(*this, true); }
+std::error_code Transaction::abort() { return detail::ClientImpl::txCommand(*this, false); }
 
 // ------------------------------------------------------------------------------------------------
 // Client
@@ -1299,7 +1313,7 @@ void Client::setConnectHeaders(Headers headers) { impl_->setConnectHeaders(std::
 const ClientOptions& Client::options() const noexcept { return impl_->options(); }
 Metrics Client::metrics() const { return impl_->metrics(); }
 Subscription Client::subscribe(std::string destination, MessageCallback onMessage, Headers headers) {
-  return impl_->subscribe(std::move(destination), std::move(onMessage), std::move(headers));
+  return impl_->subscribe(std::move(destination), std::move(onMessage), headers);
 }
 PublishHandle Client::publish(PublishParams params) { return impl_->publish(std::move(params)); }
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "stompwire/error.hpp"
+#include "text.hpp"
 
 namespace stompwire {
 namespace {
@@ -104,6 +105,55 @@ std::error_code serializeImpl(const F& frame, std::string& out, const SerializeO
 }
 
 }  // namespace
+
+namespace detail {
+
+FrameWriter::FrameWriter(std::string_view command, Version version)
+    : version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
+  out_.append(command).push_back('\n');
+}
+
+void FrameWriter::header(std::string_view name, std::string_view value) {
+  if (name == "content-length") return;  // finish() writes the real one
+  if (name.empty()) error_ = errc::unencodable_header;
+  if (escaped_) {
+    // 1.1 has no escape for CR.
+    if (version_ != Version::v1_2 && (name.find('\r') != std::string_view::npos || value.find('\r') != std::string_view::npos))
+      error_ = errc::unencodable_header;
+    appendEscaped(out_, name);
+    out_.push_back(':');
+    appendEscaped(out_, value);
+  } else {
+    if (hasEol(name) || name.find(':') != std::string_view::npos || hasEol(value)) error_ = errc::unencodable_header;
+    out_.append(name).push_back(':');
+    out_.append(value);
+  }
+  out_.push_back('\n');
+}
+
+void FrameWriter::headers(const std::vector<Header>& extra, std::initializer_list<std::string_view> own, bool dedupe) {
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    const std::string_view name = extra[i].name;
+    bool skip = false;
+    for (std::string_view o : own) skip = skip || name == o;
+    for (std::size_t j = 0; dedupe && j < i; ++j) skip = skip || name == extra[j].name;
+    if (!skip) header(name, extra[i].value);
+  }
+}
+
+std::error_code FrameWriter::finish(std::string_view body, bool contentLength) {
+  if (error_) return error_;
+  if (contentLength || (!body.empty() && std::memchr(body.data(), 0, body.size()))) {
+    out_.append("content-length:");
+    appendNumber(out_, body.size());
+    out_.push_back('\n');
+  }
+  out_.push_back('\n');
+  out_.append(body).push_back('\0');
+  return {};
+}
+
+}  // namespace detail
 
 std::error_code serialize(const Frame& frame, std::string& out, const SerializeOptions& options) {
   return serializeImpl(frame, out, options);

@@ -91,20 +91,20 @@ std::error_code Session::start(Millis now) {
   if (state_ != SessionState::idle) return errc::invalid_state;
   if (options_.versions.empty()) return errc::invalid_argument;
   updateTime(now);
-  Frame f(options_.useStompCommand ? "STOMP" : "CONNECT");
-  f.add("accept-version", versionList(options_.versions));
-  if (!options_.host.empty()) f.add("host", options_.host);
-  if (!options_.login.empty()) f.add("login", options_.login);
-  if (!options_.passcode.empty()) f.add("passcode", options_.passcode);
+  detail::FrameWriter w(options_.useStompCommand ? "STOMP" : "CONNECT", version_);
+  w.header("accept-version", versionList(options_.versions));
+  if (!options_.host.empty()) w.header("host", options_.host);
+  if (!options_.login.empty()) w.header("login", options_.login);
+  if (!options_.passcode.empty()) w.header("passcode", options_.passcode);
   // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
-  f.add("heart-beat", withNumber(withNumber({}, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count()))) + ",",
-                                 static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count()))));
-  for (const auto& h : options_.connectHeaders) {
-    // The session owns negotiation; a custom header must not contradict it.
-    if (h.name == "accept-version" || h.name == "heart-beat") continue;
-    f.add(h.name, h.value);
-  }
-  auto ec = queue(f, {.binary = false, .contentLength = false});
+  std::string heartbeat;
+  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
+  heartbeat += ',';
+  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
+  w.header("heart-beat", heartbeat);
+  // The session owns negotiation; a custom header must not contradict it.
+  w.headers(options_.connectHeaders, {"accept-version", "heart-beat"});
+  auto ec = queue(w, {}, {.binary = false, .contentLength = false});
   if (ec) return ec;
   state_ = SessionState::connecting;
   return {};
@@ -212,9 +212,13 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
     return v;
   };
   EventRecord r{type, ec, keep(frame.command), {}, headers_.size(), frame.headers.size()};
+  // One resize, as the parser grows its views (no separate push_back code in the module).
+  headers_.resize(r.firstHeader + r.headerCount);
+  HeaderView* out = headers_.data() + r.firstHeader;
   for (const auto& h : frame.headers) {
-    std::string_view name = keep(h.name);
-    headers_.push_back({name, keep(h.value)});
+    out->name = keep(h.name);
+    out->value = keep(h.value);
+    ++out;
   }
   r.body = keep(frame.body);
   events_.push_back(r);
@@ -259,113 +263,136 @@ std::optional<Millis> Session::nextDeadline() const noexcept {
   return d;
 }
 
-std::error_code Session::queue(const Frame& frame, SendOptions options) {
+std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, SendOptions options) {
+  if (auto ec = w.finish(body, options.contentLength)) return ec;
+  push(std::move(w.wire()), options.binary);
+  return {};
+}
+
+void Session::push(std::string wire, bool binary) {
+  ++counters_.framesOut;
+  counters_.bytesOut += wire.size();
+  lastSent_ = now_;
+  const std::size_t chunk = options_.maxWebSocketChunkSize;
+  if (options_.splitLargeFrames && !binary && chunk > 0 && wire.size() > chunk) {
+    for (std::size_t off = 0; off < wire.size(); off += chunk)
+      output_.push_back({wire.substr(off, chunk), false});
+  } else {
+    output_.push_back({std::move(wire), binary});
+  }
+}
+
+std::error_code Session::sendFrame(const Frame& frame, SendOptions options) {
+  if (state_ != SessionState::connected) return errc::not_connected;
   std::string wire;
   SerializeOptions so;
   so.version = version_;
   so.alwaysContentLength = options.contentLength;
   if (auto ec = serialize(frame, wire, so)) return ec;
-  ++counters_.framesOut;
-  counters_.bytesOut += wire.size();
-  lastSent_ = now_;
-  const std::size_t chunk = options_.maxWebSocketChunkSize;
-  if (options_.splitLargeFrames && !options.binary && chunk > 0 && wire.size() > chunk) {
-    for (std::size_t off = 0; off < wire.size(); off += chunk)
-      output_.push_back({wire.substr(off, chunk), false});
-  } else {
-    output_.push_back({std::move(wire), options.binary});
-  }
+  push(std::move(wire), options.binary);
   return {};
-}
-
-std::error_code Session::sendFrame(const Frame& frame, SendOptions options) {
-  if (state_ != SessionState::connected) return errc::not_connected;
-  return queue(frame, options);
 }
 
 std::error_code Session::subscribe(std::string_view id, std::string_view destination, std::string_view ackMode,
                                    const std::vector<Header>& headers) {
   if (id.empty() || destination.empty()) return errc::invalid_argument;
-  Frame f("SUBSCRIBE");
-  f.add("destination", destination);
-  f.add("id", id);
-  f.add("ack", ackMode.empty() ? std::string_view("auto") : ackMode);
-  for (const auto& h : headers)
-    if (h.name != "destination" && h.name != "id" && h.name != "ack") f.add(h.name, h.value);
-  return sendFrame(f, {.binary = false, .contentLength = false});
+  if (state_ != SessionState::connected) return errc::not_connected;
+  detail::FrameWriter w("SUBSCRIBE", version_);
+  w.header("destination", destination);
+  w.header("id", id);
+  w.header("ack", ackMode.empty() ? std::string_view("auto") : ackMode);
+  w.headers(headers, {"destination", "id", "ack"});
+  return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
 std::error_code Session::unsubscribe(std::string_view id, const std::vector<Header>& headers) {
   if (id.empty()) return errc::invalid_argument;
-  Frame f("UNSUBSCRIBE");
-  f.add("id", id);
-  for (const auto& h : headers)
-    if (h.name != "id") f.add(h.name, h.value);
-  return sendFrame(f, {.binary = false, .contentLength = false});
+  if (state_ != SessionState::connected) return errc::not_connected;
+  detail::FrameWriter w("UNSUBSCRIBE", version_);
+  w.header("id", id);
+  w.headers(headers, {"id"});
+  return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
 std::error_code Session::send(std::string_view destination, std::string_view body, const std::vector<Header>& headers,
-                              SendOptions options) {
+                              SendOptions options, std::span<const HeaderView> trailing) {
   if (destination.empty()) return errc::invalid_argument;
-  Frame f("SEND", {}, std::string(body));
-  f.add("destination", destination);
-  for (const auto& h : headers)
-    if (h.name != "destination" && h.name != "content-length") f.add(h.name, h.value);
-  return sendFrame(f, options);
+  if (state_ != SessionState::connected) return errc::not_connected;
+  detail::FrameWriter w("SEND", version_);
+  w.header("destination", destination);
+  w.headers(headers, {"destination"});  // a content-length header is replaced by the real one anyway
+  for (const auto& h : trailing) w.header(h.name, h.value);
+  return queue(w, body, options);
 }
 
-std::error_code Session::ackOrNack(const char* command, const Frame& message, std::string_view transaction,
+std::error_code Session::ackOrNack(bool nack, std::optional<std::string_view> ackId,
+                                   std::optional<std::string_view> messageId,
+                                   std::optional<std::string_view> subscription, std::string_view transaction,
                                    const std::vector<Header>& headers) {
   if (state_ != SessionState::connected) return errc::not_connected;
-  Frame f(command);
+  if (nack && version_ == Version::v1_0) return errc::unsupported_version;
+  detail::FrameWriter w(nack ? "NACK" : "ACK", version_);
+  // The caller's headers may not repeat or override ours (the first of a name wins on the broker).
+  std::string_view own[] = {"id", "id", "transaction"};
   if (version_ == Version::v1_2) {
-    auto id = message.header("ack");
-    if (!id) return errc::invalid_argument;  // the server sends `ack` only for client acknowledgement
-    f.add("id", *id);
+    if (!ackId) return errc::invalid_argument;  // the server sends `ack` only for client acknowledgement
+    w.header("id", *ackId);
   } else {
-    auto id = message.header("message-id");
-    if (!id) return errc::invalid_argument;
-    f.add("message-id", *id);
+    if (!messageId) return errc::invalid_argument;
+    w.header("message-id", *messageId);
+    own[0] = own[1] = "message-id";
     if (version_ == Version::v1_1) {
-      auto sub = message.header("subscription");
-      if (!sub) return errc::invalid_argument;
-      f.add("subscription", *sub);
+      if (!subscription) return errc::invalid_argument;
+      w.header("subscription", *subscription);
+      own[1] = "subscription";
     }
   }
-  if (!transaction.empty()) f.add("transaction", transaction);
-  for (const auto& h : headers)
-    if (!f.header(h.name)) f.add(h.name, h.value);
-  return queue(f, {.binary = false, .contentLength = false});
+  if (!transaction.empty()) {
+    w.header("transaction", transaction);
+  } else {
+    own[2] = own[0];
+  }
+  w.headers(headers, {own[0], own[1], own[2]}, true);
+  return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
 std::error_code Session::ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack("ACK", message, transaction, headers);
+  return ackOrNack(false, message.header("ack"), message.header("message-id"), message.header("subscription"),
+                   transaction, headers);
 }
 
 std::error_code Session::nack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  if (state_ == SessionState::connected && version_ == Version::v1_0) return errc::unsupported_version;
-  return ackOrNack("NACK", message, transaction, headers);
+  return ackOrNack(true, message.header("ack"), message.header("message-id"), message.header("subscription"),
+                   transaction, headers);
 }
 
-std::error_code Session::begin(std::string_view transaction) {
-  if (transaction.empty()) return errc::invalid_argument;
-  return sendFrame(Frame("BEGIN", {{"transaction", std::string(transaction)}}), {.binary = false, .contentLength = false});
+std::error_code Session::acknowledge(const FrameView& message, bool nack, std::string_view transaction,
+                                     const std::vector<Header>& headers) {
+  return ackOrNack(nack, message.header("ack"), message.header("message-id"), message.header("subscription"),
+                   transaction, headers);
 }
 
-std::error_code Session::commit(std::string_view transaction) {
+std::error_code Session::transactionFrame(std::string_view command, std::string_view transaction) {
   if (transaction.empty()) return errc::invalid_argument;
-  return sendFrame(Frame("COMMIT", {{"transaction", std::string(transaction)}}), {.binary = false, .contentLength = false});
+  if (state_ != SessionState::connected) return errc::not_connected;
+  detail::FrameWriter w(command, version_);
+  w.header("transaction", transaction);
+  return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
-std::error_code Session::abort(std::string_view transaction) {
-  if (transaction.empty()) return errc::invalid_argument;
-  return sendFrame(Frame("ABORT", {{"transaction", std::string(transaction)}}), {.binary = false, .contentLength = false});
+std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN", transaction); }
+std::error_code Session::commit(std::string_view transaction) { return transactionFrame("COMMIT", transaction); }
+std::error_code Session::abort(std::string_view transaction) { return transactionFrame("ABORT", transaction); }
+std::error_code Session::endTransaction(bool commit, std::string_view transaction) {
+  return transactionFrame(commit ? "COMMIT" : "ABORT", transaction);
 }
 
 std::error_code Session::disconnect(std::string_view receiptId) {
   if (receiptId.empty()) return errc::invalid_argument;
-  Frame f("DISCONNECT", {{"receipt", std::string(receiptId)}});
-  if (auto ec = sendFrame(f, {.binary = false, .contentLength = false})) return ec;
+  if (state_ != SessionState::connected) return errc::not_connected;
+  detail::FrameWriter w("DISCONNECT", version_);
+  w.header("receipt", receiptId);
+  if (auto ec = queue(w, {}, {.binary = false, .contentLength = false})) return ec;
   disconnectReceipt_ = std::string(receiptId);
   state_ = SessionState::disconnecting;
   return {};

@@ -2,20 +2,52 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "stompwire/frame.hpp"
 
 namespace stompwire::detail {
 
-// prefix + the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
-inline std::string withNumber(std::string prefix, std::uint64_t v) {
+// Appends the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
+inline void appendNumber(std::string& out, std::uint64_t v) {
   char digits[20];
   int n = 0;
   do {
     digits[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v);
-  while (n) prefix += digits[--n];
+  while (n) out += digits[--n];
+}
+
+// prefix + the decimal digits of v.
+inline std::string withNumber(std::string prefix, std::uint64_t v) {
+  appendNumber(prefix, v);
   return prefix;
 }
+
+// Writes one frame of the session's own (fixed, valid command) straight into a string, in one pass: the
+// same bytes serialize() would produce for it, without building a Frame first. A header the version
+// cannot carry makes finish() fail (the caller drops the string).
+class FrameWriter {
+ public:
+  FrameWriter(std::string_view command, Version version);
+  void header(std::string_view name, std::string_view value);
+  // The caller's headers, leaving out the names in `own` (what the session sets itself) and, with
+  // `dedupe`, repeats among them (the first wins).
+  void headers(const std::vector<Header>& extra, std::initializer_list<std::string_view> own, bool dedupe = false);
+  // content-length (when asked or when the body holds a NUL), the blank line, the body and the NUL.
+  std::error_code finish(std::string_view body, bool contentLength);
+  std::string& wire() noexcept { return out_; }
+
+ private:
+  std::string out_;
+  Version version_;
+  bool escaped_;
+  std::error_code error_;
+};
 
 }  // namespace stompwire::detail

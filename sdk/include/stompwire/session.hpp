@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -21,6 +22,10 @@
 #include "stompwire/transport.hpp"
 
 namespace stompwire {
+
+namespace detail {
+class FrameWriter;
+}
 
 // Negotiated heart-beat periods; 0 means "none in that direction".
 struct Heartbeat {
@@ -151,14 +156,19 @@ class Session final {
   std::error_code subscribe(std::string_view id, std::string_view destination, std::string_view ackMode,
                             const std::vector<Header>& headers);
   std::error_code unsubscribe(std::string_view id, const std::vector<Header>& headers);
+  // `trailing` headers go after `headers` (the client's transaction and receipt).
   std::error_code send(std::string_view destination, std::string_view body, const std::vector<Header>& headers,
-                       SendOptions options = {});
+                       SendOptions options = {}, std::span<const HeaderView> trailing = {});
   // ACK/NACK a MESSAGE frame: `id` from its ack header in 1.2, message-id (+ subscription in 1.1) before.
   std::error_code ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers);
   std::error_code nack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers);
+  // ack() or nack() (with `nack`) of a MESSAGE frame as views.
+  std::error_code acknowledge(const FrameView& message, bool nack, std::string_view transaction,
+                              const std::vector<Header>& headers);
   std::error_code begin(std::string_view transaction);
   std::error_code commit(std::string_view transaction);
   std::error_code abort(std::string_view transaction);
+  std::error_code endTransaction(bool commit, std::string_view transaction);  // commit() or abort()
   std::error_code disconnect(std::string_view receiptId);
   // Any frame, serialized with the negotiated version.
   std::error_code sendFrame(const Frame& frame, SendOptions options = {});
@@ -179,8 +189,11 @@ class Session final {
   void fail(std::error_code ec);
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
   void compactEvents() noexcept;
-  std::error_code queue(const Frame& frame, SendOptions options);
-  std::error_code ackOrNack(const char* command, const Frame& message, std::string_view transaction,
+  std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
+  void push(std::string wire, bool binary);
+  std::error_code transactionFrame(std::string_view command, std::string_view transaction);
+  std::error_code ackOrNack(bool nack, std::optional<std::string_view> ackId, std::optional<std::string_view> messageId,
+                            std::optional<std::string_view> subscription, std::string_view transaction,
                             const std::vector<Header>& headers);
   bool offers(Version v) const noexcept;
   Millis incomingLimit() const noexcept;

@@ -154,6 +154,9 @@ TEST_CASE("beforeConnect runs before every attempt - async - failure counts - se
   f.sched.advance(500ms);
   REQUIRE(calls.size() == 2);
   calls[1](make_error_code(errc::unauthorized));
+  calls[1]({});  // a second call after a failure is ignored too
+  auto copy = calls[1];
+  copy({});  // and so is a copy's
   CHECK(f.client->state() == ClientState::reconnecting);
   CHECK(f.logged("state:reconnecting(before_connect_failed)"));
   CHECK(f.net.count() == 1);

@@ -496,9 +496,22 @@ TEST_CASE("listeners: several per event, removal during emission", "[client][eve
     f.client->removeListener(second);  // removed before its turn: not called
   });
   second = f.client->onConnect([&](const Frame&) { calls.push_back(2); });
-  f.client->onConnect([&](const Frame&) { calls.push_back(3); });
-  f.activateAndConnect();
-  CHECK(calls == std::vector<int>{1, 3});
+  ListenerId self = 0;
+  std::string captured = "kept alive";  // copied into the listener: read after it removed itself
+  self = f.client->onConnect([&, captured](const Frame&) {
+    f.client->removeListener(self);
+    calls.push_back(captured == "kept alive" ? 3 : -3);
+    f.client->onConnect([&](const Frame&) { calls.push_back(5); });  // added meanwhile: next event only
+  });
+  f.client->onStompError([&](const Frame&) { calls.push_back(9); });  // another event: not called
+  f.client->onConnect([&](const Frame&) { calls.push_back(4); });
+  auto& l = f.activateAndConnect();
+  CHECK(calls == std::vector<int>{1, 3, 4});
+  calls.clear();
+  l.drop();
+  f.sched.advance(1000ms);
+  f.serverAccepts();
+  CHECK(calls == std::vector<int>{1, 4, 5});
 }
 
 TEST_CASE("a queued or unconfirmed publish the negotiated version cannot encode fails, the rest flows", "[client][queue]") {

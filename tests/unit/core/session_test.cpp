@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fake_transport.hpp"
+#include "stompwire/serializer.hpp"
 #include "stompwire/session.hpp"
 
 using namespace stompwire;
@@ -488,4 +489,106 @@ TEST_CASE("a frame the version cannot encode is refused and nothing is queued", 
   CHECK(s.send("/q", "x", {{"bad", "a\nb"}}) == errc::unencodable_header);
   CHECK_FALSE(s.hasOutput());
   CHECK(s.sendFrame(Frame("lower")) == errc::invalid_command);
+}
+
+// The session writes its own frames in one pass (no Frame built first): the bytes must be exactly what
+// serialize() writes for the equivalent Frame, escaping, repeats and the caller's overrides included.
+TEST_CASE("the session's frames are byte for byte what serialize() writes", "[session]") {
+  const std::vector<Header> extra{{"x", "a:b\\c"}, {"id", "mine"}, {"x", "again"}, {"destination", "/d"},
+                                  {"transaction", "t9"}, {"subscription", "s9"}, {"content-length", "7"}};
+  auto expect = [](Version v, const Frame& f, bool contentLength = false) {
+    std::string wire;
+    REQUIRE_FALSE(serialize(f, wire, {.version = v, .alwaysContentLength = contentLength}));
+    return wire;
+  };
+  for (const char* version : {"1.0", "1.1", "1.2"}) {
+    CAPTURE(version);
+    auto s = connected(noHeartbeat(), version == std::string("1.0") ? "" : version);
+    const Version v = s.version();
+    REQUIRE_FALSE(s.subscribe("sub-1", "/t", "client", extra));
+    REQUIRE_FALSE(s.unsubscribe("sub-1", extra));
+    const HeaderView trailing[] = {{"transaction", "tx"}, {"receipt", "r-1"}};
+    REQUIRE_FALSE(s.send("/q", std::string("b\0dy", 4), extra, {.binary = false, .contentLength = false}, trailing));
+    REQUIRE_FALSE(s.send("/q", "body", {}, {.binary = true, .contentLength = true}));
+    const Frame msg("MESSAGE", {{"message-id", "m-1"}, {"subscription", "s-1"}, {"ack", "a-1"}});
+    REQUIRE_FALSE(s.ack(msg, "tx", extra));
+    REQUIRE_FALSE(s.ack(msg, "", extra));
+    const HeaderView mv[] = {{"message-id", "m-1"}, {"subscription", "s-1"}, {"ack", "a-1"}};
+    REQUIRE_FALSE(s.acknowledge(FrameView{"MESSAGE", mv, {}}, false, "", {}));
+    REQUIRE_FALSE(s.begin("t:1"));
+    REQUIRE_FALSE(s.disconnect("d-1"));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 9);
+
+    std::vector<Header> kept;  // what a caller's headers add next to the session's own, per frame
+    auto without = [&](std::initializer_list<std::string_view> own, bool dedupe) {
+      kept.clear();
+      for (const auto& h : extra) {
+        bool skip = false;
+        for (auto o : own) skip = skip || h.name == o;
+        for (const auto& k : kept) skip = skip || (dedupe && k.name == h.name);
+        if (!skip) kept.push_back(h);
+      }
+      return kept;
+    };
+    Frame sub("SUBSCRIBE", {{"destination", "/t"}, {"id", "sub-1"}, {"ack", "client"}});
+    for (auto& h : without({"destination", "id", "ack"}, false)) sub.headers.push_back(h);
+    CHECK(out[0].data == expect(v, sub));
+    Frame unsub("UNSUBSCRIBE", {{"id", "sub-1"}});
+    for (auto& h : without({"id"}, false)) unsub.headers.push_back(h);
+    CHECK(out[1].data == expect(v, unsub));
+    Frame send("SEND", {{"destination", "/q"}}, std::string("b\0dy", 4));
+    for (auto& h : without({"destination"}, false)) send.headers.push_back(h);
+    send.headers.push_back({"transaction", "tx"});
+    send.headers.push_back({"receipt", "r-1"});
+    CHECK(out[2].data == expect(v, send));
+    CHECK(out[3].data == expect(v, Frame("SEND", {{"destination", "/q"}}, "body"), true));
+    CHECK(out[3].binary);
+    Frame ack("ACK");
+    if (v == Version::v1_2) {
+      ack.headers = {{"id", "a-1"}};
+    } else {
+      ack.headers = {{"message-id", "m-1"}};
+      if (v == Version::v1_1) ack.headers.push_back({"subscription", "s-1"});
+    }
+    Frame ackTx = ack;
+    ackTx.headers.push_back({"transaction", "tx"});
+    for (auto& h : extra)
+      if (!ackTx.header(h.name)) ackTx.headers.push_back(h);
+    CHECK(out[4].data == expect(v, ackTx));
+    Frame ackPlain = ack;
+    for (auto& h : extra)
+      if (!ackPlain.header(h.name)) ackPlain.headers.push_back(h);
+    CHECK(out[5].data == expect(v, ackPlain));
+    CHECK(out[6].data == expect(v, ack));
+    CHECK(out[7].data == expect(v, Frame("BEGIN", {{"transaction", "t:1"}})));
+    CHECK(out[8].data == expect(v, Frame("DISCONNECT", {{"receipt", "d-1"}})));
+  }
+  SECTION("CONNECT: never escaped; custom headers after the standard ones, negotiation headers dropped") {
+    SessionOptions o;
+    o.host = "vh";
+    o.login = "u";
+    o.passcode = "p:w";
+    o.connectHeaders = {{"heart-beat", "1,1"}, {"k", "v:1"}, {"accept-version", "1.0"}, {"k", "2"}};
+    Session s(o);
+    REQUIRE_FALSE(s.start(0ms));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 1);
+    const Frame connect("CONNECT", {{"accept-version", "1.0,1.1,1.2"}, {"host", "vh"}, {"login", "u"},
+                                    {"passcode", "p:w"}, {"heart-beat", "10000,10000"}, {"k", "v:1"}, {"k", "2"}});
+    CHECK(out[0].data == expect(Version::v1_2, connect));
+  }
+  SECTION("a header the version cannot carry: refused, nothing queued") {
+    auto s11 = connected(noHeartbeat(), "1.1");  // 1.1 has no escape for CR
+    CHECK(s11.send("/q", "x", {{"a", "b\rc"}}) == errc::unencodable_header);
+    CHECK(s11.subscribe("s", "/q", "auto", {{"a\r", "b"}}) == errc::unencodable_header);
+    CHECK(s11.send("/q", "x", {{"", "b"}}) == errc::unencodable_header);
+    CHECK_FALSE(s11.hasOutput());
+    SessionOptions o;
+    o.connectHeaders = {{"a:b", "c"}};  // CONNECT is never escaped: a colon in a name cannot be written
+    Session s(o);
+    CHECK(s.start(0ms) == errc::unencodable_header);
+    CHECK_FALSE(s.hasOutput());
+    CHECK(s.state() == SessionState::idle);
+  }
 }
