@@ -11,8 +11,6 @@
 // - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS through a FrameInfo of pointers that
 //   stays valid only during the import call; JS copies what it keeps;
 // - errors are stompwire::errc values (0 = success).
-#include <malloc.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -403,10 +401,7 @@ const void* __shared_weak_count::__get_deleter(const type_info&) const noexcept 
 
 SW_EXPORT void* sw_alloc(std::size_t n) { return std::malloc(n ? n : 1); }
 SW_EXPORT void sw_free(void* p) { std::free(p); }
-// Bytes of the wasm heap in use (allocated and not freed): the leak probe of the tests.
-SW_EXPORT double sw_heap_used() {
-  return static_cast<double>(mallinfo().uordblks);
-}
+// sw_heap_used: in heap.cpp.
 SW_EXPORT const FrameInfo* sw_frame_info() { return &frameInfo; }
 SW_EXPORT const char* sw_out_ptr() { return out.data(); }
 SW_EXPORT std::size_t sw_out_len() { return out.size(); }
