@@ -191,17 +191,12 @@ class JsScheduler final : public Scheduler {
   TimerId schedule(Millis delay, std::function<void()> fn) override {
     std::uint32_t id = ++seq_;
     if (id == 0) id = ++seq_;
-    // Ids only grow, so push_back keeps the vector sorted (a wrapped id would start a new run: after
-    // 2^32 timers, and find() then falls back to a linear scan).
     timers_.push_back({id, std::move(fn)});
     sw_timer_set(id, static_cast<double>(delay.count()));
     return id;
   }
   void cancel(TimerId id) override {
-    auto it = find(static_cast<std::uint32_t>(id));
-    if (it == timers_.end()) return;
-    timers_.erase(it);
-    sw_timer_clear(static_cast<std::uint32_t>(id));
+    if (take(static_cast<std::uint32_t>(id))) sw_timer_clear(static_cast<std::uint32_t>(id));
   }
   void post(std::function<void()> fn) override {
     posted_.push_back(std::move(fn));
@@ -211,11 +206,7 @@ class JsScheduler final : public Scheduler {
     }
   }
   void fire(std::uint32_t id) {
-    auto it = find(id);
-    if (it == timers_.end()) return;
-    auto fn = std::move(it->fn);
-    timers_.erase(it);
-    fn();
+    if (auto fn = take(id)) fn();
   }
   void runPosted() {
     requested_ = false;
@@ -231,10 +222,18 @@ class JsScheduler final : public Scheduler {
     std::uint32_t id;
     std::function<void()> fn;
   };
-  std::vector<Timer>::iterator find(std::uint32_t id) {
-    auto it = std::lower_bound(timers_.begin(), timers_.end(), id, [](const Timer& t, std::uint32_t x) { return t.id < x; });
-    if (it != timers_.end() && it->id == id) return it;
-    return std::find_if(timers_.begin(), timers_.end(), [id](const Timer& t) { return t.id == id; });
+  // Removes the timer and returns its function (empty if unknown: fired or cancelled already). A client
+  // has a handful of timers, plus one per publish waiting for its receipt; the newest are the likeliest.
+  std::function<void()> take(std::uint32_t id) {
+    std::function<void()> fn;
+    for (std::size_t i = timers_.size(); i-- > 0;) {
+      if (timers_[i].id == id) {
+        fn = std::move(timers_[i].fn);
+        timers_.erase(timers_.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+    }
+    return fn;
   }
   std::uint32_t seq_ = 0;
   bool requested_ = false;
@@ -285,16 +284,27 @@ struct ClientEntry {
   std::uint32_t beforeConnectSeq = 0;
 };
 
-// One functor type for every listener (size: each distinct lambda type would instantiate its own
-// std::function machinery; this way there is one per signature).
+// One functor type for every callback the ABI hands the core (listeners, subscriptions, publish and
+// deactivate completions). Size: each distinct callable type instantiates its own std::function
+// machinery; this way there is one per signature. 12 bytes: it fits std::function's inline buffer.
+constexpr int evSubMessage = 0;  // not an Event: a subscription's MESSAGE goes to sw_message
 struct Forward {
   std::uint32_t key;
-  int kind;
+  std::uint32_t extra = 0;  // evPublishDone: the publish key; evDeactivated: the done key; evSubMessage: the subscription key
+  std::uint16_t kind;
+  bool acks = false;  // evSubMessage: the subscription needs acks, so the message gets a handle
+  void operator()() const { sw_event(key, kind, static_cast<int>(extra), 0, 0); }
   void operator()(const Frame& f) const {
     describe(f, false);
     sw_event(key, kind, 0, 0, 0);
   }
-  void operator()(std::error_code ec) const { sw_event(key, kind, code(ec), 0, 0); }
+  void operator()(std::error_code ec) const {
+    if (kind == evPublishDone) {
+      sw_event(key, kind, static_cast<int>(extra), code(ec), 0);
+    } else {
+      sw_event(key, kind, code(ec), 0, 0);
+    }
+  }
   void operator()(const StateChange& s) const {
     sw_event(key, kind, static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
   }
@@ -303,28 +313,34 @@ struct Forward {
     sw_event(key, kind, ev.code, ev.wasClean, 0);
   }
   void operator()(const Message& m) const {
+    // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
+    Message* handle = acks ? new Message(m) : nullptr;
     describe(m.view(), m.isBinary());
-    sw_event(key, kind, 0, 0, 0);
+    if (kind == evSubMessage) {
+      sw_message(key, extra, handle);
+    } else {
+      sw_event(key, kind, 0, 0, 0);
+    }
   }
 };
 
 void installListeners(ClientEntry& e) {
   const std::uint32_t key = e.key;
   Client& c = *e.client;
-  c.onConnect(Forward{key, evConnect});
-  c.onDisconnect(Forward{key, evDisconnect});
-  c.onStompError(Forward{key, evStompError});
-  c.onStateChange(Forward{key, evStateChange});
-  c.onWebSocketClose(Forward{key, evWebSocketClose});
-  c.onWebSocketError(Forward{key, evWebSocketError});
-  c.onUnhandledMessage(Forward{key, evUnhandledMessage});
-  c.onUnhandledReceipt(Forward{key, evUnhandledReceipt});
+  c.onConnect(Forward{key, 0, evConnect});
+  c.onDisconnect(Forward{key, 0, evDisconnect});
+  c.onStompError(Forward{key, 0, evStompError});
+  c.onStateChange(Forward{key, 0, evStateChange});
+  c.onWebSocketClose(Forward{key, 0, evWebSocketClose});
+  c.onWebSocketError(Forward{key, 0, evWebSocketError});
+  c.onUnhandledMessage(Forward{key, 0, evUnhandledMessage});
+  c.onUnhandledReceipt(Forward{key, 0, evUnhandledReceipt});
 }
 
 // What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
 int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& h) {
   if (h.done()) return code(h.error());
-  h.onComplete([key, pubKey](std::error_code ec) { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); });
+  h.onComplete(Forward{key, pubKey, evPublishDone});
   return -1;
 }
 
@@ -499,8 +515,7 @@ SW_EXPORT void sw_client_destroy(ClientEntry* e) { delete e; }
 SW_EXPORT void sw_activate(ClientEntry* e) { e->client->activate(); }
 SW_EXPORT void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
   const std::uint32_t key = e->key;
-  e->client->deactivate({.force = force != 0},
-                        [key, doneKey] { sw_event(key, evDeactivated, static_cast<int>(doneKey), 0, 0); });
+  e->client->deactivate({.force = force != 0}, Forward{key, doneKey, evDeactivated});
 }
 SW_EXPORT void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
   if (id != e->beforeConnectSeq || !e->beforeConnect) return;
@@ -538,16 +553,7 @@ SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const
   Headers headers = a.headers();
   auto mode = findHeader(headers, "ack");
   const bool acks = mode && *mode != "auto";
-  const std::uint32_t key = e->key;
-  auto s = e->client->subscribe(
-      std::move(destination),
-      [key, subKey, acks](const Message& m) {
-        // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
-        Message* handle = acks ? new Message(m) : nullptr;
-        describe(m.view(), m.isBinary());
-        sw_message(key, subKey, handle);
-      },
-      std::move(headers));
+  auto s = e->client->subscribe(std::move(destination), Forward{e->key, subKey, evSubMessage, acks}, std::move(headers));
   return new Subscription(std::move(s));
 }
 SW_EXPORT int sw_sub_error(Subscription* s) { return code(s->error()); }
