@@ -92,8 +92,7 @@ std::size_t headerLengthsCap = 0;
 // Bigger bodies stay where they are: JS copies their bytes and decodes them only when asked.
 constexpr std::size_t kInlineBody = 1000;
 
-template <class F>
-void describe(const F& f, bool binary) {
+void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
   if (2 * count > headerLengthsCap) {
     std::free(headerLengths);
@@ -131,6 +130,15 @@ void describe(const F& f, bool binary) {
   frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
                static_cast<std::uint32_t>(body.size()), block, headerLengths,
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
+}
+
+// The rare owned frames (CONNECTED, ERROR, RECEIPT) go through the same code as a view: one copy of
+// describe() instead of two.
+void describe(const Frame& f) {
+  std::vector<HeaderView> views;
+  views.reserve(f.headers.size());
+  for (const auto& h : f.headers) views.push_back({h.name, h.value});
+  describe(FrameView{f.command, views, f.body}, false);
 }
 
 void describeText(std::string_view body) {
@@ -295,7 +303,7 @@ struct Forward {
   bool acks = false;  // evSubMessage: the subscription needs acks, so the message gets a handle
   void operator()() const { sw_event(key, kind, static_cast<int>(extra), 0, 0); }
   void operator()(const Frame& f) const {
-    describe(f, false);
+    describe(f);
     sw_event(key, kind, 0, 0, 0);
   }
   void operator()(std::error_code ec) const {
