@@ -13,11 +13,13 @@
 // - errors are stompwire::errc values (0 = success).
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "stompwire/client.hpp"
@@ -177,15 +179,62 @@ struct Args {
   }
 };
 
-// Option numbers arrive as NaN when JS leaves the default alone.
+// The numeric options, in the order bindings/js writes them (after brokerURL and the versions), as one
+// table: a loop over it is smaller than a store per option. Each one arrives as a f64, NaN when JS
+// leaves the default alone. The kind of each field comes from its declared type (a field whose type
+// changes to one not handled here fails to compile).
+enum FieldKind : std::uint8_t { fBool, fDouble, fMillis, fU32 };
 template <class T>
-void setNum(Args& a, T& field) {
-  double d = a.num();
-  if (!std::isnan(d)) field = static_cast<T>(d);
+constexpr FieldKind fieldKind() {
+  if constexpr (std::is_same_v<T, bool>) return fBool;
+  else if constexpr (std::is_same_v<T, double>) return fDouble;
+  else if constexpr (std::is_same_v<T, Millis>) return fMillis;
+  else {
+    static_assert(std::is_unsigned_v<T> && sizeof(T) == 4, "an option type the table does not handle");
+    return fU32;
+  }
 }
-void setMillis(Args& a, Millis& field) {
-  double d = a.num();
-  if (!std::isnan(d)) field = Millis(static_cast<Millis::rep>(d));
+static_assert(std::is_standard_layout_v<ClientOptions>, "offsetof");
+struct Field {
+  std::uint8_t offset;
+  FieldKind kind;
+};
+#define SW_FIELD(m) \
+  Field { offsetof(ClientOptions, m), fieldKind<std::remove_cvref_t<decltype(std::declval<ClientOptions&>().m)>>() }
+constexpr Field kOptionFields[] = {
+    SW_FIELD(useStompCommand),
+    SW_FIELD(heartbeatIncoming),
+    SW_FIELD(heartbeatOutgoing),
+    SW_FIELD(heartbeatToleranceMultiplier),
+    SW_FIELD(connectionTimeout),
+    SW_FIELD(receiptTimeout),
+    SW_FIELD(disconnectTimeout),
+    SW_FIELD(reconnect.enabled),
+    SW_FIELD(reconnect.initialDelay),
+    SW_FIELD(reconnect.maxDelay),
+    SW_FIELD(reconnect.multiplier),
+    SW_FIELD(reconnect.maxAttempts),
+    SW_FIELD(reconnect.resetAfter),
+    SW_FIELD(offlineQueue.maxMessages),
+    SW_FIELD(offlineQueue.maxBytes),
+    SW_FIELD(splitLargeFrames),
+    SW_FIELD(maxWebSocketChunkSize),
+    SW_FIELD(maxIncomingFrameSize),
+};
+#undef SW_FIELD
+
+void readOptionNumbers(Args& a, ClientOptions& o) {
+  for (const Field& f : kOptionFields) {
+    const double d = a.num();
+    if (std::isnan(d)) continue;
+    void* p = reinterpret_cast<unsigned char*>(&o) + f.offset;
+    switch (f.kind) {
+      case fBool: *static_cast<bool*>(p) = d != 0; break;
+      case fDouble: *static_cast<double*>(p) = d; break;
+      case fMillis: *static_cast<Millis*>(p) = Millis(static_cast<Millis::rep>(d)); break;
+      case fU32: *static_cast<std::uint32_t*>(p) = static_cast<std::uint32_t>(d); break;
+    }
+  }
 }
 
 std::string out;  // the last string result (sw_out_ptr / sw_out_len)
@@ -469,27 +518,11 @@ SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* 
   o.brokerURL = std::string(a.str());
   auto versions = static_cast<unsigned>(a.num());
   o.versions.clear();
-  if (versions & 4) o.versions.push_back(Version::v1_2);
-  if (versions & 2) o.versions.push_back(Version::v1_1);
-  if (versions & 1) o.versions.push_back(Version::v1_0);
-  setNum(a, o.useStompCommand);
-  setMillis(a, o.heartbeatIncoming);
-  setMillis(a, o.heartbeatOutgoing);
-  setNum(a, o.heartbeatToleranceMultiplier);
-  setMillis(a, o.connectionTimeout);
-  setMillis(a, o.receiptTimeout);
-  setMillis(a, o.disconnectTimeout);
-  setNum(a, o.reconnect.enabled);
-  setMillis(a, o.reconnect.initialDelay);
-  setMillis(a, o.reconnect.maxDelay);
-  setNum(a, o.reconnect.multiplier);
-  setNum(a, o.reconnect.maxAttempts);
-  setMillis(a, o.reconnect.resetAfter);
-  setNum(a, o.offlineQueue.maxMessages);
-  setNum(a, o.offlineQueue.maxBytes);
-  setNum(a, o.splitLargeFrames);
-  setNum(a, o.maxWebSocketChunkSize);
-  setNum(a, o.maxIncomingFrameSize);
+  static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
+  for (int v = 2; v >= 0; --v) {
+    if (versions >> v & 1) o.versions.push_back(static_cast<Version>(v));  // bit 2: 1.2, 1: 1.1, 0: 1.0
+  }
+  readOptionNumbers(a, o);
   const bool beforeConnect = a.num() != 0;
   o.connectHeaders = a.headers();
 
