@@ -242,13 +242,17 @@ std::string out;  // the last string result (sw_out_ptr / sw_out_len)
 // ---------------------------------------------------------------------------------------------
 // Scheduler over JS timers.
 
+// Timers and posted work are heap nodes in intrusive lists: no vector of std::function to grow, move
+// and erase (whose instantiations cost more wasm than these few pointer operations).
 class JsScheduler final : public Scheduler {
  public:
   Millis now() const override { return Millis(static_cast<Millis::rep>(sw_now())); }
   TimerId schedule(Millis delay, std::function<void()> fn) override {
     std::uint32_t id = ++seq_;
     if (id == 0) id = ++seq_;
-    timers_.push_back({id, std::move(fn)});
+    // Newest first: cancellations are mostly of recent timers (receipts, heart-beat ticks).
+    timers_ = new Node{timers_, id, std::move(fn)};
+    ++timerCount_;
     sw_timer_set(id, static_cast<double>(delay.count()));
     return id;
   }
@@ -256,7 +260,10 @@ class JsScheduler final : public Scheduler {
     if (take(static_cast<std::uint32_t>(id))) sw_timer_clear(static_cast<std::uint32_t>(id));
   }
   void post(std::function<void()> fn) override {
-    posted_.push_back(std::move(fn));
+    Node* n = new Node{nullptr, 0, std::move(fn)};
+    *postedTail_ = n;
+    postedTail_ = &n->next;
+    ++postedCount_;
     if (!requested_) {
       requested_ = true;
       sw_post();
@@ -268,34 +275,47 @@ class JsScheduler final : public Scheduler {
   void runPosted() {
     requested_ = false;
     // Only what was posted before this run: work posted meanwhile gets its own turn.
-    std::vector<std::function<void()>> batch;
-    batch.swap(posted_);
-    for (auto& fn : batch) fn();
+    Node* n = posted_;
+    posted_ = nullptr;
+    postedTail_ = &posted_;
+    postedCount_ = 0;
+    while (n) {
+      Node* next = n->next;
+      n->fn();
+      delete n;
+      n = next;
+    }
   }
-  std::size_t pending() const { return timers_.size() + posted_.size(); }
+  std::size_t pending() const { return timerCount_ + postedCount_; }
 
  private:
-  struct Timer {
+  struct Node {
+    Node* next;
     std::uint32_t id;
     std::function<void()> fn;
   };
-  // Removes the timer and returns its function (empty if unknown: fired or cancelled already). A client
-  // has a handful of timers, plus one per publish waiting for its receipt; the newest are the likeliest.
+  // Unlinks the timer and returns its function (empty if unknown: fired or cancelled already).
   std::function<void()> take(std::uint32_t id) {
     std::function<void()> fn;
-    for (std::size_t i = timers_.size(); i-- > 0;) {
-      if (timers_[i].id == id) {
-        fn = std::move(timers_[i].fn);
-        timers_.erase(timers_.begin() + static_cast<std::ptrdiff_t>(i));
+    for (Node** link = &timers_; Node* n = *link; link = &n->next) {
+      if (n->id == id) {
+        *link = n->next;
+        --timerCount_;
+        fn = std::move(n->fn);
+        delete n;
         break;
       }
     }
     return fn;
   }
+  // The scheduler lives as long as the module and is never destroyed: no destructor frees the nodes.
+  Node* timers_ = nullptr;
+  Node* posted_ = nullptr;
+  Node** postedTail_ = &posted_;
+  std::size_t timerCount_ = 0;
+  std::size_t postedCount_ = 0;  // not counting a batch that runPosted() runs
   std::uint32_t seq_ = 0;
   bool requested_ = false;
-  std::vector<Timer> timers_;
-  std::vector<std::function<void()>> posted_;
 };
 
 JsScheduler* scheduler() {
