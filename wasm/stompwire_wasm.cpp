@@ -361,63 +361,72 @@ struct ClientEntry {
   std::uint32_t beforeConnectSeq = 0;
 };
 
-// One functor type for every callback the ABI hands the core (listeners, subscriptions, publish and
-// deactivate completions). Size: each distinct callable type instantiates its own std::function
-// machinery; this way there is one per signature. 12 bytes: it fits std::function's inline buffer.
-constexpr int evSubMessage = 0;  // not an Event: a subscription's MESSAGE goes to sw_message
+// The callbacks the ABI hands the core. Size: each distinct callable type instantiates its own
+// std::function machinery, so there are two: Forward (listeners, subscriptions, deactivate) and
+// PublishDone. Both are 8 bytes and trivially copyable: libc++'s optimized std::function
+// (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps them inline with no clone/destroy code.
+// Forward reaches the client through its ClientEntry, which outlives every callback of its client (the
+// core runs none after the Client is destroyed, and the entry owns the Client). The entry pointer's
+// low bits (it comes from operator new: 8-aligned) say what `word` is.
+static_assert(alignof(ClientEntry) <= 8, "the low 3 bits of a ClientEntry* are free");
 struct Forward {
-  std::uint32_t key;
-  std::uint32_t extra = 0;  // evPublishDone: the publish key; evDeactivated: the done key; evSubMessage: the subscription key
-  std::uint16_t kind;
-  bool acks = false;  // evSubMessage: the subscription needs acks, so the message gets a handle
-  void operator()() const { sw_event(key, kind, static_cast<int>(extra), 0, 0); }
+  enum Tag : std::uintptr_t { listener = 0, subscription = 1, subscriptionWithAcks = 2 };
+  std::uintptr_t entry;  // ClientEntry* | Tag
+  std::uint32_t word;    // listener: the Event; subscription: its key; deactivate: the done key
+
+  Forward(ClientEntry& e, std::uint32_t w, Tag tag = listener) : entry(reinterpret_cast<std::uintptr_t>(&e) | tag), word(w) {}
+  std::uint32_t key() const { return reinterpret_cast<const ClientEntry*>(entry & ~std::uintptr_t{7})->key; }
+  int kind() const { return static_cast<int>(word); }
+  void operator()() const { sw_event(key(), evDeactivated, static_cast<int>(word), 0, 0); }
   void operator()(const Frame& f) const {
     describe(f);
-    sw_event(key, kind, 0, 0, 0);
+    sw_event(key(), kind(), 0, 0, 0);
   }
-  void operator()(std::error_code ec) const {
-    if (kind == evPublishDone) {
-      sw_event(key, kind, static_cast<int>(extra), code(ec), 0);
-    } else {
-      sw_event(key, kind, code(ec), 0, 0);
-    }
-  }
+  void operator()(std::error_code ec) const { sw_event(key(), kind(), code(ec), 0, 0); }
   void operator()(const StateChange& s) const {
-    sw_event(key, kind, static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
+    sw_event(key(), kind(), static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
   }
   void operator()(const CloseEvent& ev) const {
     describeText(ev.reason);
-    sw_event(key, kind, ev.code, ev.wasClean, 0);
+    sw_event(key(), kind(), ev.code, ev.wasClean, 0);
   }
   void operator()(const Message& m) const {
+    const auto tag = entry & 7;
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
-    Message* handle = acks ? new Message(m) : nullptr;
+    Message* handle = tag == subscriptionWithAcks ? new Message(m) : nullptr;
     describe(m.view(), m.isBinary());
-    if (kind == evSubMessage) {
-      sw_message(key, extra, handle);
+    if (tag == listener) {
+      sw_event(key(), kind(), 0, 0, 0);
     } else {
-      sw_event(key, kind, 0, 0, 0);
+      sw_message(key(), word, handle);
     }
   }
 };
+static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
+
+// A transactional publish knows its client's key only, hence its own type.
+struct PublishDone {
+  std::uint32_t key, pubKey;
+  void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); }
+};
+static_assert(sizeof(PublishDone) == 8 && std::is_trivially_copyable_v<PublishDone>);
 
 void installListeners(ClientEntry& e) {
-  const std::uint32_t key = e.key;
   Client& c = *e.client;
-  c.onConnect(Forward{key, 0, evConnect});
-  c.onDisconnect(Forward{key, 0, evDisconnect});
-  c.onStompError(Forward{key, 0, evStompError});
-  c.onStateChange(Forward{key, 0, evStateChange});
-  c.onWebSocketClose(Forward{key, 0, evWebSocketClose});
-  c.onWebSocketError(Forward{key, 0, evWebSocketError});
-  c.onUnhandledMessage(Forward{key, 0, evUnhandledMessage});
-  c.onUnhandledReceipt(Forward{key, 0, evUnhandledReceipt});
+  c.onConnect(Forward(e, evConnect));
+  c.onDisconnect(Forward(e, evDisconnect));
+  c.onStompError(Forward(e, evStompError));
+  c.onStateChange(Forward(e, evStateChange));
+  c.onWebSocketClose(Forward(e, evWebSocketClose));
+  c.onWebSocketError(Forward(e, evWebSocketError));
+  c.onUnhandledMessage(Forward(e, evUnhandledMessage));
+  c.onUnhandledReceipt(Forward(e, evUnhandledReceipt));
 }
 
 // What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
 int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& h) {
   if (h.done()) return code(h.error());
-  h.onComplete(Forward{key, pubKey, evPublishDone});
+  h.onComplete(PublishDone{key, pubKey});
   return -1;
 }
 
@@ -575,8 +584,7 @@ SW_EXPORT void sw_client_destroy(ClientEntry* e) { delete e; }
 
 SW_EXPORT void sw_activate(ClientEntry* e) { e->client->activate(); }
 SW_EXPORT void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
-  const std::uint32_t key = e->key;
-  e->client->deactivate({.force = force != 0}, Forward{key, doneKey, evDeactivated});
+  e->client->deactivate({.force = force != 0}, Forward(*e, doneKey));
 }
 SW_EXPORT void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
   if (id != e->beforeConnectSeq || !e->beforeConnect) return;
@@ -614,7 +622,7 @@ SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const
   Headers headers = a.headers();
   auto mode = findHeader(headers, "ack");
   const bool acks = mode && *mode != "auto";
-  auto s = e->client->subscribe(std::move(destination), Forward{e->key, subKey, evSubMessage, acks}, std::move(headers));
+  auto s = e->client->subscribe(std::move(destination), Forward(*e, subKey, acks ? Forward::subscriptionWithAcks : Forward::subscription), std::move(headers));
   return new Subscription(std::move(s));
 }
 SW_EXPORT int sw_sub_error(Subscription* s) { return code(s->error()); }
