@@ -11,7 +11,6 @@
 // - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS through a FrameInfo of pointers that
 //   stays valid only during the import call; JS copies what it keeps;
 // - errors are stompwire::errc values (0 = success).
-#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -374,7 +373,8 @@ struct Forward {
   std::uintptr_t entry;  // ClientEntry* | Tag
   std::uint32_t word;    // listener: the Event; subscription: its key; deactivate: the done key
 
-  Forward(ClientEntry& e, std::uint32_t w, Tag tag = listener) : entry(reinterpret_cast<std::uintptr_t>(&e) | tag), word(w) {}
+  Forward(ClientEntry& e, std::uint32_t w, Tag tag = listener)
+      : entry(reinterpret_cast<std::uintptr_t>(&e) | tag), word(w) {}
   std::uint32_t key() const { return reinterpret_cast<const ClientEntry*>(entry & ~std::uintptr_t{7})->key; }
   int kind() const { return static_cast<int>(word); }
   void operator()() const { sw_event(key(), evDeactivated, static_cast<int>(word), 0, 0); }
@@ -622,7 +622,8 @@ SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const
   Headers headers = a.headers();
   auto mode = findHeader(headers, "ack");
   const bool acks = mode && *mode != "auto";
-  auto s = e->client->subscribe(std::move(destination), Forward(*e, subKey, acks ? Forward::subscriptionWithAcks : Forward::subscription), std::move(headers));
+  const Forward onMessage(*e, subKey, acks ? Forward::subscriptionWithAcks : Forward::subscription);
+  auto s = e->client->subscribe(std::move(destination), onMessage, std::move(headers));
   return new Subscription(std::move(s));
 }
 SW_EXPORT int sw_sub_error(Subscription* s) { return code(s->error()); }
