@@ -317,10 +317,7 @@ class JsScheduler final : public Scheduler {
   bool requested_ = false;
 };
 
-JsScheduler* scheduler() {
-  static JsScheduler* s = new JsScheduler;  // never destroyed: lives as long as the module
-  return s;
-}
+JsScheduler scheduler;  // lives as long as the module (no static destructors: it never exits)
 
 // ---------------------------------------------------------------------------------------------
 // Transport over a JS WebSocket-like object. JS delivers its events only from the event loop, never
@@ -511,10 +508,10 @@ SW_EXPORT std::size_t sw_error_text(int e, int message) {
   out = message ? stompwire_category().message(e) : std::string(errcName(static_cast<errc>(e)));
   return out.size();
 }
-SW_EXPORT double sw_pending_work() { return static_cast<double>(scheduler()->pending()); }
+SW_EXPORT double sw_pending_work() { return static_cast<double>(scheduler.pending()); }
 
-SW_EXPORT void sw_timer_fire(std::uint32_t id) { scheduler()->fire(id); }
-SW_EXPORT void sw_run_posted() { scheduler()->runPosted(); }
+SW_EXPORT void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
+SW_EXPORT void sw_run_posted() { scheduler.runPosted(); }
 
 SW_EXPORT void sw_ws_opened(JsTransport* t, const unsigned char* args) {
   Args a{args};
@@ -568,7 +565,7 @@ SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* 
   auto r = Client::create(
       std::move(o),
       [key](TransportListener& l) -> std::unique_ptr<Transport> { return std::make_unique<JsTransport>(l, key); },
-      *scheduler(), [] { return sw_random(); });
+      scheduler, [] { return sw_random(); });
   if (!r.client) {
     lastError = code(r.error);
     out = r.what;
