@@ -11,15 +11,14 @@
 // - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS through a FrameInfo of pointers that
 //   stays valid only during the import call; JS copies what it keeps;
 // - errors are stompwire::errc values (0 = success).
-#include <malloc.h>
-
-#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "stompwire/client.hpp"
@@ -94,8 +93,7 @@ std::size_t headerLengthsCap = 0;
 // Bigger bodies stay where they are: JS copies their bytes and decodes them only when asked.
 constexpr std::size_t kInlineBody = 1000;
 
-template <class F>
-void describe(const F& f, bool binary) {
+void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
   if (2 * count > headerLengthsCap) {
     std::free(headerLengths);
@@ -135,6 +133,15 @@ void describe(const F& f, bool binary) {
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
+// The rare owned frames (CONNECTED, ERROR, RECEIPT) go through the same code as a view: one copy of
+// describe() instead of two.
+void describe(const Frame& f) {
+  std::vector<HeaderView> views;
+  views.reserve(f.headers.size());
+  for (const auto& h : f.headers) views.push_back({h.name, h.value});
+  describe(FrameView{f.command, views, f.body}, false);
+}
+
 void describeText(std::string_view body) {
   describe(FrameView{}, false);
   frameInfo.body = body.data();
@@ -171,15 +178,62 @@ struct Args {
   }
 };
 
-// Option numbers arrive as NaN when JS leaves the default alone.
+// The numeric options, in the order bindings/js writes them (after brokerURL and the versions), as one
+// table: a loop over it is smaller than a store per option. Each one arrives as a f64, NaN when JS
+// leaves the default alone. The kind of each field comes from its declared type (a field whose type
+// changes to one not handled here fails to compile).
+enum FieldKind : std::uint8_t { fBool, fDouble, fMillis, fU32 };
 template <class T>
-void setNum(Args& a, T& field) {
-  double d = a.num();
-  if (!std::isnan(d)) field = static_cast<T>(d);
+constexpr FieldKind fieldKind() {
+  if constexpr (std::is_same_v<T, bool>) return fBool;
+  else if constexpr (std::is_same_v<T, double>) return fDouble;
+  else if constexpr (std::is_same_v<T, Millis>) return fMillis;
+  else {
+    static_assert(std::is_unsigned_v<T> && sizeof(T) == 4, "an option type the table does not handle");
+    return fU32;
+  }
 }
-void setMillis(Args& a, Millis& field) {
-  double d = a.num();
-  if (!std::isnan(d)) field = Millis(static_cast<Millis::rep>(d));
+static_assert(std::is_standard_layout_v<ClientOptions>, "offsetof");
+struct Field {
+  std::uint8_t offset;
+  FieldKind kind;
+};
+#define SW_FIELD(m) \
+  Field { offsetof(ClientOptions, m), fieldKind<std::remove_cvref_t<decltype(std::declval<ClientOptions&>().m)>>() }
+constexpr Field kOptionFields[] = {
+    SW_FIELD(useStompCommand),
+    SW_FIELD(heartbeatIncoming),
+    SW_FIELD(heartbeatOutgoing),
+    SW_FIELD(heartbeatToleranceMultiplier),
+    SW_FIELD(connectionTimeout),
+    SW_FIELD(receiptTimeout),
+    SW_FIELD(disconnectTimeout),
+    SW_FIELD(reconnect.enabled),
+    SW_FIELD(reconnect.initialDelay),
+    SW_FIELD(reconnect.maxDelay),
+    SW_FIELD(reconnect.multiplier),
+    SW_FIELD(reconnect.maxAttempts),
+    SW_FIELD(reconnect.resetAfter),
+    SW_FIELD(offlineQueue.maxMessages),
+    SW_FIELD(offlineQueue.maxBytes),
+    SW_FIELD(splitLargeFrames),
+    SW_FIELD(maxWebSocketChunkSize),
+    SW_FIELD(maxIncomingFrameSize),
+};
+#undef SW_FIELD
+
+void readOptionNumbers(Args& a, ClientOptions& o) {
+  for (const Field& f : kOptionFields) {
+    const double d = a.num();
+    if (std::isnan(d)) continue;
+    void* p = reinterpret_cast<unsigned char*>(&o) + f.offset;
+    switch (f.kind) {
+      case fBool: *static_cast<bool*>(p) = d != 0; break;
+      case fDouble: *static_cast<double*>(p) = d; break;
+      case fMillis: *static_cast<Millis*>(p) = Millis(static_cast<Millis::rep>(d)); break;
+      case fU32: *static_cast<std::uint32_t*>(p) = static_cast<std::uint32_t>(d); break;
+    }
+  }
 }
 
 std::string out;  // the last string result (sw_out_ptr / sw_out_len)
@@ -187,67 +241,83 @@ std::string out;  // the last string result (sw_out_ptr / sw_out_len)
 // ---------------------------------------------------------------------------------------------
 // Scheduler over JS timers.
 
+// Timers and posted work are heap nodes in intrusive lists: no vector of std::function to grow, move
+// and erase (whose instantiations cost more wasm than these few pointer operations).
 class JsScheduler final : public Scheduler {
  public:
   Millis now() const override { return Millis(static_cast<Millis::rep>(sw_now())); }
   TimerId schedule(Millis delay, std::function<void()> fn) override {
     std::uint32_t id = ++seq_;
     if (id == 0) id = ++seq_;
-    // Ids only grow, so push_back keeps the vector sorted (a wrapped id would start a new run: after
-    // 2^32 timers, and find() then falls back to a linear scan).
-    timers_.push_back({id, std::move(fn)});
+    // Newest first: cancellations are mostly of recent timers (receipts, heart-beat ticks).
+    timers_ = new Node{timers_, id, std::move(fn)};
+    ++timerCount_;
     sw_timer_set(id, static_cast<double>(delay.count()));
     return id;
   }
   void cancel(TimerId id) override {
-    auto it = find(static_cast<std::uint32_t>(id));
-    if (it == timers_.end()) return;
-    timers_.erase(it);
-    sw_timer_clear(static_cast<std::uint32_t>(id));
+    if (take(static_cast<std::uint32_t>(id))) sw_timer_clear(static_cast<std::uint32_t>(id));
   }
   void post(std::function<void()> fn) override {
-    posted_.push_back(std::move(fn));
+    Node* n = new Node{nullptr, 0, std::move(fn)};
+    *postedTail_ = n;
+    postedTail_ = &n->next;
+    ++postedCount_;
     if (!requested_) {
       requested_ = true;
       sw_post();
     }
   }
   void fire(std::uint32_t id) {
-    auto it = find(id);
-    if (it == timers_.end()) return;
-    auto fn = std::move(it->fn);
-    timers_.erase(it);
-    fn();
+    if (auto fn = take(id)) fn();
   }
   void runPosted() {
     requested_ = false;
     // Only what was posted before this run: work posted meanwhile gets its own turn.
-    std::vector<std::function<void()>> batch;
-    batch.swap(posted_);
-    for (auto& fn : batch) fn();
+    Node* n = posted_;
+    posted_ = nullptr;
+    postedTail_ = &posted_;
+    postedCount_ = 0;
+    while (n) {
+      Node* next = n->next;
+      n->fn();
+      delete n;
+      n = next;
+    }
   }
-  std::size_t pending() const { return timers_.size() + posted_.size(); }
+  std::size_t pending() const { return timerCount_ + postedCount_; }
 
  private:
-  struct Timer {
+  struct Node {
+    Node* next;
     std::uint32_t id;
     std::function<void()> fn;
   };
-  std::vector<Timer>::iterator find(std::uint32_t id) {
-    auto it = std::lower_bound(timers_.begin(), timers_.end(), id, [](const Timer& t, std::uint32_t x) { return t.id < x; });
-    if (it != timers_.end() && it->id == id) return it;
-    return std::find_if(timers_.begin(), timers_.end(), [id](const Timer& t) { return t.id == id; });
+  // Unlinks the timer and returns its function (empty if unknown: fired or cancelled already).
+  std::function<void()> take(std::uint32_t id) {
+    std::function<void()> fn;
+    for (Node** link = &timers_; Node* n = *link; link = &n->next) {
+      if (n->id == id) {
+        *link = n->next;
+        --timerCount_;
+        fn = std::move(n->fn);
+        delete n;
+        break;
+      }
+    }
+    return fn;
   }
+  // The scheduler lives as long as the module and is never destroyed: no destructor frees the nodes.
+  Node* timers_ = nullptr;
+  Node* posted_ = nullptr;
+  Node** postedTail_ = &posted_;
+  std::size_t timerCount_ = 0;
+  std::size_t postedCount_ = 0;  // not counting a batch that runPosted() runs
   std::uint32_t seq_ = 0;
   bool requested_ = false;
-  std::vector<Timer> timers_;
-  std::vector<std::function<void()>> posted_;
 };
 
-JsScheduler* scheduler() {
-  static JsScheduler* s = new JsScheduler;  // never destroyed: lives as long as the module
-  return s;
-}
+JsScheduler scheduler;  // lives as long as the module (no static destructors: it never exits)
 
 // ---------------------------------------------------------------------------------------------
 // Transport over a JS WebSocket-like object. JS delivers its events only from the event loop, never
@@ -287,46 +357,73 @@ struct ClientEntry {
   std::uint32_t beforeConnectSeq = 0;
 };
 
-// One functor type for every listener (size: each distinct lambda type would instantiate its own
-// std::function machinery; this way there is one per signature).
+// The callbacks the ABI hands the core. Size: each distinct callable type instantiates its own
+// std::function machinery, so there are two: Forward (listeners, subscriptions, deactivate) and
+// PublishDone. Both are 8 bytes and trivially copyable: libc++'s optimized std::function
+// (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps them inline with no clone/destroy code.
+// Forward reaches the client through its ClientEntry, which outlives every callback of its client (the
+// core runs none after the Client is destroyed, and the entry owns the Client). The entry pointer's
+// low bits (it comes from operator new: 8-aligned) say what `word` is.
+static_assert(alignof(ClientEntry) <= 8, "the low 3 bits of a ClientEntry* are free");
 struct Forward {
-  std::uint32_t key;
-  int kind;
+  enum Tag : std::uintptr_t { listener = 0, subscription = 1, subscriptionWithAcks = 2 };
+  std::uintptr_t entry;  // ClientEntry* | Tag
+  std::uint32_t word;    // listener: the Event; subscription: its key; deactivate: the done key
+
+  Forward(ClientEntry& e, std::uint32_t w, Tag tag = listener)
+      : entry(reinterpret_cast<std::uintptr_t>(&e) | tag), word(w) {}
+  std::uint32_t key() const { return reinterpret_cast<const ClientEntry*>(entry & ~std::uintptr_t{7})->key; }
+  int kind() const { return static_cast<int>(word); }
+  void operator()() const { sw_event(key(), evDeactivated, static_cast<int>(word), 0, 0); }
   void operator()(const Frame& f) const {
-    describe(f, false);
-    sw_event(key, kind, 0, 0, 0);
+    describe(f);
+    sw_event(key(), kind(), 0, 0, 0);
   }
-  void operator()(std::error_code ec) const { sw_event(key, kind, code(ec), 0, 0); }
+  void operator()(std::error_code ec) const { sw_event(key(), kind(), code(ec), 0, 0); }
   void operator()(const StateChange& s) const {
-    sw_event(key, kind, static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
+    sw_event(key(), kind(), static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
   }
   void operator()(const CloseEvent& ev) const {
     describeText(ev.reason);
-    sw_event(key, kind, ev.code, ev.wasClean, 0);
+    sw_event(key(), kind(), ev.code, ev.wasClean, 0);
   }
   void operator()(const Message& m) const {
+    const auto tag = entry & 7;
+    // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
+    Message* handle = tag == subscriptionWithAcks ? new Message(m) : nullptr;
     describe(m.view(), m.isBinary());
-    sw_event(key, kind, 0, 0, 0);
+    if (tag == listener) {
+      sw_event(key(), kind(), 0, 0, 0);
+    } else {
+      sw_message(key(), word, handle);
+    }
   }
 };
+static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
+
+// A transactional publish knows its client's key only, hence its own type.
+struct PublishDone {
+  std::uint32_t key, pubKey;
+  void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); }
+};
+static_assert(sizeof(PublishDone) == 8 && std::is_trivially_copyable_v<PublishDone>);
 
 void installListeners(ClientEntry& e) {
-  const std::uint32_t key = e.key;
   Client& c = *e.client;
-  c.onConnect(Forward{key, evConnect});
-  c.onDisconnect(Forward{key, evDisconnect});
-  c.onStompError(Forward{key, evStompError});
-  c.onStateChange(Forward{key, evStateChange});
-  c.onWebSocketClose(Forward{key, evWebSocketClose});
-  c.onWebSocketError(Forward{key, evWebSocketError});
-  c.onUnhandledMessage(Forward{key, evUnhandledMessage});
-  c.onUnhandledReceipt(Forward{key, evUnhandledReceipt});
+  c.onConnect(Forward(e, evConnect));
+  c.onDisconnect(Forward(e, evDisconnect));
+  c.onStompError(Forward(e, evStompError));
+  c.onStateChange(Forward(e, evStateChange));
+  c.onWebSocketClose(Forward(e, evWebSocketClose));
+  c.onWebSocketError(Forward(e, evWebSocketError));
+  c.onUnhandledMessage(Forward(e, evUnhandledMessage));
+  c.onUnhandledReceipt(Forward(e, evUnhandledReceipt));
 }
 
 // What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
 int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& h) {
   if (h.done()) return code(h.error());
-  h.onComplete([key, pubKey](std::error_code ec) { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); });
+  h.onComplete(PublishDone{key, pubKey});
   return -1;
 }
 
@@ -403,10 +500,7 @@ const void* __shared_weak_count::__get_deleter(const type_info&) const noexcept 
 
 SW_EXPORT void* sw_alloc(std::size_t n) { return std::malloc(n ? n : 1); }
 SW_EXPORT void sw_free(void* p) { std::free(p); }
-// Bytes of the wasm heap in use (allocated and not freed): the leak probe of the tests.
-SW_EXPORT double sw_heap_used() {
-  return static_cast<double>(mallinfo().uordblks);
-}
+// sw_heap_used: in heap.cpp.
 SW_EXPORT const FrameInfo* sw_frame_info() { return &frameInfo; }
 SW_EXPORT const char* sw_out_ptr() { return out.data(); }
 SW_EXPORT std::size_t sw_out_len() { return out.size(); }
@@ -414,10 +508,10 @@ SW_EXPORT std::size_t sw_error_text(int e, int message) {
   out = message ? stompwire_category().message(e) : std::string(errcName(static_cast<errc>(e)));
   return out.size();
 }
-SW_EXPORT double sw_pending_work() { return static_cast<double>(scheduler()->pending()); }
+SW_EXPORT double sw_pending_work() { return static_cast<double>(scheduler.pending()); }
 
-SW_EXPORT void sw_timer_fire(std::uint32_t id) { scheduler()->fire(id); }
-SW_EXPORT void sw_run_posted() { scheduler()->runPosted(); }
+SW_EXPORT void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
+SW_EXPORT void sw_run_posted() { scheduler.runPosted(); }
 
 SW_EXPORT void sw_ws_opened(JsTransport* t, const unsigned char* args) {
   Args a{args};
@@ -450,27 +544,11 @@ SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* 
   o.brokerURL = std::string(a.str());
   auto versions = static_cast<unsigned>(a.num());
   o.versions.clear();
-  if (versions & 4) o.versions.push_back(Version::v1_2);
-  if (versions & 2) o.versions.push_back(Version::v1_1);
-  if (versions & 1) o.versions.push_back(Version::v1_0);
-  setNum(a, o.useStompCommand);
-  setMillis(a, o.heartbeatIncoming);
-  setMillis(a, o.heartbeatOutgoing);
-  setNum(a, o.heartbeatToleranceMultiplier);
-  setMillis(a, o.connectionTimeout);
-  setMillis(a, o.receiptTimeout);
-  setMillis(a, o.disconnectTimeout);
-  setNum(a, o.reconnect.enabled);
-  setMillis(a, o.reconnect.initialDelay);
-  setMillis(a, o.reconnect.maxDelay);
-  setNum(a, o.reconnect.multiplier);
-  setNum(a, o.reconnect.maxAttempts);
-  setMillis(a, o.reconnect.resetAfter);
-  setNum(a, o.offlineQueue.maxMessages);
-  setNum(a, o.offlineQueue.maxBytes);
-  setNum(a, o.splitLargeFrames);
-  setNum(a, o.maxWebSocketChunkSize);
-  setNum(a, o.maxIncomingFrameSize);
+  static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
+  for (int v = 2; v >= 0; --v) {
+    if (versions >> v & 1) o.versions.push_back(static_cast<Version>(v));  // bit 2: 1.2, 1: 1.1, 0: 1.0
+  }
+  readOptionNumbers(a, o);
   const bool beforeConnect = a.num() != 0;
   o.connectHeaders = a.headers();
 
@@ -487,7 +565,7 @@ SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* 
   auto r = Client::create(
       std::move(o),
       [key](TransportListener& l) -> std::unique_ptr<Transport> { return std::make_unique<JsTransport>(l, key); },
-      *scheduler(), [] { return sw_random(); });
+      scheduler, [] { return sw_random(); });
   if (!r.client) {
     lastError = code(r.error);
     out = r.what;
@@ -503,9 +581,7 @@ SW_EXPORT void sw_client_destroy(ClientEntry* e) { delete e; }
 
 SW_EXPORT void sw_activate(ClientEntry* e) { e->client->activate(); }
 SW_EXPORT void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
-  const std::uint32_t key = e->key;
-  e->client->deactivate({.force = force != 0},
-                        [key, doneKey] { sw_event(key, evDeactivated, static_cast<int>(doneKey), 0, 0); });
+  e->client->deactivate({.force = force != 0}, Forward(*e, doneKey));
 }
 SW_EXPORT void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
   if (id != e->beforeConnectSeq || !e->beforeConnect) return;
@@ -543,16 +619,8 @@ SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const
   Headers headers = a.headers();
   auto mode = findHeader(headers, "ack");
   const bool acks = mode && *mode != "auto";
-  const std::uint32_t key = e->key;
-  auto s = e->client->subscribe(
-      std::move(destination),
-      [key, subKey, acks](const Message& m) {
-        // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
-        Message* handle = acks ? new Message(m) : nullptr;
-        describe(m.view(), m.isBinary());
-        sw_message(key, subKey, handle);
-      },
-      std::move(headers));
+  const Forward onMessage(*e, subKey, acks ? Forward::subscriptionWithAcks : Forward::subscription);
+  auto s = e->client->subscribe(std::move(destination), onMessage, std::move(headers));
   return new Subscription(std::move(s));
 }
 SW_EXPORT int sw_sub_error(Subscription* s) { return code(s->error()); }

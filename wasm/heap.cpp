@@ -1,0 +1,119 @@
+// The allocator of stompwire.wasm (linked with -sMALLOC=none): segregated free lists over memory.grow,
+// in place of emmalloc (~2.2 KB of wasm plus the heap walk behind mallinfo; this one is ~0.4 KB).
+//
+// Each block has an 8-byte header (its size, and the free-list link while it is free) and a class size:
+// 8-byte steps up to 32 bytes, then 4 steps per power of two (40, 48, 56, 64, 80, 96, 112, 128, 160, ...),
+// so a block wastes at most 25% (plus the header). A freed block goes to its class's list and is reused
+// for the next request of that class; blocks are neither split nor merged, and memory, once grown, stays
+// (as with every wasm allocator: linear memory cannot shrink). What the client allocates is a small set
+// of recurring sizes (frames, headers, listeners, timers), which is where this works well; the bump
+// pointer serves each class's first blocks. The module is single-threaded: no locks.
+//
+// sw_heap_used() reports the bytes of the blocks in use (headers included), counted on each malloc/free.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+extern "C" unsigned char __heap_base;  // from wasm-ld: the first byte after the data and the stack
+
+namespace {
+
+struct Block {
+  std::uint32_t size;  // of the block, header included
+  Block* next;         // while free
+};
+static_assert(sizeof(Block) == 8, "the header keeps payloads 8-aligned (alignof(max_align_t) in wasm32)");
+
+constexpr unsigned kClasses = 128;  // 4 per power of two up to 2^31
+Block* freeLists[kClasses];
+std::uintptr_t top, end;  // the bump region: [top, end) is grown memory nobody uses yet
+std::size_t inUse;
+
+// The class of a block of at least `total` bytes (a multiple of 8, >= 16), and that class's size.
+unsigned classOf(std::uint32_t total, std::uint32_t& size) {
+  const std::uint32_t m = total - 1;
+  const unsigned k = 31 - static_cast<unsigned>(__builtin_clz(m));  // 2^k <= m < 2^(k+1), k >= 3
+  const unsigned shift = k - 2;
+  const std::uint32_t q = m >> shift;  // 4..7
+  size = (q + 1) << shift;
+  return 4 * k + q - 4;
+}
+
+void* allocate(std::size_t n) {
+  if (n > 0x7fff0000u) return nullptr;
+  std::uint32_t size;
+  const unsigned c = classOf(n > 8 ? static_cast<std::uint32_t>((n + 15) & ~std::size_t{7}) : 16u, size);
+  Block* b = freeLists[c];
+  if (b) {
+    freeLists[c] = b->next;
+  } else {
+    if (!top) {
+      top = (reinterpret_cast<std::uintptr_t>(&__heap_base) + 7) & ~std::uintptr_t{7};
+      end = __builtin_wasm_memory_size(0) << 16;
+    }
+    if (size > end - top) {
+      const std::uintptr_t pages = (size - (end - top) + 0xffff) >> 16;
+      if (__builtin_wasm_memory_grow(0, pages) == static_cast<std::size_t>(-1)) return nullptr;
+      end += pages << 16;
+    }
+    b = reinterpret_cast<Block*>(top);
+    top += size;
+    b->size = size;
+  }
+  inUse += b->size;
+  return reinterpret_cast<unsigned char*>(b) + 8;
+}
+
+Block* blockOf(void* p) { return reinterpret_cast<Block*>(static_cast<unsigned char*>(p) - 8); }
+
+void release(void* p) {
+  if (!p) return;
+  Block* b = blockOf(p);
+  std::uint32_t size;
+  const unsigned c = classOf(b->size, size);
+  inUse -= size;
+  b->next = freeLists[c];
+  freeLists[c] = b;
+}
+
+}  // namespace
+
+extern "C" {
+void* malloc(std::size_t n) { return allocate(n); }
+void free(void* p) { release(p); }
+void* calloc(std::size_t count, std::size_t n) {
+  if (n && count > SIZE_MAX / n) return nullptr;
+  void* p = allocate(count * n);
+  if (p) std::memset(p, 0, count * n);
+  return p;
+}
+void* realloc(void* p, std::size_t n) {
+  if (!p) return allocate(n);
+  const std::size_t capacity = blockOf(p)->size - 8;
+  if (n <= capacity) return p;
+  void* q = allocate(n);
+  if (q) {
+    std::memcpy(q, p, capacity);
+    release(p);
+  }
+  return q;
+}
+
+// Bytes of the wasm heap in use (allocated and not freed): the leak probe of the tests.
+__attribute__((used, visibility("default"))) double sw_heap_used() { return static_cast<double>(inUse); }
+}
+
+// libc++'s operator new loops over the new_handler; this module has none (and no exceptions): out of
+// memory aborts, as it did there.
+void* operator new(std::size_t n) {
+  void* p = allocate(n ? n : 1);
+  if (!p) std::abort();
+  return p;
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
