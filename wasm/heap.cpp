@@ -102,7 +102,7 @@ void* realloc(void* p, std::size_t n) {
 }
 
 // Bytes of the wasm heap in use (allocated and not freed): the leak probe of the tests.
-__attribute__((used, visibility("default"))) double sw_heap_used() { return static_cast<double>(inUse); }
+__attribute__((used, visibility("default"), export_name("c"))) double sw_heap_used() { return static_cast<double>(inUse); }
 }
 
 // libc++'s operator new loops over the new_handler; this module has none (and no exceptions): out of

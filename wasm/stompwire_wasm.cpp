@@ -23,24 +23,27 @@
 
 #include "stompwire/client.hpp"
 
-#define SW_IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
-#define SW_EXPORT extern "C" __attribute__((used, visibility("default")))
+// Imports and exports are named by one letter each: every name is spelled in both the module and
+// bindings/js/stompwire.mjs, and the sw_* names cost ~0.5 KB gzipped across the two. The JS binds each
+// letter to the sw_* name of the function (its import table and the destructuring in instantiate()).
+#define SW_IMPORT(letter) __attribute__((import_module("env"), import_name(letter)))
+#define SW_EXPORT(letter) extern "C" __attribute__((used, visibility("default"), export_name(letter)))
 
 extern "C" {
-SW_IMPORT(sw_now) double sw_now();
-SW_IMPORT(sw_random) double sw_random();
-SW_IMPORT(sw_timer_set) void sw_timer_set(std::uint32_t id, double delay);
-SW_IMPORT(sw_timer_clear) void sw_timer_clear(std::uint32_t id);
-SW_IMPORT(sw_post) void sw_post();
-SW_IMPORT(sw_ws_open) void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen, const char* protocols,
-                                      std::size_t protocolsLen);
-SW_IMPORT(sw_ws_send) void sw_ws_send(void* conn, const char* data, std::size_t length, int binary);
-SW_IMPORT(sw_ws_close) void sw_ws_close(void* conn, int code, const char* reason, std::size_t length);
-SW_IMPORT(sw_ws_buffered) double sw_ws_buffered(void* conn);
-SW_IMPORT(sw_ws_release) void sw_ws_release(void* conn);
+SW_IMPORT("a") double sw_now();
+SW_IMPORT("b") double sw_random();
+SW_IMPORT("c") void sw_timer_set(std::uint32_t id, double delay);
+SW_IMPORT("d") void sw_timer_clear(std::uint32_t id);
+SW_IMPORT("e") void sw_post();
+SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen, const char* protocols,
+                               std::size_t protocolsLen);
+SW_IMPORT("g") void sw_ws_send(void* conn, const char* data, std::size_t length, int binary);
+SW_IMPORT("h") void sw_ws_close(void* conn, int code, const char* reason, std::size_t length);
+SW_IMPORT("i") double sw_ws_buffered(void* conn);
+SW_IMPORT("j") void sw_ws_release(void* conn);
 // Client events: see Event below. Frames are described by the FrameInfo returned by sw_frame_info().
-SW_IMPORT(sw_event) void sw_event(std::uint32_t client, int kind, int a, int b, int c);
-SW_IMPORT(sw_message) void sw_message(std::uint32_t client, std::uint32_t sub, void* ackHandle);
+SW_IMPORT("k") void sw_event(std::uint32_t client, int kind, int a, int b, int c);
+SW_IMPORT("l") void sw_message(std::uint32_t client, std::uint32_t sub, void* ackHandle);
 }
 
 namespace {
@@ -498,47 +501,47 @@ const void* __shared_weak_count::__get_deleter(const type_info&) const noexcept 
 // ---------------------------------------------------------------------------------------------
 // The ABI.
 
-SW_EXPORT void* sw_alloc(std::size_t n) { return std::malloc(n ? n : 1); }
-SW_EXPORT void sw_free(void* p) { std::free(p); }
+SW_EXPORT("a") void* sw_alloc(std::size_t n) { return std::malloc(n ? n : 1); }
+SW_EXPORT("b") void sw_free(void* p) { std::free(p); }
 // sw_heap_used: in heap.cpp.
-SW_EXPORT const FrameInfo* sw_frame_info() { return &frameInfo; }
-SW_EXPORT const char* sw_out_ptr() { return out.data(); }
-SW_EXPORT std::size_t sw_out_len() { return out.size(); }
-SW_EXPORT std::size_t sw_error_text(int e, int message) {
+SW_EXPORT("d") const FrameInfo* sw_frame_info() { return &frameInfo; }
+SW_EXPORT("e") const char* sw_out_ptr() { return out.data(); }
+SW_EXPORT("f") std::size_t sw_out_len() { return out.size(); }
+SW_EXPORT("g") std::size_t sw_error_text(int e, int message) {
   out = message ? stompwire_category().message(e) : std::string(errcName(static_cast<errc>(e)));
   return out.size();
 }
-SW_EXPORT double sw_pending_work() { return static_cast<double>(scheduler.pending()); }
+SW_EXPORT("h") double sw_pending_work() { return static_cast<double>(scheduler.pending()); }
 
-SW_EXPORT void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
-SW_EXPORT void sw_run_posted() { scheduler.runPosted(); }
+SW_EXPORT("i") void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
+SW_EXPORT("j") void sw_run_posted() { scheduler.runPosted(); }
 
-SW_EXPORT void sw_ws_opened(JsTransport* t, const unsigned char* args) {
+SW_EXPORT("k") void sw_ws_opened(JsTransport* t, const unsigned char* args) {
   Args a{args};
   std::string protocol(a.str());
   t->listener.onOpen(protocol);
 }
-SW_EXPORT void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
+SW_EXPORT("l") void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
 }
 static_assert(static_cast<int>(errc::unauthorized) == 27 && static_cast<int>(errc::forbidden) == 28,
               "bindings/js/stompwire.mjs (HANDSHAKE_ERRORS) passes these numbers");
 // error: an errc the JS side could tell (unauthorized/forbidden from a handshake status), else 0.
-SW_EXPORT void sw_ws_error(JsTransport* t, int error) {
+SW_EXPORT("m") void sw_ws_error(JsTransport* t, int error) {
   t->listener.onError(error ? static_cast<errc>(error) : errc::transport_error);
 }
-SW_EXPORT void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
+SW_EXPORT("n") void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
   Args a{args};
   std::string reason(a.str());
   t->listener.onClose(closeCode, reason, wasClean != 0);
 }
 
 int lastError = 0;
-SW_EXPORT int sw_last_error() { return lastError; }
+SW_EXPORT("o") int sw_last_error() { return lastError; }
 
 // Options, in the order bindings/js writes them. Returns the entry, or null with the errc in
 // sw_last_error() and the bad option's name in sw_out_*.
-SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* args) {
+SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* args) {
   Args a{args};
   ClientOptions o;
   o.brokerURL = std::string(a.str());
@@ -577,25 +580,25 @@ SW_EXPORT ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* 
 }
 
 // Destroys the client: no callback of it runs afterwards (pending publishes are failed by JS).
-SW_EXPORT void sw_client_destroy(ClientEntry* e) { delete e; }
+SW_EXPORT("q") void sw_client_destroy(ClientEntry* e) { delete e; }
 
-SW_EXPORT void sw_activate(ClientEntry* e) { e->client->activate(); }
-SW_EXPORT void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
+SW_EXPORT("r") void sw_activate(ClientEntry* e) { e->client->activate(); }
+SW_EXPORT("s") void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
   e->client->deactivate({.force = force != 0}, Forward(*e, doneKey));
 }
-SW_EXPORT void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
+SW_EXPORT("t") void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
   if (id != e->beforeConnectSeq || !e->beforeConnect) return;
   auto done = std::move(e->beforeConnect);
   e->beforeConnect = nullptr;
   done(error ? std::error_code(errc::before_connect_failed) : std::error_code());
 }
-SW_EXPORT int sw_state(ClientEntry* e) { return static_cast<int>(e->client->state()); }
-SW_EXPORT void sw_set_connect_headers(ClientEntry* e, const unsigned char* args) {
+SW_EXPORT("u") int sw_state(ClientEntry* e) { return static_cast<int>(e->client->state()); }
+SW_EXPORT("v") void sw_set_connect_headers(ClientEntry* e, const unsigned char* args) {
   Args a{args};
   e->client->setConnectHeaders(a.headers());
 }
 
-SW_EXPORT const double* sw_metrics(ClientEntry* e) {
+SW_EXPORT("w") const double* sw_metrics(ClientEntry* e) {
   static double m[19];
   Metrics x = e->client->metrics();
   auto opt = [](const std::optional<Millis>& v) { return v ? static_cast<double>(v->count()) : -1.0; };
@@ -613,7 +616,7 @@ SW_EXPORT const double* sw_metrics(ClientEntry* e) {
 }
 
 // args: destination, headers (may carry id and ack). Returns the Subscription (check sw_sub_error).
-SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const unsigned char* args) {
+SW_EXPORT("x") Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const unsigned char* args) {
   Args a{args};
   std::string destination(a.str());
   Headers headers = a.headers();
@@ -623,22 +626,22 @@ SW_EXPORT Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const
   auto s = e->client->subscribe(std::move(destination), onMessage, std::move(headers));
   return new Subscription(std::move(s));
 }
-SW_EXPORT int sw_sub_error(Subscription* s) { return code(s->error()); }
-SW_EXPORT int sw_unsubscribe(Subscription* s, const unsigned char* args) {
+SW_EXPORT("y") int sw_sub_error(Subscription* s) { return code(s->error()); }
+SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {
   Args a{args};
   return code(s->unsubscribe(a.headers()));
 }
-SW_EXPORT void sw_sub_free(Subscription* s) { delete s; }
+SW_EXPORT("A") void sw_sub_free(Subscription* s) { delete s; }
 
 // flags: 1 binary, 2 receipt, 4 no content-length. args: destination, headers, body.
-SW_EXPORT int sw_publish(ClientEntry* e, std::uint32_t pubKey, int flags, const unsigned char* args) {
+SW_EXPORT("B") int sw_publish(ClientEntry* e, std::uint32_t pubKey, int flags, const unsigned char* args) {
   Args a{args};
   const std::uint32_t key = e->key;
   PublishHandle h = e->client->publish(readPublish(a, flags));
   return publishResult(key, pubKey, h);
 }
 
-SW_EXPORT int sw_ack(Message* m, int nack, Transaction* tx, const unsigned char* args) {
+SW_EXPORT("C") int sw_ack(Message* m, int nack, Transaction* tx, const unsigned char* args) {
   Args a{args};
   Headers headers = a.headers();
   std::error_code ec;
@@ -649,22 +652,22 @@ SW_EXPORT int sw_ack(Message* m, int nack, Transaction* tx, const unsigned char*
   }
   return code(ec);
 }
-SW_EXPORT void sw_message_free(Message* m) { delete m; }
+SW_EXPORT("D") void sw_message_free(Message* m) { delete m; }
 
 // args: id ("" for a generated one). Returns the Transaction (check sw_tx_error; its id in sw_out_*).
-SW_EXPORT Transaction* sw_begin(ClientEntry* e, const unsigned char* args) {
+SW_EXPORT("E") Transaction* sw_begin(ClientEntry* e, const unsigned char* args) {
   Args a{args};
   std::string id(a.str());
   auto* tx = new Transaction(e->client->begin(std::move(id)));
   out = tx->id();
   return tx;
 }
-SW_EXPORT int sw_tx_error(Transaction* tx) { return code(tx->error()); }
-SW_EXPORT int sw_tx_end(Transaction* tx, int commit) { return code(commit ? tx->commit() : tx->abort()); }
-SW_EXPORT int sw_tx_publish(Transaction* tx, std::uint32_t clientKey, std::uint32_t pubKey, int flags,
+SW_EXPORT("F") int sw_tx_error(Transaction* tx) { return code(tx->error()); }
+SW_EXPORT("G") int sw_tx_end(Transaction* tx, int commit) { return code(commit ? tx->commit() : tx->abort()); }
+SW_EXPORT("H") int sw_tx_publish(Transaction* tx, std::uint32_t clientKey, std::uint32_t pubKey, int flags,
                             const unsigned char* args) {
   Args a{args};
   PublishHandle h = tx->publish(readPublish(a, flags));
   return publishResult(clientKey, pubKey, h);
 }
-SW_EXPORT void sw_tx_free(Transaction* tx) { delete tx; }
+SW_EXPORT("I") void sw_tx_free(Transaction* tx) { delete tx; }

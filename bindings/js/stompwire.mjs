@@ -19,6 +19,10 @@ const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 let W; // the module's exports
+// Its functions, bound at init. The module names its imports and exports by letters (every name is spelled
+// in both the .wasm and this file: ~0.5 KB gzipped); wasm/stompwire_wasm.cpp's SW_EXPORT/SW_IMPORT lines
+// give each function its letter.
+let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text, sw_pending_work, sw_timer_fire, sw_run_posted, sw_ws_opened, sw_ws_message, sw_ws_error, sw_ws_closed, sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate, sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_sub_error, sw_unsubscribe, sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_error, sw_tx_end, sw_tx_publish, sw_tx_free;
 let u8, u32, dv, frameInfo;
 // Two heap buffers, [pointer, capacity]: 0 packs call arguments, 1 takes socket input.
 const bufs = [[0, 0], [0, 0]];
@@ -31,7 +35,7 @@ const clients = new Map();
 const sockets = new Map();
 const timers = new Map();
 const backlog = [];
-const released = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(([kind, h]) => W[kind](h)) : null;
+const released = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(([free, h]) => free(h)) : null;
 
 // ------------------------------------------------------------------------------------------------
 // Memory and arguments
@@ -69,17 +73,17 @@ function str(p, n) {
   return decode(u8, p, n);
 }
 
-function outStr(n = W.sw_out_len()) {
+function outStr(n = sw_out_len()) {
   view();
-  return str(W.sw_out_ptr(), n);
+  return str(sw_out_ptr(), n);
 }
 
 function ensure(need, which) {
   const b = bufs[which];
   if (need > b[1]) {
-    if (b[0]) W.sw_free(b[0]);
+    if (b[0]) sw_free(b[0]);
     b[1] = Math.max(need, 2 * b[1], 1024);
-    b[0] = W.sw_alloc(b[1]);
+    b[0] = sw_alloc(b[1]);
   }
   return b[0];
 }
@@ -118,13 +122,13 @@ function headerList(h, list = []) {
 }
 
 function errName(code) {
-  return outStr(W.sw_error_text(code, 0));
+  return outStr(sw_error_text(code, 0));
 }
 
 // An errc number (its name and text from the module) or a code string; the message defaults to the text.
 function error(code, message, extra) {
   if (typeof code === 'number') {
-    message ??= outStr(W.sw_error_text(code, 1));
+    message ??= outStr(sw_error_text(code, 1));
     code = errName(code);
   }
   return codedError(code, message ?? code, extra);
@@ -212,7 +216,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
     bytes = u8.slice(bp, bp + bn);
   }
   const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 7] === 1, handle);
-  if (handle) released?.register(frame, ['sw_message_free', handle], frame);
+  if (handle) released?.register(frame, [sw_message_free, handle], frame);
   return frame;
 }
 
@@ -232,8 +236,8 @@ class Message extends Frame {
     if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
     this._h = 0;
     released?.unregister(this);
-    const r = W.sw_ack(h, nack, tx, args(headerList(headers)));
-    W.sw_message_free(h);
+    const r = sw_ack(h, nack, tx, args(headerList(headers)));
+    sw_message_free(h);
     if (r) throw error(r);
   }
 }
@@ -243,7 +247,7 @@ class Message extends Frame {
 
 function fireTimer(id) {
   timers.delete(id);
-  W.sw_timer_fire(id);
+  sw_timer_fire(id);
 }
 
 // Timers run in a Worker when asked (heartbeatStrategy: 'worker'): hidden browser tabs throttle the
@@ -254,7 +258,7 @@ function workerTicker() {
     // [id, delay]: (re)arms timer id; [id, -1] clears it.
     const src = 'let t=new Map;onmessage=e=>{let[i,d]=e.data;clearTimeout(t.get(i));t.delete(i);d<0||t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
-    w.onmessage = (e) => W.sw_timer_fire(e.data);
+    w.onmessage = (e) => sw_timer_fire(e.data);
     return { _set: (i, d) => w.postMessage([i, d]), _clear: (i) => w.postMessage([i, -1]) };
   } catch {
     return null;
@@ -296,7 +300,7 @@ function feed(conn, data) {
     view();
     u8.set(b, p);
   }
-  W.sw_ws_message(conn, p, n, binary);
+  sw_ws_message(conn, p, n, binary);
 }
 
 // A rejected WebSocket handshake, where the platform shows its status: 401 and 403 as the native
@@ -317,15 +321,15 @@ function openSocket(conn, key, url, protocols) {
     s = c._transport(url, protocols);
   } catch (cause) {
     c._lastSocketError = cause;
-    later(rec, () => W.sw_ws_error(conn, 0));
-    later(rec, () => W.sw_ws_closed(conn, 1006, 0, args([errorText(cause)])));
+    later(rec, () => sw_ws_error(conn, 0));
+    later(rec, () => sw_ws_closed(conn, 1006, 0, args([errorText(cause)])));
     return;
   }
   rec._sock = s;
   try {
     s.binaryType = 'arraybuffer';
   } catch {}
-  s.onopen = () => later(rec, () => W.sw_ws_opened(conn, args([s.protocol ?? ''])));
+  s.onopen = () => later(rec, () => sw_ws_opened(conn, args([s.protocol ?? ''])));
   s.onmessage = (ev) => {
     // The common case without the closure and the queue of later().
     if (!busy && !backlog.length && sockets.get(conn) === rec) feed(conn, ev.data);
@@ -334,9 +338,9 @@ function openSocket(conn, key, url, protocols) {
   s.onerror = (ev) => {
     c._lastSocketError = ev;
     const code = socketError(ev);
-    later(rec, () => W.sw_ws_error(conn, code));
+    later(rec, () => sw_ws_error(conn, code));
   };
-  s.onclose = (ev) => later(rec, () => W.sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
+  s.onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
 }
 
 function calling(fn) {
@@ -350,25 +354,32 @@ function calling(fn) {
 
 const imports = {
   env: {
-    sw_now: () => performance.now(),
-    sw_random: Math.random,
-    sw_timer_set(id, delay) {
+    // sw_now
+    a: () => performance.now(),
+    // sw_random
+    b: Math.random,
+    // sw_timer_set
+    c(id, delay) {
       if (ticker) ticker._set(id, delay);
       else timers.set(id, setTimeout(fireTimer, delay, id));
     },
-    sw_timer_clear(id) {
+    // sw_timer_clear
+    d(id) {
       if (ticker) return ticker._clear(id);
       clearTimeout(timers.get(id));
       timers.delete(id);
     },
-    sw_post: () => queueMicrotask(() => W.sw_run_posted()),
-    sw_ws_open(conn, key, up, ul, pp, pl) {
+    // sw_post
+    e: () => queueMicrotask(() => sw_run_posted()),
+    // sw_ws_open
+    f(conn, key, up, ul, pp, pl) {
       view();
       const url = str(up, ul);
       const protocols = pl ? str(pp, pl).split(',') : [];
       calling(() => openSocket(conn, key, url, protocols));
     },
-    sw_ws_send(conn, p, n, binary) {
+    // sw_ws_send
+    g(conn, p, n, binary) {
       const s = sockets.get(conn)?._sock;
       if (!s) return;
       view();
@@ -379,7 +390,8 @@ const imports = {
         } catch {} // closing: the close event follows
       });
     },
-    sw_ws_close(conn, code, p, n) {
+    // sw_ws_close
+    h(conn, code, p, n) {
       const s = sockets.get(conn)?._sock;
       if (!s) return;
       view();
@@ -390,8 +402,10 @@ const imports = {
         } catch {}
       });
     },
-    sw_ws_buffered: (conn) => sockets.get(conn)?._sock?.bufferedAmount ?? 0,
-    sw_ws_release(conn) {
+    // sw_ws_buffered
+    i: (conn) => sockets.get(conn)?._sock?.bufferedAmount ?? 0,
+    // sw_ws_release
+    j(conn) {
       const s = sockets.get(conn)?._sock;
       sockets.delete(conn);
       if (!s) return;
@@ -405,8 +419,10 @@ const imports = {
         });
       }
     },
-    sw_event: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
-    sw_message(key, sub, handle) {
+    // sw_event
+    k: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
+    // sw_message
+    l(key, sub, handle) {
       busy++;
       try {
         clients.get(key)?._message(sub, handle);
@@ -414,7 +430,6 @@ const imports = {
         busy--;
       }
     },
-    emscripten_notify_memory_growth: noop,
   },
   wasi_snapshot_preview1: {
     proc_exit(code) {
@@ -457,19 +472,20 @@ async function instantiate(source) {
   // An Instance from a Module, {module, instance} from bytes.
   const r = await WebAssembly.instantiate(source, imports);
   W = (r.instance ?? r).exports;
+  ({ a: sw_alloc, b: sw_free, c: sw_heap_used, d: sw_frame_info, e: sw_out_ptr, f: sw_out_len, g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, j: sw_run_posted, k: sw_ws_opened, l: sw_ws_message, m: sw_ws_error, n: sw_ws_closed, o: sw_last_error, p: sw_client_create, q: sw_client_destroy, r: sw_activate, s: sw_deactivate, t: sw_before_connect_done, u: sw_state, v: sw_set_connect_headers, w: sw_metrics, x: sw_subscribe, y: sw_sub_error, z: sw_unsubscribe, A: sw_sub_free, B: sw_publish, C: sw_ack, D: sw_message_free, E: sw_begin, F: sw_tx_error, G: sw_tx_end, H: sw_tx_publish, I: sw_tx_free } = W);
   W._initialize();
   view();
-  frameInfo = W.sw_frame_info() >> 2;
+  frameInfo = sw_frame_info() >> 2;
 }
 
 /** Bytes allocated on the wasm heap (the leak probe of the tests). */
 export function heapUsed() {
-  return W ? W.sw_heap_used() : 0;
+  return W ? sw_heap_used() : 0;
 }
 
 /** Timers and posted tasks the module is waiting for. */
 export function pendingWork() {
-  return W ? W.sw_pending_work() : 0;
+  return W ? sw_pending_work() : 0;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -492,12 +508,12 @@ class Subscription {
   }
   _attach() {
     const c = this._client;
-    const h = W.sw_subscribe(c._h, this._key, args([this.destination, ...headerList(this._headers)]));
-    const e = W.sw_sub_error(h);
+    const h = sw_subscribe(c._h, this._key, args([this.destination, ...headerList(this._headers)]));
+    const e = sw_sub_error(h);
     if (e) {
-      W.sw_sub_free(h);
+      sw_sub_free(h);
       this._end();
-      throw error(e, `subscribe(${this.destination}): ${outStr(W.sw_error_text(e, 1))}`);
+      throw error(e, `subscribe(${this.destination}): ${outStr(sw_error_text(e, 1))}`);
     }
     this._h = h;
   }
@@ -506,8 +522,8 @@ class Subscription {
     const h = this._h;
     this._end();
     if (!h) return;
-    const r = W.sw_unsubscribe(h, args(headerList(headers)));
-    W.sw_sub_free(h);
+    const r = sw_unsubscribe(h, args(headerList(headers)));
+    sw_sub_free(h);
     if (r && r !== 18 /* invalid_state: the client already forgot it */) throw error(r);
   }
   // Called once: only a subscription in client._subs can end, and ending takes it out.
@@ -554,7 +570,7 @@ class Transaction {
     this.id = id;
     this._client = client;
     this._h = h;
-    released?.register(this, ['sw_tx_free', h], this);
+    released?.register(this, [sw_tx_free, h], this);
   }
   _live() {
     if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
@@ -577,10 +593,10 @@ class Transaction {
   }
   _end(commit) {
     const h = this._live();
-    const r = W.sw_tx_end(h, commit);
+    const r = sw_tx_end(h, commit);
     this._h = 0;
     released?.unregister(this);
-    W.sw_tx_free(h);
+    sw_tx_free(h);
     if (r) throw error(r);
   }
   [disposeSymbol]() {
@@ -657,9 +673,9 @@ export class Client {
       num(o.maxIncomingFrameSize),
       o.beforeConnect ? 1 : 0,
     ];
-    const h = W.sw_client_create(this._key, args(headerList(o.connectHeaders, list)));
+    const h = sw_client_create(this._key, args(headerList(o.connectHeaders, list)));
     if (!h) {
-      const code = W.sw_last_error();
+      const code = sw_last_error();
       const what = outStr();
       this._disposed = true;
       throw error(code, `invalid option ${what}`, { option: what });
@@ -673,7 +689,7 @@ export class Client {
         this._callbackError(e);
       }
     }
-    if (this._activate) W.sw_activate(h);
+    if (this._activate) sw_activate(h);
   }
 
   _webSocket(url, protocols) {
@@ -725,7 +741,7 @@ export class Client {
         : readFrame(kind === 7 ? Message : Frame));
     }
     if (kind === 10) {
-      const done = (failed) => this._h && W.sw_before_connect_done(this._h, a, failed);
+      const done = (failed) => this._h && sw_before_connect_done(this._h, a, failed);
       let r;
       try {
         r = this._o.beforeConnect(this);
@@ -747,7 +763,7 @@ export class Client {
 
   /** Starts connecting (reconnecting after failures) until deactivate(). */
   activate() {
-    if (this._h) W.sw_activate(this._h);
+    if (this._h) sw_activate(this._h);
     else this._activate = !this._disposed;
   }
 
@@ -757,7 +773,7 @@ export class Client {
     if (!this._h) return settled(this._disposed ? Promise.resolve() : this.ready.then(() => this.deactivate(options)));
     const key = ++seq;
     const p = new Promise((r) => this._pending.set(key, () => r()));
-    W.sw_deactivate(this._h, options.force ? 1 : 0, key);
+    sw_deactivate(this._h, options.force ? 1 : 0, key);
     return p;
   }
 
@@ -769,11 +785,11 @@ export class Client {
     this._activate = false;
     if (!h) return;
     clients.delete(this._key);
-    W.sw_client_destroy(h);
+    sw_client_destroy(h);
     for (const settle of this._pending.values()) settle(error('deactivated', 'client disposed'));
     this._pending.clear();
     for (const s of [...this._subs.values()]) {
-      W.sw_sub_free(s._h);
+      sw_sub_free(s._h);
       s._end();
     }
   }
@@ -783,7 +799,7 @@ export class Client {
   }
 
   get state() {
-    return this._h ? STATES[W.sw_state(this._h)] : 'inactive';
+    return this._h ? STATES[sw_state(this._h)] : 'inactive';
   }
   get connected() {
     return this.state === 'connected';
@@ -805,7 +821,7 @@ export class Client {
   /** Used from the next connection attempt on (e.g. set in beforeConnect after a token refresh). */
   set connectHeaders(headers) {
     this._o.connectHeaders = headers;
-    if (this._h) W.sw_set_connect_headers(this._h, args(headerList(headers)));
+    if (this._h) sw_set_connect_headers(this._h, args(headerList(headers)));
   }
 
   subscribe(destination, callback, headers = {}) {
@@ -850,18 +866,18 @@ export class Client {
     }
     const key = ++seq;
     const a = args([String(p.destination ?? ''), ...headerList(p.headers), body]);
-    const r = tx ? W.sw_tx_publish(tx, this._key, key, flags, a) : W.sw_publish(this._h, key, flags, a);
+    const r = tx ? sw_tx_publish(tx, this._key, key, flags, a) : sw_publish(this._h, key, flags, a);
     if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
   }
 
   begin(id = '') {
     if (!this._h) throw error('not_connected', 'not connected');
-    const h = W.sw_begin(this._h, args([id]));
+    const h = sw_begin(this._h, args([id]));
     const txId = outStr();
-    const e = W.sw_tx_error(h);
+    const e = sw_tx_error(h);
     if (e) {
-      W.sw_tx_free(h);
+      sw_tx_free(h);
       throw error(e);
     }
     return new Transaction(this, h, txId);
@@ -870,7 +886,7 @@ export class Client {
   metrics() {
     if (!this._h) return { state: this.state };
     view();
-    const p = W.sw_metrics(this._h);
+    const p = sw_metrics(this._h);
     const m = {};
     METRICS.forEach((name, i) => {
       const v = dv.getFloat64(p + 8 * i, true);
