@@ -545,12 +545,15 @@ SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned c
   Args a{args};
   ClientOptions o;
   o.brokerURL = std::string(a.str());
-  auto versions = static_cast<unsigned>(a.num());
-  o.versions.clear();
+  // Bit 2: 1.2, 1: 1.1, 0: 1.0. Kept in place out of the default (all versions, newest first): no
+  // push_back, whose growth path would be inlined here.
+  const auto versions = static_cast<unsigned>(a.num());
   static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
-  for (int v = 2; v >= 0; --v) {
-    if (versions >> v & 1) o.versions.push_back(static_cast<Version>(v));  // bit 2: 1.2, 1: 1.1, 0: 1.0
+  auto kept = o.versions.begin();
+  for (Version v : o.versions) {
+    if (versions >> static_cast<int>(v) & 1) *kept++ = v;
   }
+  o.versions.erase(kept, o.versions.end());
   readOptionNumbers(a, o);
   const bool beforeConnect = a.num() != 0;
   o.connectHeaders = a.headers();
