@@ -139,9 +139,10 @@ void describe(const FrameView& f, bool binary) {
 // The rare owned frames (CONNECTED, ERROR, RECEIPT) go through the same code as a view: one copy of
 // describe() instead of two.
 void describe(const Frame& f) {
+  // resize(): the core instantiates it already (reserve + push_back would inline a growth path here).
   std::vector<HeaderView> views;
-  views.reserve(f.headers.size());
-  for (const auto& h : f.headers) views.push_back({h.name, h.value});
+  views.resize(f.headers.size());
+  for (std::size_t i = 0; i < views.size(); ++i) views[i] = {f.headers[i].name, f.headers[i].value};
   describe(FrameView{f.command, views, f.body}, false);
 }
 
