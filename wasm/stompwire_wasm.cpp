@@ -173,7 +173,6 @@ struct Args {
   Headers headers() {
     Headers h;
     auto n = static_cast<std::size_t>(num());
-    h.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       std::string_view name = str();
       h.push_back({std::string(name), std::string(str())});
