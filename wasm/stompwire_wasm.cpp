@@ -64,7 +64,7 @@ enum Event {
   evDeactivated,       // a = done key
 };
 
-int code(std::error_code ec) {
+[[gnu::noinline]] int code(std::error_code ec) {
   if (!ec) return 0;
   if (ec.category() == stompwire_category()) return ec.value();
   return static_cast<int>(errc::transport_error);
