@@ -431,14 +431,14 @@ int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& 
 }
 
 PublishParams readPublish(Args& a, int flags) {
-  PublishParams p;
-  p.destination = std::string(a.str());
-  p.headers = a.headers();
-  p.body = std::string(a.str());
-  p.binary = flags & 1;
-  p.receipt = flags & 2;
-  p.skipContentLengthHeader = flags & 4;
-  return p;
+  const std::string_view destination = a.str();
+  Headers headers = a.headers();
+  return {.destination = std::string(destination),
+          .body = std::string(a.str()),
+          .headers = std::move(headers),
+          .binary = (flags & 1) != 0,
+          .receipt = (flags & 2) != 0,
+          .skipContentLengthHeader = (flags & 4) != 0};
 }
 
 }  // namespace
