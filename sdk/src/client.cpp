@@ -102,7 +102,7 @@ std::string_view reasonText(std::error_code ec) {
 
 // Size (the wasm module is budgeted): every distinct callable type stored in a std::function, and every
 // container element type, instantiates its own set of functions. So notifications are one Note type,
-// timers and posted work one Task type, and listeners of all events one list.
+// timers one Task type, and listeners of all events one list.
 
 // The user-visible events (the order of the Client::on* listeners), then internal notifications.
 enum class NoteKind : std::uint8_t {
@@ -139,16 +139,20 @@ struct Listener {
 
 class Connection;
 
-enum class TaskKind : std::uint8_t { connectTimeout, reconnect, disconnectTimeout, tick, receiptTimeout, retire };
+enum class TaskKind : std::uint8_t { connectTimeout, reconnect, disconnectTimeout, tick, receiptTimeout };
 
-// Everything the client hands to its Scheduler. It holds the client weakly: a timer of a destroyed client does nothing.
+// What every timer of the client runs: a raw pointer and a word, trivially copyable and as small as a
+// std::function stores inline (no clone/destroy code per callable). It holds the client without a
+// reference: every timer id sits in a slot (connectTimer_..., Outgoing::timer) until it fires or is
+// cancelled, and shutdown() cancels them all, so no timer runs once the Client is destroyed.
 struct Task {
-  std::weak_ptr<ClientImpl> client;
-  TaskKind kind;
-  std::uint64_t epoch = 0;                // receiptTimeout: the receipt number
-  std::shared_ptr<Connection> retired;  // retire: destroyed when the task runs
-  void operator()();
+  static constexpr std::uint32_t kMask = (1u << 29) - 1;
+  ClientImpl* client;
+  std::uint32_t kind : 3;    // a TaskKind
+  std::uint32_t value : 29;  // the attempt's epoch, or the receipt number of a receiptTimeout (low bits)
+  void operator()() const;
 };
+static_assert(std::is_trivially_copyable_v<Task> && sizeof(Task) <= 2 * sizeof(void*));
 
 class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
  public:
@@ -199,7 +203,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     }
     return false;
   }
-  void runTask(const Task& t);
+  void runTask(TaskKind kind, std::uint32_t value);
 
   // Transport events, from Connection.
   void onTransportOpen(Connection* c, std::string_view subprotocol);
@@ -257,16 +261,19 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::error_code sendPublish(Outgoing& o);
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
-  void onReceiptTimeout(std::uint64_t receipt);
+  void onReceiptTimeout(std::uint32_t receipt);
   Millis now() const { return sched_.now(); }
   // The session, its clock moved to now (for heart-beat accounting), before a command.
   Session& live() {
     session_->updateTime(now());
     return *session_;
   }
-  // `epoch`: of the attempt the timer belongs to, or the receipt number of a receiptTimeout.
-  TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0) {
-    return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, nullptr});
+  // Starts the timer of `slot` (cancelling one still there, so that every live timer has a slot that
+  // shutdown() cancels). `value`: the epoch of the attempt it belongs to, or a receipt number.
+  void arm(TimerId& slot, Millis delay, TaskKind kind, std::uint64_t value = 0) {
+    cancelTimer(slot);
+    if (destroyed_) return;
+    slot = sched_.schedule(delay, Task{this, static_cast<std::uint32_t>(kind), static_cast<std::uint32_t>(value & Task::kMask)});
   }
 
   ClientOptions options_;
@@ -427,20 +434,16 @@ void ClientImpl::emit(NoteKind event, const void* arg) {
   }
 }
 
-void Task::operator()() {
-  if (kind == TaskKind::retire) {
-    retired.reset();
-    return;
-  }
-  if (auto c = client.lock()) c->runTask(*this);
-}
+void Task::operator()() const { client->runTask(static_cast<TaskKind>(kind), value); }
 
-void ClientImpl::runTask(const Task& t) {
+void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
   if (destroyed_) return;
-  switch (t.kind) {
+  auto self = shared_from_this();
+  const bool current = value == (epoch_ & Task::kMask);
+  switch (kind) {
     case TaskKind::connectTimeout:
       connectTimer_ = 0;
-      if (epoch_ == t.epoch && state_ == ClientState::connecting) handleFailure(errc::connect_timeout);
+      if (current && state_ == ClientState::connecting) handleFailure(errc::connect_timeout);
       break;
     case TaskKind::reconnect:
       reconnectTimer_ = 0;
@@ -451,19 +454,17 @@ void ClientImpl::runTask(const Task& t) {
       break;
     case TaskKind::disconnectTimeout:
       disconnectTimer_ = 0;
-      if (epoch_ == t.epoch && state_ == ClientState::deactivating) finishDeactivate({});
+      if (current && state_ == ClientState::deactivating) finishDeactivate({});
       break;
     case TaskKind::tick:
       tickTimer_ = 0;
-      if (epoch_ == t.epoch && session_) {
+      if (current && session_) {
         session_->tick(now());
         pump();
       }
       break;
     case TaskKind::receiptTimeout:
-      onReceiptTimeout(t.epoch);
-      break;
-    case TaskKind::retire:
+      onReceiptTimeout(value);
       break;
   }
   deliver();
@@ -527,7 +528,7 @@ void ClientImpl::startAttempt() {
   setState(ClientState::connecting);
   const std::uint64_t epoch = epoch_;
   if (options_.connectionTimeout.count() > 0) {
-    connectTimer_ = schedule(options_.connectionTimeout, TaskKind::connectTimeout, epoch);
+    arm(connectTimer_, options_.connectionTimeout, TaskKind::connectTimeout, epoch);
   }
   if (options_.beforeConnect) {
     // Once only needs no flag: the first call opens a connection or fails the attempt, and either
@@ -582,7 +583,7 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     std::shared_ptr<Connection> old = std::move(conn_);
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
-    sched_.post(Task{{}, TaskKind::retire, 0, std::move(old)});
+    sched_.post([old = std::move(old)]() mutable { old.reset(); });
   }
 }
 
@@ -618,7 +619,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   const double r = random_ ? random_() : 1.0;
   const Millis delay = backoffDelay(rc, failures_, r);
   nextAttemptAt_ = now() + delay;
-  reconnectTimer_ = schedule(delay, TaskKind::reconnect);
+  arm(reconnectTimer_, delay, TaskKind::reconnect);
   setState(ClientState::reconnecting, ec);
 }
 
@@ -647,7 +648,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
         flushOutput();
         setState(ClientState::deactivating);
         if (options_.disconnectTimeout.count() > 0) {
-          disconnectTimer_ = schedule(options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
+          arm(disconnectTimer_, options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
         }
       }
       break;
@@ -781,10 +782,8 @@ void ClientImpl::armTick() {
     return;
   }
   if (tickTimer_ && tickAt_ <= *deadline) return;  // fires early at worst, then re-arms
-  cancelTimer(tickTimer_);
   tickAt_ = *deadline;
-  Millis delay = std::max(Millis(0), *deadline - now());
-  tickTimer_ = schedule(delay, TaskKind::tick, epoch_);
+  arm(tickTimer_, std::max(Millis(0), *deadline - now()), TaskKind::tick, epoch_);
 }
 
 void ClientImpl::onMessage(const FrameView& frame) {
@@ -940,9 +939,13 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
 }
 
 // A publish leaves queue_/pending_ only together with cancelling its timer, so a timer that fires finds it.
-void ClientImpl::onReceiptTimeout(std::uint64_t receipt) {
-  for (auto* list : {&queue_, &pending_}) {
-    auto it = std::find_if(list->begin(), list->end(), [&](const Outgoing& o) { return o.state->receipt == receipt; });
+// The timer knows the low 29 bits of the receipt number: should two live publishes share them (2^29
+// receipts apart), the oldest, the first found (pending_ holds earlier receipts than queue_), is the
+// one whose timer fires first, as all receipt timers have the same timeout.
+void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
+  for (auto* list : {&pending_, &queue_}) {
+    auto it = std::find_if(list->begin(), list->end(),
+                           [&](const Outgoing& o) { return (o.state->receipt & Task::kMask) == receipt; });
     if (it == list->end()) continue;
     if (list == &queue_) queueBytes_ -= it->bytes;
     auto st = std::move(it->state);
@@ -998,7 +1001,7 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
   }
 
   if (o.params.receipt && options_.receiptTimeout.count() > 0) {
-    o.timer = schedule(options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
+    arm(o.timer, options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
   }
   if (st->status == PublishStatus::sent) {
     pending_.push_back(std::move(o));
