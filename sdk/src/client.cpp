@@ -131,11 +131,42 @@ struct Note {
   std::uint64_t epoch = 0;
 };
 
+// Trivially copyable (the vector moves it as bytes). `fn` is owned: a heap std::function with the event's
+// signature, deleted by freeListener(); one removed while callbacks run waits in dropped_ until the
+// delivery ends (it may be the one running).
 struct Listener {
   ListenerId id;
   NoteKind event;
-  std::shared_ptr<void> fn;  // a std::function with the event's signature
+  void* fn;
 };
+
+template <class Arg>
+static void invokeListener(void* fn, const void* arg) {
+  auto& f = *static_cast<std::function<void(Arg)>*>(fn);
+  if (f) f(*static_cast<const std::remove_cvref_t<Arg>*>(arg));
+}
+
+template <class Arg>
+static void deleteListener(void* fn) {
+  delete static_cast<std::function<void(Arg)>*>(fn);
+}
+
+// The std::function type each event's listeners are stored as.
+static void freeListener(const Listener& l) {
+  switch (l.event) {
+    case NoteKind::disconnect:
+    case NoteKind::webSocketError:
+      return deleteListener<std::error_code>(l.fn);
+    case NoteKind::stateChange:
+      return deleteListener<const StateChange&>(l.fn);
+    case NoteKind::webSocketClose:
+      return deleteListener<const CloseEvent&>(l.fn);
+    case NoteKind::unhandledMessage:
+      return deleteListener<const Message&>(l.fn);
+    default:
+      return deleteListener<const Frame&>(l.fn);
+  }
+}
 
 class Connection;
 
@@ -163,7 +194,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
         sched_(scheduler),
         random_(std::move(random)),
         connectHeaders_(options_.connectHeaders) {}
-  ~ClientImpl() = default;
+  ~ClientImpl() {
+    for (const auto& l : listeners_) freeListener(l);
+    for (const auto& l : dropped_) freeListener(l);
+  }
 
   // Public API.
   void activate();
@@ -189,14 +223,15 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   static std::error_code settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
-  ListenerId addListener(NoteKind event, std::shared_ptr<void> fn) {
+  ListenerId addListener(NoteKind event, void* fn) {
     ListenerId id = ++listenerSeq_;
-    listeners_.push_back({id, event, std::move(fn)});
+    listeners_.push_back({id, event, fn});
     return id;
   }
   bool removeListener(ListenerId id) {
     for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
       if (it->id == id) {
+        drop(*it);
         listeners_.erase(it);
         return true;
       }
@@ -212,6 +247,18 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void onTransportError(Connection* c, std::error_code ec);
 
   void deliver();
+  void drop(const Listener& l) {
+    if (delivering_) {
+      dropped_.push_back(l);
+    } else {
+      freeListener(l);
+    }
+  }
+  void endDelivery() {
+    delivering_ = false;
+    for (const auto& l : dropped_) freeListener(l);
+    dropped_.clear();
+  }
 
  private:
   struct Sub {
@@ -290,6 +337,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::vector<Note> notes_;
   std::size_t nextNote_ = 0;
   std::vector<Listener> listeners_;
+  std::vector<Listener> dropped_;  // removed while delivering_: freed when the delivery ends
 
   std::shared_ptr<Connection> conn_;
   // conn_'s session, once open. Owned by the connection, so that pump() keeps it alive (with the
@@ -359,7 +407,7 @@ void ClientImpl::deliver() {
   }
   notes_.clear();
   nextNote_ = 0;
-  delivering_ = false;
+  endDelivery();
 }
 
 void ClientImpl::run(Note& n) {
@@ -393,12 +441,6 @@ void ClientImpl::run(Note& n) {
   }
 }
 
-template <class Arg>
-static void invokeListener(void* fn, const void* arg) {
-  auto& f = *static_cast<std::function<void(const Arg&)>*>(fn);
-  if (f) f(*static_cast<const Arg*>(arg));
-}
-
 // Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
 // everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
 // skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
@@ -409,26 +451,23 @@ void ClientImpl::emit(NoteKind event, const void* arg) {
                            [&](const Listener& x) { return x.id > after && x.event == event; });
     if (it == listeners_.end() || it->id > newest) return;
     after = it->id;
-    const Listener l = *it;  // keeps its function alive if it removes itself
+    // A listener that removes itself (or destroys the client) stays alive in dropped_ while it runs.
     switch (event) {
       case NoteKind::disconnect:
-      case NoteKind::webSocketError: {
-        // Stored as std::function<void(std::error_code)>: by value, as the API declares it.
-        auto& f = *static_cast<std::function<void(std::error_code)>*>(l.fn.get());
-        if (f) f(*static_cast<const std::error_code*>(arg));
+      case NoteKind::webSocketError:
+        invokeListener<std::error_code>(it->fn, arg);  // by value, as the API declares it
         break;
-      }
       case NoteKind::stateChange:
-        invokeListener<StateChange>(l.fn.get(), arg);
+        invokeListener<const StateChange&>(it->fn, arg);
         break;
       case NoteKind::webSocketClose:
-        invokeListener<CloseEvent>(l.fn.get(), arg);
+        invokeListener<const CloseEvent&>(it->fn, arg);
         break;
       case NoteKind::unhandledMessage:
-        invokeListener<Message>(l.fn.get(), arg);
+        invokeListener<const Message&>(it->fn, arg);
         break;
       default:
-        invokeListener<Frame>(l.fn.get(), arg);
+        invokeListener<const Frame&>(it->fn, arg);
         break;
     }
   }
@@ -696,6 +735,7 @@ void ClientImpl::shutdown() {
   notes_.clear();
   nextNote_ = 0;
   deactivateDone_.clear();
+  for (const auto& l : listeners_) drop(l);
   listeners_.clear();
 }
 
@@ -806,7 +846,7 @@ void ClientImpl::onMessage(const FrameView& frame) {
   // session, and so its event storage, alive meanwhile). Same guard as deliver(): no nesting.
   delivering_ = true;
   route(subId, Message(std::shared_ptr<const MessageState>(std::shared_ptr<const MessageState>(), &m)));
-  delivering_ = false;
+  endDelivery();
 }
 
 // Routed at delivery time: an earlier callback may have unsubscribed it.
@@ -1324,7 +1364,7 @@ Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); 
 namespace {
 template <class Fn>
 ListenerId addListener(detail::ClientImpl& impl, detail::NoteKind event, Fn&& fn) {
-  return impl.addListener(event, std::make_shared<std::remove_cvref_t<Fn>>(std::move(fn)));
+  return impl.addListener(event, new std::remove_cvref_t<Fn>(std::move(fn)));
 }
 }  // namespace
 
