@@ -265,7 +265,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     std::string id;
     std::string destination;
     std::uint8_t ackMode;  // index in kAckModes
-    Headers headers;
+    Headers headers;  // as given to subscribe() (Session::subscribe skips destination, id and ack)
     std::shared_ptr<MessageCallback> callback;
   };
   struct Outgoing {
@@ -1066,15 +1066,14 @@ Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& 
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
                                             const Headers& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
-  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = {}, .callback = std::make_shared<MessageCallback>(std::move(cb))};
+  // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
+  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = headers, .callback = std::make_shared<MessageCallback>(std::move(cb))};
   std::string_view ack = kAckModes[0];
   for (const auto& h : headers) {
     if (h.name == "id" && s.id.empty()) {
       s.id = h.value;
     } else if (h.name == "ack") {
       ack = h.value;
-    } else if (h.name != "destination" && h.name != "id") {
-      s.headers.push_back(h);
     }
   }
   if (destination.empty() || !*s.callback) return errc::invalid_argument;
