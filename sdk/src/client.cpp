@@ -132,40 +132,25 @@ struct Note {
 };
 
 // Trivially copyable (the vector moves it as bytes). `fn` is owned: a heap std::function with the event's
-// signature, deleted by freeListener(); one removed while callbacks run waits in dropped_ until the
-// delivery ends (it may be the one running).
+// signature, which `call` invokes and `free` deletes; one removed while callbacks run waits in dropped_
+// until the delivery ends (it may be the one running).
 struct Listener {
   ListenerId id;
   NoteKind event;
   void* fn;
+  void (*call)(void* fn, const void* arg);
+  void (*free)(void* fn);
 };
 
 template <class Arg>
-static void invokeListener(void* fn, const void* arg) {
+void invokeListener(void* fn, const void* arg) {
   auto& f = *static_cast<std::function<void(Arg)>*>(fn);
   if (f) f(*static_cast<const std::remove_cvref_t<Arg>*>(arg));
 }
 
 template <class Arg>
-static void deleteListener(void* fn) {
+void deleteListener(void* fn) {
   delete static_cast<std::function<void(Arg)>*>(fn);
-}
-
-// The std::function type each event's listeners are stored as.
-static void freeListener(const Listener& l) {
-  switch (l.event) {
-    case NoteKind::disconnect:
-    case NoteKind::webSocketError:
-      return deleteListener<std::error_code>(l.fn);
-    case NoteKind::stateChange:
-      return deleteListener<const StateChange&>(l.fn);
-    case NoteKind::webSocketClose:
-      return deleteListener<const CloseEvent&>(l.fn);
-    case NoteKind::unhandledMessage:
-      return deleteListener<const Message&>(l.fn);
-    default:
-      return deleteListener<const Frame&>(l.fn);
-  }
 }
 
 class Connection;
@@ -195,8 +180,8 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
         random_(std::move(random)),
         connectHeaders_(options_.connectHeaders) {}
   ~ClientImpl() {
-    for (const auto& l : listeners_) freeListener(l);
-    for (const auto& l : dropped_) freeListener(l);
+    for (const auto& l : listeners_) l.free(l.fn);
+    for (const auto& l : dropped_) l.free(l.fn);
   }
 
   // Public API.
@@ -223,10 +208,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   static std::error_code settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
-  ListenerId addListener(NoteKind event, void* fn) {
-    ListenerId id = ++listenerSeq_;
-    listeners_.push_back({id, event, fn});
-    return id;
+  ListenerId addListener(Listener l) {
+    l.id = ++listenerSeq_;
+    listeners_.push_back(l);
+    return l.id;
   }
   bool removeListener(ListenerId id) {
     for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
@@ -251,12 +236,12 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     if (delivering_) {
       dropped_.push_back(l);
     } else {
-      freeListener(l);
+      l.free(l.fn);
     }
   }
   void endDelivery() {
     delivering_ = false;
-    for (const auto& l : dropped_) freeListener(l);
+    for (const auto& l : dropped_) l.free(l.fn);
     dropped_.clear();
   }
 
@@ -452,24 +437,7 @@ void ClientImpl::emit(NoteKind event, const void* arg) {
     if (it == listeners_.end() || it->id > newest) return;
     after = it->id;
     // A listener that removes itself (or destroys the client) stays alive in dropped_ while it runs.
-    switch (event) {
-      case NoteKind::disconnect:
-      case NoteKind::webSocketError:
-        invokeListener<std::error_code>(it->fn, arg);  // by value, as the API declares it
-        break;
-      case NoteKind::stateChange:
-        invokeListener<const StateChange&>(it->fn, arg);
-        break;
-      case NoteKind::webSocketClose:
-        invokeListener<const CloseEvent&>(it->fn, arg);
-        break;
-      case NoteKind::unhandledMessage:
-        invokeListener<const Message&>(it->fn, arg);
-        break;
-      default:
-        invokeListener<const Frame&>(it->fn, arg);
-        break;
-    }
+    it->call(it->fn, arg);
   }
 }
 
@@ -1361,9 +1329,11 @@ PublishHandle Client::publish(PublishParams params) { return impl_->publish(std:
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
 
 namespace {
-template <class Fn>
-ListenerId addListener(detail::ClientImpl& impl, detail::NoteKind event, Fn&& fn) {
-  return impl.addListener(event, new std::remove_cvref_t<Fn>(std::move(fn)));
+// Arg: the listener's parameter type as the API declares it.
+template <class Arg>
+ListenerId addListener(detail::ClientImpl& impl, detail::NoteKind event, std::function<void(Arg)>&& fn) {
+  return impl.addListener({0, event, new std::function<void(Arg)>(std::move(fn)), detail::invokeListener<Arg>,
+                           detail::deleteListener<Arg>});
 }
 }  // namespace
 
