@@ -239,6 +239,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
       l.free(l.fn);
     }
   }
+  void dropCallback(std::unique_ptr<MessageCallback>& cb) {
+    drop({0, NoteKind::message, cb.release(), nullptr, deleteListener<const Message&>});
+  }
   void endDelivery() {
     delivering_ = false;
     for (const auto& l : dropped_) l.free(l.fn);
@@ -251,7 +254,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     std::string destination;
     std::uint8_t ackMode;  // index in kAckModes
     Headers headers;  // as given to subscribe() (Session::subscribe skips destination, id and ack)
-    std::shared_ptr<MessageCallback> callback;
+    // Unsubscribed while callbacks run, it waits in dropped_ (as a Listener) until the delivery ends:
+    // it may be the one running.
+    std::unique_ptr<MessageCallback> callback;
   };
   struct Outgoing {
     PublishParams params;
@@ -699,6 +704,7 @@ void ClientImpl::shutdown() {
   queue_.clear();
   pending_.clear();
   queueBytes_ = 0;
+  for (auto& s : subs_) dropCallback(s.callback);
   subs_.clear();
   notes_.clear();
   nextNote_ = 0;
@@ -821,7 +827,7 @@ void ClientImpl::onMessage(const FrameView& frame) {
 void ClientImpl::route(std::string_view subscription, const Message& msg) {
   auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subscription; });
   if (it != subs_.end()) {
-    auto cb = it->callback;  // keep the callback alive even if it unsubscribes itself
+    MessageCallback* cb = it->callback.get();  // alive even if it unsubscribes itself (see Sub::callback)
     if (*cb) (*cb)(msg);
   } else {
     emit(NoteKind::unhandledMessage, &msg);
@@ -1035,7 +1041,7 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
                                             const Headers& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
   // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
-  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = headers, .callback = std::make_shared<MessageCallback>(std::move(cb))};
+  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = headers, .callback = std::make_unique<MessageCallback>(std::move(cb))};
   std::string_view ack = kAckModes[0];
   for (const auto& h : headers) {
     if (h.name == "id" && s.id.empty()) {
@@ -1070,6 +1076,7 @@ std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& he
   if (destroyed_) return errc::invalid_state;
   auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
   if (it == subs_.end()) return errc::invalid_state;
+  dropCallback(it->callback);
   subs_.erase(it);
   if (state_ == ClientState::connected) {
     auto ec = live().unsubscribe(id, headers);
