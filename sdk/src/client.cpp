@@ -27,7 +27,6 @@ struct PublishState {
   std::error_code error;
   std::string receiptId;
   std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
-  bool clientGone = false;
   std::vector<std::function<void(std::error_code)>> callbacks;
 };
 
@@ -689,21 +688,9 @@ void ClientImpl::shutdown() {
   destroyed_ = true;
   cancelTimer(reconnectTimer_);
   retireConnection(kCloseNormal, "");
-  for (auto& o : queue_) cancelTimer(o.timer);
-  for (auto& o : pending_) cancelTimer(o.timer);
-  auto markGone = [](const std::shared_ptr<PublishState>& st) {
-    st->clientGone = true;
-    st->callbacks.clear();
-    if (st->status == PublishStatus::queued || st->status == PublishStatus::sent) {
-      st->status = PublishStatus::failed;
-      st->error = errc::deactivated;
-    }
-  };
-  for (auto& o : queue_) markGone(o.state);
-  for (auto& o : pending_) markGone(o.state);
-  queue_.clear();
-  pending_.clear();
-  queueBytes_ = 0;
+  // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
+  // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
+  failAllPublishes(errc::deactivated);
   for (auto& s : subs_) dropCallback(s.callback);
   subs_.clear();
   notes_.clear();
@@ -972,9 +959,7 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
   auto st = std::make_shared<PublishState>();
   std::error_code ec = errc::invalid_state;
-  if (destroyed_) {
-    st->clientGone = true;
-  } else {
+  if (!destroyed_) {
     auto self = shared_from_this();
     ec = submit(st, std::move(params), transaction);
   }
@@ -1230,7 +1215,7 @@ void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (!state_ || !fn) return;
   if (done()) {
     fn(state_->error);
-  } else if (!state_->clientGone) {
+  } else {
     state_->callbacks.push_back(std::move(fn));
   }
 }
