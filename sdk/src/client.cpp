@@ -57,7 +57,11 @@ struct MessageState {
 // An owned copy of `view` (with the Frame built): what a queued message or frame notification keeps.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
   auto c = std::make_shared<MessageState>();
-  c->frame = view.toFrame();
+  Frame& f = c->frame;  // filled in place (no temporary Frame moved in)
+  f.command = view.command;
+  f.body = view.body;
+  f.headers.reserve(view.headers.size());
+  for (const auto& h : view.headers) f.headers.push_back({std::string(h.name), std::string(h.value)});
   c->hasFrame = true;
   c->headerViews.resize(c->frame.headers.size());
   for (std::size_t i = 0; i < c->headerViews.size(); ++i)
