@@ -1153,33 +1153,37 @@ std::vector<Version> allVersions() {
   return std::vector<Version>(std::begin(kAll), std::end(kAll));
 }
 
-std::error_code validate(const ClientOptions& o, std::string* what) {
-  auto bad = [&](const char* name) -> std::error_code {
-    if (what) *what = name;
-    return errc::invalid_argument;
-  };
-  if (o.brokerURL.empty()) return bad("brokerURL");
-  if (o.versions.empty()) return bad("versions");
+// The name of the first bad option, or null.
+static const char* firstBadOption(const ClientOptions& o) {
+  if (o.brokerURL.empty()) return "brokerURL";
+  if (o.versions.empty()) return "versions";
   for (Version v : o.versions)
-    if (v != Version::v1_0 && v != Version::v1_1 && v != Version::v1_2) return bad("versions");
+    if (v != Version::v1_0 && v != Version::v1_1 && v != Version::v1_2) return "versions";
   for (const auto& h : o.connectHeaders)
-    if (h.name.empty()) return bad("connectHeaders");
-  if (o.heartbeatIncoming.count() < 0) return bad("heartbeatIncoming");
-  if (o.heartbeatOutgoing.count() < 0) return bad("heartbeatOutgoing");
+    if (h.name.empty()) return "connectHeaders";
+  if (o.heartbeatIncoming.count() < 0) return "heartbeatIncoming";
+  if (o.heartbeatOutgoing.count() < 0) return "heartbeatOutgoing";
   if (!(o.heartbeatToleranceMultiplier >= 1.0) || o.heartbeatToleranceMultiplier > 100.0)
-    return bad("heartbeatToleranceMultiplier");
-  if (o.connectionTimeout.count() < 0) return bad("connectionTimeout");
-  if (o.receiptTimeout.count() < 0) return bad("receiptTimeout");
-  if (o.disconnectTimeout.count() < 0) return bad("disconnectTimeout");
+    return "heartbeatToleranceMultiplier";
+  if (o.connectionTimeout.count() < 0) return "connectionTimeout";
+  if (o.receiptTimeout.count() < 0) return "receiptTimeout";
+  if (o.disconnectTimeout.count() < 0) return "disconnectTimeout";
   const auto& r = o.reconnect;
   // 0 would retry in a tight loop against a server that refuses at once; use enabled = false to stop.
-  if (r.initialDelay.count() <= 0 && r.enabled) return bad("reconnect.initialDelay");
-  if (r.maxDelay < r.initialDelay) return bad("reconnect.maxDelay");
-  if (!(r.multiplier >= 1.0) || r.multiplier > 1000.0) return bad("reconnect.multiplier");
-  if (r.resetAfter.count() < 0) return bad("reconnect.resetAfter");
-  if (o.splitLargeFrames && o.maxWebSocketChunkSize == 0) return bad("maxWebSocketChunkSize");
-  if (o.maxIncomingFrameSize < 64) return bad("maxIncomingFrameSize");
-  return {};
+  if (r.initialDelay.count() <= 0 && r.enabled) return "reconnect.initialDelay";
+  if (r.maxDelay < r.initialDelay) return "reconnect.maxDelay";
+  if (!(r.multiplier >= 1.0) || r.multiplier > 1000.0) return "reconnect.multiplier";
+  if (r.resetAfter.count() < 0) return "reconnect.resetAfter";
+  if (o.splitLargeFrames && o.maxWebSocketChunkSize == 0) return "maxWebSocketChunkSize";
+  if (o.maxIncomingFrameSize < 64) return "maxIncomingFrameSize";
+  return nullptr;
+}
+
+std::error_code validate(const ClientOptions& o, std::string* what) {
+  const char* name = firstBadOption(o);
+  if (!name) return {};
+  if (what) *what = name;
+  return errc::invalid_argument;
 }
 
 Millis backoffDelay(const ReconnectOptions& o, std::uint32_t failures, double random) noexcept {
