@@ -927,19 +927,16 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
-  std::vector<Outgoing> q = std::move(queue_);
-  std::vector<Outgoing> p = std::move(pending_);
-  queue_.clear();
-  pending_.clear();
   queueBytes_ = 0;
-  // Unconfirmed ones first: they were published earlier.
-  for (auto& o : p) {
-    cancelTimer(o.timer);
-    complete(o.state, ec);
-  }
-  for (auto& o : q) {
-    cancelTimer(o.timer);
-    complete(o.state, ec);
+  // Unconfirmed ones first: they were published earlier. (complete() only queues notes: no callback
+  // runs in between.)
+  for (auto* list : {&pending_, &queue_}) {
+    std::vector<Outgoing> l = std::move(*list);
+    list->clear();
+    for (auto& o : l) {
+      cancelTimer(o.timer);
+      complete(o.state, ec);
+    }
   }
 }
 
