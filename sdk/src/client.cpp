@@ -271,9 +271,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   };
 
   Note& enqueue(NoteKind kind) {
-    notes_.emplace_back();
-    notes_.back().kind = kind;
-    return notes_.back();
+    notes_.push_back(std::make_unique<Note>());
+    notes_.back()->kind = kind;
+    return *notes_.back();
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
   void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = ownedFrame(frame); }
@@ -327,7 +327,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   bool delivering_ = false;
   // A FIFO: deliver() consumes from nextNote_ and empties the vector once it caught up (no std::deque:
   // its instantiations cost more wasm code than the whole delivery loop).
-  std::vector<Note> notes_;
+  std::vector<std::unique_ptr<Note>> notes_;  // on the heap: a Note is never moved (no move code)
   std::size_t nextNote_ = 0;
   std::vector<Listener> listeners_;
   std::vector<Listener> dropped_;  // removed while delivering_: freed when the delivery ends
@@ -395,8 +395,8 @@ void ClientImpl::deliver() {
   auto self = shared_from_this();
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
-    Note note = std::move(notes_[nextNote_++]);  // moved out first: run() may append (and reallocate)
-    run(note);
+    auto note = std::move(notes_[nextNote_++]);  // taken out first: run() may append (and reallocate)
+    run(*note);
   }
   notes_.clear();
   nextNote_ = 0;
