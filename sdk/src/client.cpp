@@ -345,9 +345,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Millis tickAt_{0};
 
   std::vector<Sub> subs_;
-  std::vector<Outgoing> queue_;  // offline queue, in publish order
+  // On the heap: erase and growth move pointers, not Outgoings.
+  using OutgoingList = std::vector<std::unique_ptr<Outgoing>>;
+  OutgoingList queue_;  // offline queue, in publish order
   std::size_t queueBytes_ = 0;
-  std::vector<Outgoing> pending_;  // sent with a receipt, not confirmed yet, in send order
+  OutgoingList pending_;  // sent with a receipt, not confirmed yet, in send order
   std::vector<std::function<void()>> deactivateDone_;
 
   std::uint32_t failures_ = 0;
@@ -609,12 +611,12 @@ void ClientImpl::handleFailure(std::error_code ec) {
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->transaction.empty()) {
+    if ((*it)->transaction.empty()) {
       ++it;
       continue;
     }
-    cancelTimer(it->timer);
-    complete(it->state, errc::connection_closed);
+    cancelTimer((*it)->timer);
+    complete((*it)->state, errc::connection_closed);
     it = pending_.erase(it);
   }
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
@@ -836,11 +838,11 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
     case SessionEvent::Type::receipt: {
       auto id = ev.frame.header("receipt-id").value_or("");
       auto it = std::find_if(pending_.begin(), pending_.end(),
-                             [&](const Outgoing& o) { return o.state->receiptId == id; });
+                             [&](const auto& o) { return o->state->receiptId == id; });
       if (it != pending_.end()) {
-        lastReceiptRtt_ = now() - it->sentAt;
-        cancelTimer(it->timer);
-        auto st = it->state;
+        lastReceiptRtt_ = now() - (*it)->sentAt;
+        cancelTimer((*it)->timer);
+        auto st = (*it)->state;
         pending_.erase(it);
         complete(st, {});
       } else {
@@ -874,22 +876,22 @@ void ClientImpl::onConnected(const FrameView& frame) {
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (auto ec = sendPublish(*it)) {
-      cancelTimer(it->timer);
-      complete(it->state, ec);
+    if (auto ec = sendPublish(**it)) {
+      cancelTimer((*it)->timer);
+      complete((*it)->state, ec);
       it = pending_.erase(it);
     } else {
       ++it;
     }
   }
-  std::vector<Outgoing> queued = std::move(queue_);
+  OutgoingList queued = std::move(queue_);
   queue_.clear();
-  for (Outgoing& o : queued) {
-    queueBytes_ -= o.bytes;
-    auto ec = sendPublish(o);
-    if (ec) cancelTimer(o.timer);
-    if (ec || !o.params.receipt) {
-      complete(o.state, ec);
+  for (auto& o : queued) {
+    queueBytes_ -= o->bytes;
+    auto ec = sendPublish(*o);
+    if (ec) cancelTimer(o->timer);
+    if (ec || !o->params.receipt) {
+      complete(o->state, ec);
     } else {
       pending_.push_back(std::move(o));
     }
@@ -931,11 +933,11 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
   // Unconfirmed ones first: they were published earlier. (complete() only queues notes: no callback
   // runs in between.)
   for (auto* list : {&pending_, &queue_}) {
-    std::vector<Outgoing> l = std::move(*list);
+    OutgoingList l = std::move(*list);
     list->clear();
     for (auto& o : l) {
-      cancelTimer(o.timer);
-      complete(o.state, ec);
+      cancelTimer(o->timer);
+      complete(o->state, ec);
     }
   }
 }
@@ -947,10 +949,10 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
 void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
   for (auto* list : {&pending_, &queue_}) {
     auto it = std::find_if(list->begin(), list->end(),
-                           [&](const Outgoing& o) { return (o.state->receipt & Task::kMask) == receipt; });
+                           [&](const auto& o) { return (o->state->receipt & Task::kMask) == receipt; });
     if (it == list->end()) continue;
-    if (list == &queue_) queueBytes_ -= it->bytes;
-    auto st = std::move(it->state);
+    if (list == &queue_) queueBytes_ -= (*it)->bytes;
+    auto st = std::move((*it)->state);
     list->erase(it);
     complete(st, errc::receipt_timeout);
     return;
@@ -981,12 +983,12 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 
   std::size_t bytes = params.body.size() + params.destination.size();
   for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
-  Outgoing o{.params = std::move(params), .state = st, .bytes = bytes, .timer = 0, .sentAt = {}, .transaction = transaction};
+  std::unique_ptr<Outgoing> o(new Outgoing{.params = std::move(params), .state = st, .bytes = bytes, .timer = 0, .sentAt = {}, .transaction = transaction});
 
   if (state_ == ClientState::connected) {
-    if (auto ec = sendPublish(o)) return ec;
+    if (auto ec = sendPublish(*o)) return ec;
     flushOutput();
-    if (!o.params.receipt) {
+    if (!o->params.receipt) {
       st->status = PublishStatus::completed;
       return {};
     }
@@ -997,16 +999,16 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
     return errc::deactivated;
   } else {
     const auto& q = options_.offlineQueue;
-    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o.bytes > q.maxBytes) return errc::queue_full;
+    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o->bytes > q.maxBytes) return errc::queue_full;
   }
 
-  if (o.params.receipt && options_.receiptTimeout.count() > 0) {
-    arm(o.timer, options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
+  if (o->params.receipt && options_.receiptTimeout.count() > 0) {
+    arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
   }
   if (st->status == PublishStatus::sent) {
     pending_.push_back(std::move(o));
   } else {
-    queueBytes_ += o.bytes;
+    queueBytes_ += o->bytes;
     queue_.push_back(std::move(o));
   }
   deliver();
