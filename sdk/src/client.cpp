@@ -198,7 +198,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Subscription subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
   bool hasSubscription(const std::string& id) const {
-    return std::any_of(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
+    return std::any_of(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == id; });
   }
   PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
   std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
@@ -242,9 +242,6 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
       l.free(l.fn);
     }
   }
-  void dropCallback(std::unique_ptr<MessageCallback>& cb) {
-    drop({0, NoteKind::message, cb.release(), nullptr, deleteListener<const Message&>});
-  }
   void endDelivery() {
     delivering_ = false;
     for (const auto& l : dropped_) l.free(l.fn);
@@ -257,10 +254,13 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     std::string destination;
     std::uint8_t ackMode;  // index in kAckModes
     Headers headers;  // as given to subscribe() (Session::subscribe skips destination, id and ack)
-    // Unsubscribed while callbacks run, it waits in dropped_ (as a Listener) until the delivery ends:
-    // it may be the one running.
-    std::unique_ptr<MessageCallback> callback;
+    MessageCallback callback;
   };
+  // On the heap: erase and growth move pointers, not Subs. One unsubscribed while callbacks run waits in
+  // dropped_ (as a Listener) until the delivery ends: its callback may be the one running.
+  void dropSub(std::unique_ptr<Sub>& s) {
+    drop({0, NoteKind::message, s.release(), nullptr, [](void* p) { delete static_cast<Sub*>(p); }});
+  }
   struct Outgoing {
     PublishParams params;
     std::shared_ptr<PublishState> state;
@@ -344,7 +344,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   TimerId connectTimer_ = 0, reconnectTimer_ = 0, tickTimer_ = 0, disconnectTimer_ = 0;
   Millis tickAt_{0};
 
-  std::vector<Sub> subs_;
+  std::vector<std::unique_ptr<Sub>> subs_;
   // On the heap: erase and growth move pointers, not Outgoings.
   using OutgoingList = std::vector<std::unique_ptr<Outgoing>>;
   OutgoingList queue_;  // offline queue, in publish order
@@ -697,7 +697,7 @@ void ClientImpl::shutdown() {
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
   failAllPublishes(errc::deactivated);
-  for (auto& s : subs_) dropCallback(s.callback);
+  for (auto& s : subs_) dropSub(s);
   subs_.clear();
   notes_.clear();
   nextNote_ = 0;
@@ -801,8 +801,8 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.client = weak_from_this();
   m.epoch = epoch_;
   const std::string_view subId = frame.header("subscription").value_or("");
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
-  m.acks = it != subs_.end() && it->ackMode != 0;
+  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == subId; });
+  m.acks = it != subs_.end() && (*it)->ackMode != 0;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
@@ -818,10 +818,10 @@ void ClientImpl::onMessage(const FrameView& frame) {
 
 // Routed at delivery time: an earlier callback may have unsubscribed it.
 void ClientImpl::route(std::string_view subscription, const Message& msg) {
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subscription; });
+  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == subscription; });
   if (it != subs_.end()) {
-    MessageCallback* cb = it->callback.get();  // alive even if it unsubscribes itself (see Sub::callback)
-    if (*cb) (*cb)(msg);
+    const MessageCallback& cb = (*it)->callback;  // alive even if it unsubscribes itself (see dropSub)
+    if (cb) cb(msg);
   } else {
     emit(NoteKind::unhandledMessage, &msg);
   }
@@ -872,7 +872,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   session_->updateTime(now());
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
-  for (const auto& s : subs_) session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers);
+  for (const auto& s : subs_) session_->subscribe(s->id, s->destination, kAckModes[s->ackMode], s->headers);
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -1029,31 +1029,31 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
                                             const Headers& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
   // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
-  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = headers, .callback = std::make_unique<MessageCallback>(std::move(cb))};
+  std::unique_ptr<Sub> s(new Sub{.id = {}, .destination = destination, .ackMode = 0, .headers = headers, .callback = std::move(cb)});
   std::string_view ack = kAckModes[0];
   for (const auto& h : headers) {
-    if (h.name == "id" && s.id.empty()) {
-      s.id = h.value;
+    if (h.name == "id" && s->id.empty()) {
+      s->id = h.value;
     } else if (h.name == "ack") {
       ack = h.value;
     }
   }
-  if (destination.empty() || !*s.callback) return errc::invalid_argument;
-  id = s.id;
-  s.ackMode = 0;
-  while (s.ackMode < 3 && kAckModes[s.ackMode] != ack) ++s.ackMode;
-  if (s.ackMode == 3) return errc::invalid_argument;
-  if (s.id.empty()) {
+  if (destination.empty() || !s->callback) return errc::invalid_argument;
+  id = s->id;
+  s->ackMode = 0;
+  while (s->ackMode < 3 && kAckModes[s->ackMode] != ack) ++s->ackMode;
+  if (s->ackMode == 3) return errc::invalid_argument;
+  if (s->id.empty()) {
     do {
-      s.id = withNumber("sub-", subSeq_++);
-    } while (hasSubscription(s.id));
-    id = s.id;
-  } else if (hasSubscription(s.id)) {
+      s->id = withNumber("sub-", subSeq_++);
+    } while (hasSubscription(s->id));
+    id = s->id;
+  } else if (hasSubscription(s->id)) {
     return errc::invalid_argument;
   }
   subs_.push_back(std::move(s));
   if (state_ == ClientState::connected) {
-    const Sub& added = subs_.back();
+    const Sub& added = *subs_.back();
     live().subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
     flushOutput();
   }
@@ -1062,9 +1062,9 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
   if (destroyed_) return errc::invalid_state;
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
+  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == id; });
   if (it == subs_.end()) return errc::invalid_state;
-  dropCallback(it->callback);
+  dropSub(*it);
   subs_.erase(it);
   if (state_ == ClientState::connected) {
     auto ec = live().unsubscribe(id, headers);
