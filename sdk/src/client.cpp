@@ -600,7 +600,7 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     std::shared_ptr<Connection> old = std::move(conn_);
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
-    sched_.post([old = std::move(old)]() mutable { old.reset(); });
+    sched_.post([old = std::move(old)] {});  // destroyed with the posted function, after it ran
   }
 }
 
