@@ -197,8 +197,14 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Metrics metrics() const;
   Subscription subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
+  // The index of subscription `id` in subs_, or subs_.size(). (One search for every lookup.)
+  std::size_t findSub(std::string_view id) const {
+    std::size_t i = 0;
+    while (i < subs_.size() && subs_[i]->id != id) ++i;
+    return i;
+  }
   bool hasSubscription(const std::string& id) const {
-    return std::any_of(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == id; });
+    return findSub(id) < subs_.size();
   }
   PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
   std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
@@ -801,8 +807,8 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.client = weak_from_this();
   m.epoch = epoch_;
   const std::string_view subId = frame.header("subscription").value_or("");
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == subId; });
-  m.acks = it != subs_.end() && (*it)->ackMode != 0;
+  const std::size_t sub = findSub(subId);
+  m.acks = sub < subs_.size() && subs_[sub]->ackMode != 0;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
@@ -818,9 +824,9 @@ void ClientImpl::onMessage(const FrameView& frame) {
 
 // Routed at delivery time: an earlier callback may have unsubscribed it.
 void ClientImpl::route(std::string_view subscription, const Message& msg) {
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == subscription; });
-  if (it != subs_.end()) {
-    const MessageCallback& cb = (*it)->callback;  // alive even if it unsubscribes itself (see dropSub)
+  const std::size_t sub = findSub(subscription);
+  if (sub < subs_.size()) {
+    const MessageCallback& cb = subs_[sub]->callback;  // alive even if it unsubscribes itself (see dropSub)
     if (cb) cb(msg);
   } else {
     emit(NoteKind::unhandledMessage, &msg);
@@ -1062,10 +1068,10 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
   if (destroyed_) return errc::invalid_state;
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) { return s->id == id; });
-  if (it == subs_.end()) return errc::invalid_state;
-  dropSub(*it);
-  subs_.erase(it);
+  const std::size_t sub = findSub(id);
+  if (sub == subs_.size()) return errc::invalid_state;
+  dropSub(subs_[sub]);
+  subs_.erase(subs_.begin() + static_cast<std::ptrdiff_t>(sub));
   if (state_ == ClientState::connected) {
     auto ec = live().unsubscribe(id, headers);
     flushOutput();
