@@ -305,6 +305,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     id = 0;
   }
   std::error_code sendPublish(Outgoing& o);
+  // Done with `o`: its receipt timer cancelled, its state completed (the caller removes it).
+  void finish(Outgoing& o, std::error_code ec) {
+    cancelTimer(o.timer);
+    complete(o.state, ec);
+  }
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
   void onReceiptTimeout(std::uint32_t receipt);
@@ -621,8 +626,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
       ++it;
       continue;
     }
-    cancelTimer((*it)->timer);
-    complete((*it)->state, errc::connection_closed);
+    finish(**it, errc::connection_closed);
     it = pending_.erase(it);
   }
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
@@ -847,10 +851,8 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
                              [&](const auto& o) { return o->state->receiptId == id; });
       if (it != pending_.end()) {
         lastReceiptRtt_ = now() - (*it)->sentAt;
-        cancelTimer((*it)->timer);
-        auto st = (*it)->state;
+        finish(**it, {});
         pending_.erase(it);
-        complete(st, {});
       } else {
         enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
       }
@@ -883,8 +885,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   setState(ClientState::connected);
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (auto ec = sendPublish(**it)) {
-      cancelTimer((*it)->timer);
-      complete((*it)->state, ec);
+      finish(**it, ec);
       it = pending_.erase(it);
     } else {
       ++it;
@@ -895,9 +896,8 @@ void ClientImpl::onConnected(const FrameView& frame) {
   for (auto& o : queued) {
     queueBytes_ -= o->bytes;
     auto ec = sendPublish(*o);
-    if (ec) cancelTimer(o->timer);
     if (ec || !o->params.receipt) {
-      complete(o->state, ec);
+      finish(*o, ec);  // (no timer without a receipt)
     } else {
       pending_.push_back(std::move(o));
     }
@@ -942,8 +942,7 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
     OutgoingList l = std::move(*list);
     list->clear();
     for (auto& o : l) {
-      cancelTimer(o->timer);
-      complete(o->state, ec);
+      finish(*o, ec);
     }
   }
 }
