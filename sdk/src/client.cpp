@@ -250,8 +250,12 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   }
   void endDelivery() {
     delivering_ = false;
-    for (const auto& l : dropped_) l.free(l.fn);
-    dropped_.clear();
+    // One at a time off the end: a destructor may call back into the client.
+    while (!dropped_.empty()) {
+      const Listener l = dropped_.back();
+      dropped_.pop_back();
+      l.free(l.fn);
+    }
   }
 
  private:
