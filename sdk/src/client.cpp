@@ -27,7 +27,6 @@ struct PublishState {
   std::error_code error;
   std::string receiptId;
   std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
-  bool clientGone = false;
   std::vector<std::function<void(std::error_code)>> callbacks;
 };
 
@@ -58,7 +57,11 @@ struct MessageState {
 // An owned copy of `view` (with the Frame built): what a queued message or frame notification keeps.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
   auto c = std::make_shared<MessageState>();
-  c->frame = view.toFrame();
+  Frame& f = c->frame;  // filled in place (no temporary Frame moved in)
+  f.command = view.command;
+  f.body = view.body;
+  f.headers.reserve(view.headers.size());
+  for (const auto& h : view.headers) f.headers.push_back({std::string(h.name), std::string(h.value)});
   c->hasFrame = true;
   c->headerViews.resize(c->frame.headers.size());
   for (std::size_t i = 0; i < c->headerViews.size(); ++i)
@@ -102,7 +105,7 @@ std::string_view reasonText(std::error_code ec) {
 
 // Size (the wasm module is budgeted): every distinct callable type stored in a std::function, and every
 // container element type, instantiates its own set of functions. So notifications are one Note type,
-// timers and posted work one Task type, and listeners of all events one list.
+// timers one Task type, and listeners of all events one list.
 
 // The user-visible events (the order of the Client::on* listeners), then internal notifications.
 enum class NoteKind : std::uint8_t {
@@ -131,24 +134,44 @@ struct Note {
   std::uint64_t epoch = 0;
 };
 
+// Trivially copyable (the vector moves it as bytes). `fn` is owned: a heap std::function with the event's
+// signature, which `call` invokes and `free` deletes; one removed while callbacks run waits in dropped_
+// until the delivery ends (it may be the one running).
 struct Listener {
   ListenerId id;
   NoteKind event;
-  std::shared_ptr<void> fn;  // a std::function with the event's signature
+  void* fn;
+  void (*call)(void* fn, const void* arg);
+  void (*free)(void* fn);
 };
+
+template <class Arg>
+void invokeListener(void* fn, const void* arg) {
+  auto& f = *static_cast<std::function<void(Arg)>*>(fn);
+  if (f) f(*static_cast<const std::remove_cvref_t<Arg>*>(arg));
+}
+
+template <class Arg>
+void deleteListener(void* fn) {
+  delete static_cast<std::function<void(Arg)>*>(fn);
+}
 
 class Connection;
 
-enum class TaskKind : std::uint8_t { connectTimeout, reconnect, disconnectTimeout, tick, receiptTimeout, retire };
+enum class TaskKind : std::uint8_t { connectTimeout, reconnect, disconnectTimeout, tick, receiptTimeout };
 
-// Everything the client hands to its Scheduler. It holds the client weakly: a timer of a destroyed client does nothing.
+// What every timer of the client runs: a raw pointer and a word, trivially copyable and as small as a
+// std::function stores inline (no clone/destroy code per callable). It holds the client without a
+// reference: every timer id sits in a slot (connectTimer_..., Outgoing::timer) until it fires or is
+// cancelled, and shutdown() cancels them all, so no timer runs once the Client is destroyed.
 struct Task {
-  std::weak_ptr<ClientImpl> client;
-  TaskKind kind;
-  std::uint64_t epoch = 0;                // receiptTimeout: the receipt number
-  std::shared_ptr<Connection> retired;  // retire: destroyed when the task runs
-  void operator()();
+  static constexpr std::uint32_t kMask = (1u << 29) - 1;
+  ClientImpl* client;
+  std::uint32_t kind : 3;    // a TaskKind
+  std::uint32_t value : 29;  // the attempt's epoch, or the receipt number of a receiptTimeout (low bits)
+  void operator()() const;
 };
+static_assert(std::is_trivially_copyable_v<Task> && sizeof(Task) <= 2 * sizeof(void*));
 
 class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
  public:
@@ -159,7 +182,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
         sched_(scheduler),
         random_(std::move(random)),
         connectHeaders_(options_.connectHeaders) {}
-  ~ClientImpl() = default;
+  ~ClientImpl() {
+    for (const auto& l : listeners_) l.free(l.fn);
+    for (const auto& l : dropped_) l.free(l.fn);
+  }
 
   // Public API.
   void activate();
@@ -171,8 +197,14 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Metrics metrics() const;
   Subscription subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
+  // The index of subscription `id` in subs_, or subs_.size(). (One search for every lookup.)
+  std::size_t findSub(std::string_view id) const {
+    std::size_t i = 0;
+    while (i < subs_.size() && subs_[i]->id != id) ++i;
+    return i;
+  }
   bool hasSubscription(const std::string& id) const {
-    return std::any_of(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
+    return findSub(id) < subs_.size();
   }
   PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
   std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
@@ -185,21 +217,22 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   static std::error_code settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
-  ListenerId addListener(NoteKind event, std::shared_ptr<void> fn) {
-    ListenerId id = ++listenerSeq_;
-    listeners_.push_back({id, event, std::move(fn)});
-    return id;
+  ListenerId addListener(Listener l) {
+    l.id = ++listenerSeq_;
+    listeners_.push_back(l);
+    return l.id;
   }
   bool removeListener(ListenerId id) {
     for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
       if (it->id == id) {
+        drop(*it);
         listeners_.erase(it);
         return true;
       }
     }
     return false;
   }
-  void runTask(const Task& t);
+  void runTask(TaskKind kind, std::uint32_t value);
 
   // Transport events, from Connection.
   void onTransportOpen(Connection* c, std::string_view subprotocol);
@@ -208,15 +241,36 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void onTransportError(Connection* c, std::error_code ec);
 
   void deliver();
+  void drop(const Listener& l) {
+    if (delivering_) {
+      dropped_.push_back(l);
+    } else {
+      l.free(l.fn);
+    }
+  }
+  void endDelivery() {
+    delivering_ = false;
+    // One at a time off the end: a destructor may call back into the client.
+    while (!dropped_.empty()) {
+      const Listener l = dropped_.back();
+      dropped_.pop_back();
+      l.free(l.fn);
+    }
+  }
 
  private:
   struct Sub {
     std::string id;
     std::string destination;
     std::uint8_t ackMode;  // index in kAckModes
-    Headers headers;
-    std::shared_ptr<MessageCallback> callback;
+    Headers headers;  // as given to subscribe() (Session::subscribe skips destination, id and ack)
+    MessageCallback callback;
   };
+  // On the heap: erase and growth move pointers, not Subs. One unsubscribed while callbacks run waits in
+  // dropped_ (as a Listener) until the delivery ends: its callback may be the one running.
+  void dropSub(std::unique_ptr<Sub>& s) {
+    drop({0, NoteKind::message, s.release(), nullptr, [](void* p) { delete static_cast<Sub*>(p); }});
+  }
   struct Outgoing {
     PublishParams params;
     std::shared_ptr<PublishState> state;
@@ -227,9 +281,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   };
 
   Note& enqueue(NoteKind kind) {
-    notes_.emplace_back();
-    notes_.back().kind = kind;
-    return notes_.back();
+    notes_.push_back(std::make_unique<Note>());
+    notes_.back()->kind = kind;
+    return *notes_.back();
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
   void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = ownedFrame(frame); }
@@ -255,18 +309,26 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     id = 0;
   }
   std::error_code sendPublish(Outgoing& o);
+  // Done with `o`: its receipt timer cancelled, its state completed (the caller removes it).
+  void finish(Outgoing& o, std::error_code ec) {
+    cancelTimer(o.timer);
+    complete(o.state, ec);
+  }
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
-  void onReceiptTimeout(std::uint64_t receipt);
+  void onReceiptTimeout(std::uint32_t receipt);
   Millis now() const { return sched_.now(); }
   // The session, its clock moved to now (for heart-beat accounting), before a command.
   Session& live() {
     session_->updateTime(now());
     return *session_;
   }
-  // `epoch`: of the attempt the timer belongs to, or the receipt number of a receiptTimeout.
-  TimerId schedule(Millis delay, TaskKind kind, std::uint64_t epoch = 0) {
-    return sched_.schedule(delay, Task{weak_from_this(), kind, epoch, nullptr});
+  // Starts the timer of `slot` (cancelling one still there, so that every live timer has a slot that
+  // shutdown() cancels). `value`: the epoch of the attempt it belongs to, or a receipt number.
+  void arm(TimerId& slot, Millis delay, TaskKind kind, std::uint64_t value = 0) {
+    cancelTimer(slot);
+    if (destroyed_) return;
+    slot = sched_.schedule(delay, Task{this, static_cast<std::uint32_t>(kind), static_cast<std::uint32_t>(value & Task::kMask)});
   }
 
   ClientOptions options_;
@@ -280,9 +342,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   bool delivering_ = false;
   // A FIFO: deliver() consumes from nextNote_ and empties the vector once it caught up (no std::deque:
   // its instantiations cost more wasm code than the whole delivery loop).
-  std::vector<Note> notes_;
+  std::vector<std::unique_ptr<Note>> notes_;  // on the heap: a Note is never moved (no move code)
   std::size_t nextNote_ = 0;
   std::vector<Listener> listeners_;
+  std::vector<Listener> dropped_;  // removed while delivering_: freed when the delivery ends
 
   std::shared_ptr<Connection> conn_;
   // conn_'s session, once open. Owned by the connection, so that pump() keeps it alive (with the
@@ -296,10 +359,12 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   TimerId connectTimer_ = 0, reconnectTimer_ = 0, tickTimer_ = 0, disconnectTimer_ = 0;
   Millis tickAt_{0};
 
-  std::vector<Sub> subs_;
-  std::vector<Outgoing> queue_;  // offline queue, in publish order
+  std::vector<std::unique_ptr<Sub>> subs_;
+  // On the heap: erase and growth move pointers, not Outgoings.
+  using OutgoingList = std::vector<std::unique_ptr<Outgoing>>;
+  OutgoingList queue_;  // offline queue, in publish order
   std::size_t queueBytes_ = 0;
-  std::vector<Outgoing> pending_;  // sent with a receipt, not confirmed yet, in send order
+  OutgoingList pending_;  // sent with a receipt, not confirmed yet, in send order
   std::vector<std::function<void()>> deactivateDone_;
 
   std::uint32_t failures_ = 0;
@@ -347,12 +412,12 @@ void ClientImpl::deliver() {
   auto self = shared_from_this();
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
-    Note note = std::move(notes_[nextNote_++]);  // moved out first: run() may append (and reallocate)
-    run(note);
+    auto note = std::move(notes_[nextNote_++]);  // taken out first: run() may append (and reallocate)
+    run(*note);
   }
   notes_.clear();
   nextNote_ = 0;
-  delivering_ = false;
+  endDelivery();
 }
 
 void ClientImpl::run(Note& n) {
@@ -386,12 +451,6 @@ void ClientImpl::run(Note& n) {
   }
 }
 
-template <class Arg>
-static void invokeListener(void* fn, const void* arg) {
-  auto& f = *static_cast<std::function<void(const Arg&)>*>(fn);
-  if (f) f(*static_cast<const Arg*>(arg));
-}
-
 // Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
 // everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
 // skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
@@ -402,45 +461,21 @@ void ClientImpl::emit(NoteKind event, const void* arg) {
                            [&](const Listener& x) { return x.id > after && x.event == event; });
     if (it == listeners_.end() || it->id > newest) return;
     after = it->id;
-    const Listener l = *it;  // keeps its function alive if it removes itself
-    switch (event) {
-      case NoteKind::disconnect:
-      case NoteKind::webSocketError: {
-        // Stored as std::function<void(std::error_code)>: by value, as the API declares it.
-        auto& f = *static_cast<std::function<void(std::error_code)>*>(l.fn.get());
-        if (f) f(*static_cast<const std::error_code*>(arg));
-        break;
-      }
-      case NoteKind::stateChange:
-        invokeListener<StateChange>(l.fn.get(), arg);
-        break;
-      case NoteKind::webSocketClose:
-        invokeListener<CloseEvent>(l.fn.get(), arg);
-        break;
-      case NoteKind::unhandledMessage:
-        invokeListener<Message>(l.fn.get(), arg);
-        break;
-      default:
-        invokeListener<Frame>(l.fn.get(), arg);
-        break;
-    }
+    // A listener that removes itself (or destroys the client) stays alive in dropped_ while it runs.
+    it->call(it->fn, arg);
   }
 }
 
-void Task::operator()() {
-  if (kind == TaskKind::retire) {
-    retired.reset();
-    return;
-  }
-  if (auto c = client.lock()) c->runTask(*this);
-}
+void Task::operator()() const { client->runTask(static_cast<TaskKind>(kind), value); }
 
-void ClientImpl::runTask(const Task& t) {
+void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
   if (destroyed_) return;
-  switch (t.kind) {
+  auto self = shared_from_this();
+  const bool current = value == (epoch_ & Task::kMask);
+  switch (kind) {
     case TaskKind::connectTimeout:
       connectTimer_ = 0;
-      if (epoch_ == t.epoch && state_ == ClientState::connecting) handleFailure(errc::connect_timeout);
+      if (current && state_ == ClientState::connecting) handleFailure(errc::connect_timeout);
       break;
     case TaskKind::reconnect:
       reconnectTimer_ = 0;
@@ -451,19 +486,17 @@ void ClientImpl::runTask(const Task& t) {
       break;
     case TaskKind::disconnectTimeout:
       disconnectTimer_ = 0;
-      if (epoch_ == t.epoch && state_ == ClientState::deactivating) finishDeactivate({});
+      if (current && state_ == ClientState::deactivating) finishDeactivate({});
       break;
     case TaskKind::tick:
       tickTimer_ = 0;
-      if (epoch_ == t.epoch && session_) {
+      if (current && session_) {
         session_->tick(now());
         pump();
       }
       break;
     case TaskKind::receiptTimeout:
-      onReceiptTimeout(t.epoch);
-      break;
-    case TaskKind::retire:
+      onReceiptTimeout(value);
       break;
   }
   deliver();
@@ -527,7 +560,7 @@ void ClientImpl::startAttempt() {
   setState(ClientState::connecting);
   const std::uint64_t epoch = epoch_;
   if (options_.connectionTimeout.count() > 0) {
-    connectTimer_ = schedule(options_.connectionTimeout, TaskKind::connectTimeout, epoch);
+    arm(connectTimer_, options_.connectionTimeout, TaskKind::connectTimeout, epoch);
   }
   if (options_.beforeConnect) {
     // Once only needs no flag: the first call opens a connection or fails the attempt, and either
@@ -582,7 +615,7 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     std::shared_ptr<Connection> old = std::move(conn_);
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
-    sched_.post(Task{{}, TaskKind::retire, 0, std::move(old)});
+    sched_.post([old = std::move(old)] {});  // destroyed with the posted function, after it ran
   }
 }
 
@@ -593,12 +626,11 @@ void ClientImpl::handleFailure(std::error_code ec) {
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->transaction.empty()) {
+    if ((*it)->transaction.empty()) {
       ++it;
       continue;
     }
-    cancelTimer(it->timer);
-    complete(it->state, errc::connection_closed);
+    finish(**it, errc::connection_closed);
     it = pending_.erase(it);
   }
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
@@ -618,7 +650,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   const double r = random_ ? random_() : 1.0;
   const Millis delay = backoffDelay(rc, failures_, r);
   nextAttemptAt_ = now() + delay;
-  reconnectTimer_ = schedule(delay, TaskKind::reconnect);
+  arm(reconnectTimer_, delay, TaskKind::reconnect);
   setState(ClientState::reconnecting, ec);
 }
 
@@ -647,7 +679,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
         flushOutput();
         setState(ClientState::deactivating);
         if (options_.disconnectTimeout.count() > 0) {
-          disconnectTimer_ = schedule(options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
+          arm(disconnectTimer_, options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
         }
       }
       break;
@@ -676,25 +708,15 @@ void ClientImpl::shutdown() {
   destroyed_ = true;
   cancelTimer(reconnectTimer_);
   retireConnection(kCloseNormal, "");
-  for (auto& o : queue_) cancelTimer(o.timer);
-  for (auto& o : pending_) cancelTimer(o.timer);
-  auto markGone = [](const std::shared_ptr<PublishState>& st) {
-    st->clientGone = true;
-    st->callbacks.clear();
-    if (st->status == PublishStatus::queued || st->status == PublishStatus::sent) {
-      st->status = PublishStatus::failed;
-      st->error = errc::deactivated;
-    }
-  };
-  for (auto& o : queue_) markGone(o.state);
-  for (auto& o : pending_) markGone(o.state);
-  queue_.clear();
-  pending_.clear();
-  queueBytes_ = 0;
+  // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
+  // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
+  failAllPublishes(errc::deactivated);
+  for (auto& s : subs_) dropSub(s);
   subs_.clear();
   notes_.clear();
   nextNote_ = 0;
   deactivateDone_.clear();
+  for (const auto& l : listeners_) drop(l);
   listeners_.clear();
 }
 
@@ -781,10 +803,8 @@ void ClientImpl::armTick() {
     return;
   }
   if (tickTimer_ && tickAt_ <= *deadline) return;  // fires early at worst, then re-arms
-  cancelTimer(tickTimer_);
   tickAt_ = *deadline;
-  Millis delay = std::max(Millis(0), *deadline - now());
-  tickTimer_ = schedule(delay, TaskKind::tick, epoch_);
+  arm(tickTimer_, std::max(Millis(0), *deadline - now()), TaskKind::tick, epoch_);
 }
 
 void ClientImpl::onMessage(const FrameView& frame) {
@@ -795,8 +815,8 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.client = weak_from_this();
   m.epoch = epoch_;
   const std::string_view subId = frame.header("subscription").value_or("");
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subId; });
-  m.acks = it != subs_.end() && it->ackMode != 0;
+  const std::size_t sub = findSub(subId);
+  m.acks = sub < subs_.size() && subs_[sub]->ackMode != 0;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
@@ -807,15 +827,15 @@ void ClientImpl::onMessage(const FrameView& frame) {
   // session, and so its event storage, alive meanwhile). Same guard as deliver(): no nesting.
   delivering_ = true;
   route(subId, Message(std::shared_ptr<const MessageState>(std::shared_ptr<const MessageState>(), &m)));
-  delivering_ = false;
+  endDelivery();
 }
 
 // Routed at delivery time: an earlier callback may have unsubscribed it.
 void ClientImpl::route(std::string_view subscription, const Message& msg) {
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == subscription; });
-  if (it != subs_.end()) {
-    auto cb = it->callback;  // keep the callback alive even if it unsubscribes itself
-    if (*cb) (*cb)(msg);
+  const std::size_t sub = findSub(subscription);
+  if (sub < subs_.size()) {
+    const MessageCallback& cb = subs_[sub]->callback;  // alive even if it unsubscribes itself (see dropSub)
+    if (cb) cb(msg);
   } else {
     emit(NoteKind::unhandledMessage, &msg);
   }
@@ -832,13 +852,11 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
     case SessionEvent::Type::receipt: {
       auto id = ev.frame.header("receipt-id").value_or("");
       auto it = std::find_if(pending_.begin(), pending_.end(),
-                             [&](const Outgoing& o) { return o.state->receiptId == id; });
+                             [&](const auto& o) { return o->state->receiptId == id; });
       if (it != pending_.end()) {
-        lastReceiptRtt_ = now() - it->sentAt;
-        cancelTimer(it->timer);
-        auto st = it->state;
+        lastReceiptRtt_ = now() - (*it)->sentAt;
+        finish(**it, {});
         pending_.erase(it);
-        complete(st, {});
       } else {
         enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
       }
@@ -866,26 +884,24 @@ void ClientImpl::onConnected(const FrameView& frame) {
   session_->updateTime(now());
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
-  for (const auto& s : subs_) session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers);
+  for (const auto& s : subs_) session_->subscribe(s->id, s->destination, kAckModes[s->ackMode], s->headers);
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (auto ec = sendPublish(*it)) {
-      cancelTimer(it->timer);
-      complete(it->state, ec);
+    if (auto ec = sendPublish(**it)) {
+      finish(**it, ec);
       it = pending_.erase(it);
     } else {
       ++it;
     }
   }
-  std::vector<Outgoing> queued = std::move(queue_);
+  OutgoingList queued = std::move(queue_);
   queue_.clear();
-  for (Outgoing& o : queued) {
-    queueBytes_ -= o.bytes;
-    auto ec = sendPublish(o);
-    if (ec) cancelTimer(o.timer);
-    if (ec || !o.params.receipt) {
-      complete(o.state, ec);
+  for (auto& o : queued) {
+    queueBytes_ -= o->bytes;
+    auto ec = sendPublish(*o);
+    if (ec || !o->params.receipt) {
+      finish(*o, ec);  // (no timer without a receipt)
     } else {
       pending_.push_back(std::move(o));
     }
@@ -923,29 +939,29 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
-  std::vector<Outgoing> q = std::move(queue_);
-  std::vector<Outgoing> p = std::move(pending_);
-  queue_.clear();
-  pending_.clear();
   queueBytes_ = 0;
-  // Unconfirmed ones first: they were published earlier.
-  for (auto& o : p) {
-    cancelTimer(o.timer);
-    complete(o.state, ec);
-  }
-  for (auto& o : q) {
-    cancelTimer(o.timer);
-    complete(o.state, ec);
+  // Unconfirmed ones first: they were published earlier. (complete() only queues notes: no callback
+  // runs in between.)
+  for (auto* list : {&pending_, &queue_}) {
+    OutgoingList l = std::move(*list);
+    list->clear();
+    for (auto& o : l) {
+      finish(*o, ec);
+    }
   }
 }
 
 // A publish leaves queue_/pending_ only together with cancelling its timer, so a timer that fires finds it.
-void ClientImpl::onReceiptTimeout(std::uint64_t receipt) {
-  for (auto* list : {&queue_, &pending_}) {
-    auto it = std::find_if(list->begin(), list->end(), [&](const Outgoing& o) { return o.state->receipt == receipt; });
+// The timer knows the low 29 bits of the receipt number: should two live publishes share them (2^29
+// receipts apart), the oldest, the first found (pending_ holds earlier receipts than queue_), is the
+// one whose timer fires first, as all receipt timers have the same timeout.
+void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
+  for (auto* list : {&pending_, &queue_}) {
+    auto it = std::find_if(list->begin(), list->end(),
+                           [&](const auto& o) { return (o->state->receipt & Task::kMask) == receipt; });
     if (it == list->end()) continue;
-    if (list == &queue_) queueBytes_ -= it->bytes;
-    auto st = std::move(it->state);
+    if (list == &queue_) queueBytes_ -= (*it)->bytes;
+    auto st = std::move((*it)->state);
     list->erase(it);
     complete(st, errc::receipt_timeout);
     return;
@@ -955,9 +971,7 @@ void ClientImpl::onReceiptTimeout(std::uint64_t receipt) {
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
   auto st = std::make_shared<PublishState>();
   std::error_code ec = errc::invalid_state;
-  if (destroyed_) {
-    st->clientGone = true;
-  } else {
+  if (!destroyed_) {
     auto self = shared_from_this();
     ec = submit(st, std::move(params), transaction);
   }
@@ -978,12 +992,12 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 
   std::size_t bytes = params.body.size() + params.destination.size();
   for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
-  Outgoing o{.params = std::move(params), .state = st, .bytes = bytes, .timer = 0, .sentAt = {}, .transaction = transaction};
+  std::unique_ptr<Outgoing> o(new Outgoing{.params = std::move(params), .state = st, .bytes = bytes, .timer = 0, .sentAt = {}, .transaction = transaction});
 
   if (state_ == ClientState::connected) {
-    if (auto ec = sendPublish(o)) return ec;
+    if (auto ec = sendPublish(*o)) return ec;
     flushOutput();
-    if (!o.params.receipt) {
+    if (!o->params.receipt) {
       st->status = PublishStatus::completed;
       return {};
     }
@@ -994,16 +1008,16 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
     return errc::deactivated;
   } else {
     const auto& q = options_.offlineQueue;
-    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o.bytes > q.maxBytes) return errc::queue_full;
+    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o->bytes > q.maxBytes) return errc::queue_full;
   }
 
-  if (o.params.receipt && options_.receiptTimeout.count() > 0) {
-    o.timer = schedule(options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
+  if (o->params.receipt && options_.receiptTimeout.count() > 0) {
+    arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
   }
   if (st->status == PublishStatus::sent) {
     pending_.push_back(std::move(o));
   } else {
-    queueBytes_ += o.bytes;
+    queueBytes_ += o->bytes;
     queue_.push_back(std::move(o));
   }
   deliver();
@@ -1023,33 +1037,32 @@ Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& 
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
                                             const Headers& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
-  Sub s{.id = {}, .destination = destination, .ackMode = 0, .headers = {}, .callback = std::make_shared<MessageCallback>(std::move(cb))};
+  // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
+  std::unique_ptr<Sub> s(new Sub{.id = {}, .destination = destination, .ackMode = 0, .headers = headers, .callback = std::move(cb)});
   std::string_view ack = kAckModes[0];
   for (const auto& h : headers) {
-    if (h.name == "id" && s.id.empty()) {
-      s.id = h.value;
+    if (h.name == "id" && s->id.empty()) {
+      s->id = h.value;
     } else if (h.name == "ack") {
       ack = h.value;
-    } else if (h.name != "destination" && h.name != "id") {
-      s.headers.push_back(h);
     }
   }
-  if (destination.empty() || !*s.callback) return errc::invalid_argument;
-  id = s.id;
-  s.ackMode = 0;
-  while (s.ackMode < 3 && kAckModes[s.ackMode] != ack) ++s.ackMode;
-  if (s.ackMode == 3) return errc::invalid_argument;
-  if (s.id.empty()) {
+  if (destination.empty() || !s->callback) return errc::invalid_argument;
+  id = s->id;
+  s->ackMode = 0;
+  while (s->ackMode < 3 && kAckModes[s->ackMode] != ack) ++s->ackMode;
+  if (s->ackMode == 3) return errc::invalid_argument;
+  if (s->id.empty()) {
     do {
-      s.id = withNumber("sub-", subSeq_++);
-    } while (hasSubscription(s.id));
-    id = s.id;
-  } else if (hasSubscription(s.id)) {
+      s->id = withNumber("sub-", subSeq_++);
+    } while (hasSubscription(s->id));
+    id = s->id;
+  } else if (hasSubscription(s->id)) {
     return errc::invalid_argument;
   }
   subs_.push_back(std::move(s));
   if (state_ == ClientState::connected) {
-    const Sub& added = subs_.back();
+    const Sub& added = *subs_.back();
     live().subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
     flushOutput();
   }
@@ -1058,9 +1071,10 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
   if (destroyed_) return errc::invalid_state;
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const Sub& s) { return s.id == id; });
-  if (it == subs_.end()) return errc::invalid_state;
-  subs_.erase(it);
+  const std::size_t sub = findSub(id);
+  if (sub == subs_.size()) return errc::invalid_state;
+  dropSub(subs_[sub]);
+  subs_.erase(subs_.begin() + static_cast<std::ptrdiff_t>(sub));
   if (state_ == ClientState::connected) {
     auto ec = live().unsubscribe(id, headers);
     flushOutput();
@@ -1147,33 +1161,37 @@ std::vector<Version> allVersions() {
   return std::vector<Version>(std::begin(kAll), std::end(kAll));
 }
 
-std::error_code validate(const ClientOptions& o, std::string* what) {
-  auto bad = [&](const char* name) -> std::error_code {
-    if (what) *what = name;
-    return errc::invalid_argument;
-  };
-  if (o.brokerURL.empty()) return bad("brokerURL");
-  if (o.versions.empty()) return bad("versions");
+// The name of the first bad option, or null.
+static const char* firstBadOption(const ClientOptions& o) {
+  if (o.brokerURL.empty()) return "brokerURL";
+  if (o.versions.empty()) return "versions";
   for (Version v : o.versions)
-    if (v != Version::v1_0 && v != Version::v1_1 && v != Version::v1_2) return bad("versions");
+    if (v != Version::v1_0 && v != Version::v1_1 && v != Version::v1_2) return "versions";
   for (const auto& h : o.connectHeaders)
-    if (h.name.empty()) return bad("connectHeaders");
-  if (o.heartbeatIncoming.count() < 0) return bad("heartbeatIncoming");
-  if (o.heartbeatOutgoing.count() < 0) return bad("heartbeatOutgoing");
+    if (h.name.empty()) return "connectHeaders";
+  if (o.heartbeatIncoming.count() < 0) return "heartbeatIncoming";
+  if (o.heartbeatOutgoing.count() < 0) return "heartbeatOutgoing";
   if (!(o.heartbeatToleranceMultiplier >= 1.0) || o.heartbeatToleranceMultiplier > 100.0)
-    return bad("heartbeatToleranceMultiplier");
-  if (o.connectionTimeout.count() < 0) return bad("connectionTimeout");
-  if (o.receiptTimeout.count() < 0) return bad("receiptTimeout");
-  if (o.disconnectTimeout.count() < 0) return bad("disconnectTimeout");
+    return "heartbeatToleranceMultiplier";
+  if (o.connectionTimeout.count() < 0) return "connectionTimeout";
+  if (o.receiptTimeout.count() < 0) return "receiptTimeout";
+  if (o.disconnectTimeout.count() < 0) return "disconnectTimeout";
   const auto& r = o.reconnect;
   // 0 would retry in a tight loop against a server that refuses at once; use enabled = false to stop.
-  if (r.initialDelay.count() <= 0 && r.enabled) return bad("reconnect.initialDelay");
-  if (r.maxDelay < r.initialDelay) return bad("reconnect.maxDelay");
-  if (!(r.multiplier >= 1.0) || r.multiplier > 1000.0) return bad("reconnect.multiplier");
-  if (r.resetAfter.count() < 0) return bad("reconnect.resetAfter");
-  if (o.splitLargeFrames && o.maxWebSocketChunkSize == 0) return bad("maxWebSocketChunkSize");
-  if (o.maxIncomingFrameSize < 64) return bad("maxIncomingFrameSize");
-  return {};
+  if (r.initialDelay.count() <= 0 && r.enabled) return "reconnect.initialDelay";
+  if (r.maxDelay < r.initialDelay) return "reconnect.maxDelay";
+  if (!(r.multiplier >= 1.0) || r.multiplier > 1000.0) return "reconnect.multiplier";
+  if (r.resetAfter.count() < 0) return "reconnect.resetAfter";
+  if (o.splitLargeFrames && o.maxWebSocketChunkSize == 0) return "maxWebSocketChunkSize";
+  if (o.maxIncomingFrameSize < 64) return "maxIncomingFrameSize";
+  return nullptr;
+}
+
+std::error_code validate(const ClientOptions& o, std::string* what) {
+  const char* name = firstBadOption(o);
+  if (!name) return {};
+  if (what) *what = name;
+  return errc::invalid_argument;
 }
 
 Millis backoffDelay(const ReconnectOptions& o, std::uint32_t failures, double random) noexcept {
@@ -1213,7 +1231,7 @@ void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (!state_ || !fn) return;
   if (done()) {
     fn(state_->error);
-  } else if (!state_->clientGone) {
+  } else {
     state_->callbacks.push_back(std::move(fn));
   }
 }
@@ -1319,9 +1337,11 @@ PublishHandle Client::publish(PublishParams params) { return impl_->publish(std:
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
 
 namespace {
-template <class Fn>
-ListenerId addListener(detail::ClientImpl& impl, detail::NoteKind event, Fn&& fn) {
-  return impl.addListener(event, std::make_shared<std::remove_cvref_t<Fn>>(std::move(fn)));
+// Arg: the listener's parameter type as the API declares it.
+template <class Arg>
+ListenerId addListener(detail::ClientImpl& impl, detail::NoteKind event, std::function<void(Arg)>&& fn) {
+  return impl.addListener({0, event, new std::function<void(Arg)>(std::move(fn)), detail::invokeListener<Arg>,
+                           detail::deleteListener<Arg>});
 }
 }  // namespace
 

@@ -514,6 +514,38 @@ TEST_CASE("listeners: several per event, removal during emission", "[client][eve
   CHECK(calls == std::vector<int>{1, 4, 5});
 }
 
+TEST_CASE("listener and subscription functions are released when removed, after the delivery that removed them, and with the client", "[client][events]") {
+  ClientFixture f;
+  auto token = std::make_shared<int>(0);
+  // Runs in place (not a copy): its captured state lasts from one event to the next.
+  f.client->onStateChange([token, n = 0](const StateChange&) mutable { *token = ++n; });
+  ListenerId removed = f.client->onConnect([token](const Frame&) {});
+  CHECK(token.use_count() == 3);
+  CHECK(f.client->removeListener(removed));  // outside a delivery: released at once
+  CHECK(token.use_count() == 2);
+  ListenerId self = 0;
+  long countInside = 0;
+  self = f.client->onConnect([&, token](const Frame&) {
+    f.client->removeListener(self);
+    countInside = token.use_count();  // still alive while it runs
+  });
+  Subscription sub;
+  sub = f.client->subscribe("/x", [&, token](const Message&) {
+    CHECK(sub.unsubscribe() == std::error_code());
+    CHECK(token.use_count() >= 3);  // this callback and the state-change listener still hold it
+  }, {{"id", "s"}});
+  auto& l = f.activateAndConnect();
+  CHECK(*token == 2);  // connecting, connected
+  CHECK(countInside == 4);  // state-change listener, this listener, the subscription
+  CHECK(token.use_count() == 3);  // the removed listener went when the delivery ended
+  l.deliver(message("s", "a"));
+  CHECK(token.use_count() == 2);  // the unsubscribed callback too
+  auto sub2 = f.client->subscribe("/y", [token](const Message&) {}, {{"id", "t"}});
+  CHECK(token.use_count() == 3);
+  f.client.reset();  // the client's listeners and subscriptions go with it
+  CHECK(token.use_count() == 1);
+}
+
 TEST_CASE("a queued or unconfirmed publish the negotiated version cannot encode fails, the rest flows", "[client][queue]") {
   ClientFixture f;
   auto& l1 = f.activateAndConnect("1.2");
