@@ -252,8 +252,12 @@ class JsScheduler final : public Scheduler {
   TimerId schedule(Millis delay, std::function<void()> fn) override {
     std::uint32_t id = ++seq_;
     if (id == 0) id = ++seq_;
-    // Newest first: cancellations are mostly of recent timers (receipts, heart-beat ticks).
-    timers_ = new Node{timers_, id, std::move(fn)};
+    // Oldest first: the many timers are receipt timeouts, cancelled in the order they were armed as the
+    // receipts arrive, so take() finds them at the head (newest first made a burst of N publishes with
+    // receipts cost N^2/2 steps).
+    Node* n = new Node{nullptr, id, std::move(fn)};
+    *timersTail_ = n;
+    timersTail_ = &n->next;
     ++timerCount_;
     sw_timer_set(id, static_cast<double>(delay.count()));
     return id;
@@ -302,6 +306,7 @@ class JsScheduler final : public Scheduler {
     for (Node** link = &timers_; Node* n = *link; link = &n->next) {
       if (n->id == id) {
         *link = n->next;
+        if (timersTail_ == &n->next) timersTail_ = link;
         --timerCount_;
         fn = std::move(n->fn);
         delete n;
@@ -312,6 +317,7 @@ class JsScheduler final : public Scheduler {
   }
   // The scheduler lives as long as the module and is never destroyed: no destructor frees the nodes.
   Node* timers_ = nullptr;
+  Node** timersTail_ = &timers_;
   Node* posted_ = nullptr;
   Node** postedTail_ = &posted_;
   std::size_t timerCount_ = 0;
