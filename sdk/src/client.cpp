@@ -279,6 +279,8 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     Millis sentAt{0};
     std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
+  // On the heap: erase and growth move pointers, not Outgoings.
+  using OutgoingList = std::vector<std::unique_ptr<Outgoing>>;
 
   Note& enqueue(NoteKind kind) {
     notes_.push_back(std::make_unique<Note>());
@@ -309,6 +311,23 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     id = 0;
   }
   std::error_code sendPublish(Outgoing& o);
+  // Drops the confirmed (or timed-out) pending_ entry `it`: O(1) amortized.
+  void settlePending(OutgoingList::iterator it) {
+    it->reset();
+    ++pendingNulls_;
+    while (pendingHead_ < pending_.size() && !pending_[pendingHead_]) ++pendingHead_;
+    if (2 * pendingNulls_ > pending_.size()) compactPending();
+  }
+  void compactPending() {
+    if (pendingNulls_) std::erase(pending_, nullptr);
+    pendingHead_ = pendingNulls_ = 0;
+  }
+  // The first live pending_ entry that `match`es.
+  template <class Match>
+  OutgoingList::iterator findPending(const Match& match) {
+    return std::find_if(pending_.begin() + static_cast<std::ptrdiff_t>(pendingHead_), pending_.end(),
+                        [&](const auto& o) { return o && match(*o); });
+  }
   // Done with `o`: its receipt timer cancelled, its state completed (the caller removes it).
   void finish(Outgoing& o, std::error_code ec) {
     cancelTimer(o.timer);
@@ -360,11 +379,13 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Millis tickAt_{0};
 
   std::vector<std::unique_ptr<Sub>> subs_;
-  // On the heap: erase and growth move pointers, not Outgoings.
-  using OutgoingList = std::vector<std::unique_ptr<Outgoing>>;
   OutgoingList queue_;  // offline queue, in publish order
   std::size_t queueBytes_ = 0;
   OutgoingList pending_;  // sent with a receipt, not confirmed yet, in send order
+  // Receipts mostly arrive in send order: a confirmed entry is nulled instead of erased (erasing the front
+  // of a vector moves the rest: N receipts cost N^2/2 moves). pending_[0, pendingHead_) are all null;
+  // pendingNulls_ counts every null. Other code calls compactPending() before it walks the list.
+  std::size_t pendingHead_ = 0, pendingNulls_ = 0;
   std::vector<std::function<void()>> deactivateDone_;
 
   std::uint32_t failures_ = 0;
@@ -530,7 +551,7 @@ Metrics ClientImpl::metrics() const {
   m.heartbeatsOut = c.heartbeatsOut;
   m.queueDepth = queue_.size();
   m.queueBytes = queueBytes_;
-  m.pendingReceipts = pending_.size();
+  m.pendingReceipts = pending_.size() - pendingNulls_;
   m.subscriptions = subs_.size();
   m.lastReceivedAt = lastReceivedAt_;
   m.lastReceiptRtt = lastReceiptRtt_;
@@ -625,6 +646,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   if (state_ == ClientState::inactive || state_ == ClientState::failed) return;
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
+  compactPending();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if ((*it)->transaction.empty()) {
       ++it;
@@ -851,12 +873,11 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
       break;
     case SessionEvent::Type::receipt: {
       auto id = ev.frame.header("receipt-id").value_or("");
-      auto it = std::find_if(pending_.begin(), pending_.end(),
-                             [&](const auto& o) { return o->state->receiptId == id; });
+      auto it = findPending([&](const Outgoing& o) { return o.state->receiptId == id; });
       if (it != pending_.end()) {
         lastReceiptRtt_ = now() - (*it)->sentAt;
         finish(**it, {});
-        pending_.erase(it);
+        settlePending(it);
       } else {
         enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
       }
@@ -887,6 +908,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   for (const auto& s : subs_) session_->subscribe(s->id, s->destination, kAckModes[s->ackMode], s->headers);
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
+  compactPending();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (auto ec = sendPublish(**it)) {
       finish(**it, ec);
@@ -940,6 +962,7 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
   queueBytes_ = 0;
+  compactPending();
   // Unconfirmed ones first: they were published earlier. (complete() only queues notes: no callback
   // runs in between.)
   for (auto* list : {&pending_, &queue_}) {
@@ -956,16 +979,20 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
 // receipts apart), the oldest, the first found (pending_ holds earlier receipts than queue_), is the
 // one whose timer fires first, as all receipt timers have the same timeout.
 void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
-  for (auto* list : {&pending_, &queue_}) {
-    auto it = std::find_if(list->begin(), list->end(),
-                           [&](const auto& o) { return (o->state->receipt & Task::kMask) == receipt; });
-    if (it == list->end()) continue;
-    if (list == &queue_) queueBytes_ -= (*it)->bytes;
-    auto st = std::move((*it)->state);
-    list->erase(it);
-    complete(st, errc::receipt_timeout);
+  const auto match = [&](const Outgoing& o) { return (o.state->receipt & Task::kMask) == receipt; };
+  std::shared_ptr<PublishState> st;
+  if (auto it = findPending(match); it != pending_.end()) {
+    st = std::move((*it)->state);
+    settlePending(it);
+  } else if (auto q = std::find_if(queue_.begin(), queue_.end(), [&](const auto& o) { return match(*o); });
+             q != queue_.end()) {
+    queueBytes_ -= (*q)->bytes;
+    st = std::move((*q)->state);
+    queue_.erase(q);
+  } else {
     return;
   }
+  complete(st, errc::receipt_timeout);
 }
 
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {

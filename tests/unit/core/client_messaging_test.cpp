@@ -256,6 +256,45 @@ TEST_CASE("receipt-tracked publish is re-sent after a drop and completed once", 
   CHECK(h3.status() == PublishStatus::completed);
 }
 
+TEST_CASE("receipts in and out of order: each completes once, the unconfirmed rest is re-sent in order", "[client][receipt]") {
+  ClientOptions o = testOptions();
+  o.receiptTimeout = 3000ms;
+  ClientFixture f(o);
+  auto& l1 = f.activateAndConnect();
+  std::vector<PublishHandle> h;
+  for (int i = 0; i < 10; ++i) {
+    h.push_back(f.client->publish({.destination = "/q", .body = std::to_string(i), .receipt = true}));
+  }
+  std::vector<int> completed, timedOut;
+  for (int i = 0; i < 10; ++i) {
+    h[static_cast<std::size_t>(i)].onComplete([&completed, &timedOut, i](std::error_code ec) {
+      if (!ec) completed.push_back(i);
+      if (ec == errc::receipt_timeout) timedOut.push_back(i);
+    });
+  }
+  // In order from the front, then out of order (from the middle and the back), then a duplicate.
+  l1.deliver(receipt(h[0].receiptId()) + receipt(h[1].receiptId()) + receipt(h[5].receiptId()) +
+             receipt(h[9].receiptId()) + receipt(h[2].receiptId()) + receipt(h[5].receiptId()));
+  CHECK(completed == std::vector<int>{0, 1, 5, 9, 2});
+  CHECK(timedOut.empty());
+  CHECK(f.client->metrics().pendingReceipts == 5);
+  l1.drop();
+  f.sched.advance(500ms);
+  auto& l2 = f.serverAccepts();
+  CHECK(bodies(l2.framesNamed("SEND")) == std::vector<std::string>{"3", "4", "6", "7", "8"});
+  CHECK(f.client->metrics().pendingReceipts == 5);
+  l2.deliver(receipt(h[4].receiptId()) + receipt(h[3].receiptId()));
+  CHECK(f.client->metrics().pendingReceipts == 3);
+  // The rest time out (their timers ran from the publish): failed once, not completed.
+  f.sched.advance(3000ms);
+  for (int i : {6, 7, 8}) CHECK(h[static_cast<std::size_t>(i)].error() == errc::receipt_timeout);
+  CHECK(f.client->metrics().pendingReceipts == 0);
+  CHECK(completed == std::vector<int>{0, 1, 5, 9, 2, 4, 3});
+  CHECK(timedOut == std::vector<int>{6, 7, 8});
+  l2.deliver(receipt(h[7].receiptId()));  // too late
+  CHECK(h[7].status() == PublishStatus::failed);
+}
+
 TEST_CASE("receipt timeout: fails the handle, sent or still queued", "[client][receipt]") {
   ClientOptions o = testOptions();
   o.receiptTimeout = 3000ms;
