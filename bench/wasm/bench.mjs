@@ -7,6 +7,7 @@
 //   node bench/wasm/bench.mjs [--frames N] [--batch K] [--rounds R] [--body BYTES]
 import { Client as StompwireClient, init } from '../../bindings/js/stompwire.mjs';
 import { Client as StompJsClient } from '@stomp/stompjs';
+import { FakeSocket } from './fake-socket.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,35 +18,6 @@ const ROUNDS = arg('rounds', 5);
 const BODY = arg('body', 100);
 
 await init();
-
-// A WebSocket-like object the bench drives by hand.
-class FakeSocket {
-  constructor() {
-    this.readyState = 0;
-    this.protocol = 'v12.stomp';
-    this.bufferedAmount = 0;
-    this.sent = [];
-    setTimeout(() => {
-      this.readyState = 1;
-      this.onopen?.({});
-    });
-  }
-  send(data) {
-    const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-    this.sent.push(text);
-    if (text.startsWith('CONNECT') || text.startsWith('STOMP')) {
-      setTimeout(() => this.onmessage?.({ data: 'CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0' }));
-    }
-    const receipt = /\nreceipt:([^\n]*)/.exec(text);
-    if (text.startsWith('DISCONNECT') && receipt) {
-      setTimeout(() => this.onmessage?.({ data: `RECEIPT\nreceipt-id:${receipt[1]}\n\n\0` }));
-    }
-  }
-  close() {
-    this.readyState = 3;
-    setTimeout(() => this.onclose?.({ code: 1000, reason: '', wasClean: true }));
-  }
-}
 
 function messages(subscription, batch) {
   const body = JSON.stringify({ text: 'x'.repeat(Math.max(0, BODY - 40)), n: 12345 }).slice(0, BODY);
