@@ -16,18 +16,10 @@ bool validCommand(std::string_view c) noexcept {
   return true;
 }
 
-// Bytes needed for `s` escaped, or 0 with ok=false when the version cannot carry it.
-std::size_t escapedSize(std::string_view s, Version v, bool& ok) noexcept {
+// Bytes needed for `s` escaped (checkHeader() has ruled out what the version cannot carry).
+std::size_t escapedSize(std::string_view s) noexcept {
   std::size_t n = s.size();
-  for (char c : s) {
-    switch (c) {
-      case '\n': case ':': case '\\': ++n; break;
-      case '\r':
-        if (v == Version::v1_2) ++n; else ok = false;
-        break;
-      default: break;
-    }
-  }
+  for (char c : s) n += c == '\n' || c == '\r' || c == ':' || c == '\\';
   return n;
 }
 
@@ -52,6 +44,32 @@ void appendEscaped(std::string& out, std::string_view s) {
 
 bool hasEol(std::string_view s) noexcept { return s.find_first_of("\r\n") != std::string_view::npos; }
 
+// Whether `version` can carry the header, escaped (1.1/1.2 frames but CONNECT) or not: the one rule for
+// serialize() and FrameWriter. (content-length is never written from a header: callers skip it.)
+std::error_code checkHeader(std::string_view name, std::string_view value, Version version, bool escaped) noexcept {
+  if (name.empty()) return errc::unencodable_header;
+  if (escaped) {
+    // 1.1 has no escape for CR.
+    if (version != Version::v1_2 && (name.find('\r') != std::string_view::npos || value.find('\r') != std::string_view::npos))
+      return errc::unencodable_header;
+  } else if (hasEol(name) || name.find(':') != std::string_view::npos || hasEol(value)) {
+    return errc::unencodable_header;
+  }
+  return {};
+}
+
+void appendHeader(std::string& out, std::string_view name, std::string_view value, bool escaped) {
+  if (escaped) {
+    appendEscaped(out, name);
+    out.push_back(':');
+    appendEscaped(out, value);
+  } else {
+    out.append(name).push_back(':');
+    out.append(value);
+  }
+  out.push_back('\n');
+}
+
 template <class F>
 std::error_code serializeImpl(const F& frame, std::string& out, const SerializeOptions& options) {
   const std::string_view command = frame.command;
@@ -63,16 +81,8 @@ std::error_code serializeImpl(const F& frame, std::string& out, const SerializeO
   for (const auto& h : frame.headers) {
     const std::string_view name = h.name, value = h.value;
     if (name == "content-length") continue;
-    if (name.empty()) return errc::unencodable_header;
-    if (escaped) {
-      bool ok = true;
-      size += escapedSize(name, options.version, ok) + escapedSize(value, options.version, ok) + 2;
-      if (!ok) return errc::unencodable_header;
-    } else {
-      if (hasEol(name) || name.find(':') != std::string_view::npos || hasEol(value))
-        return errc::unencodable_header;
-      size += name.size() + value.size() + 2;
-    }
+    if (auto ec = checkHeader(name, value, options.version, escaped)) return ec;
+    size += (escaped ? escapedSize(name) + escapedSize(value) : name.size() + value.size()) + 2;
   }
   const std::string_view body = frame.body;
   char digits[24];
@@ -85,19 +95,8 @@ std::error_code serializeImpl(const F& frame, std::string& out, const SerializeO
 
   out.reserve(out.size() + size);
   out.append(command).push_back('\n');
-  for (const auto& h : frame.headers) {
-    const std::string_view name = h.name, value = h.value;
-    if (name == "content-length") continue;
-    if (escaped) {
-      appendEscaped(out, name);
-      out.push_back(':');
-      appendEscaped(out, value);
-    } else {
-      out.append(name).push_back(':');
-      out.append(value);
-    }
-    out.push_back('\n');
-  }
+  for (const auto& h : frame.headers)
+    if (std::string_view(h.name) != "content-length") appendHeader(out, h.name, h.value, escaped);
   if (digitCount) out.append("content-length:").append(digits, digitCount).push_back('\n');
   out.push_back('\n');
   out.append(body).push_back('\0');
@@ -115,20 +114,8 @@ FrameWriter::FrameWriter(std::string_view command, Version version)
 
 void FrameWriter::header(std::string_view name, std::string_view value) {
   if (name == "content-length") return;  // finish() writes the real one
-  if (name.empty()) error_ = errc::unencodable_header;
-  if (escaped_) {
-    // 1.1 has no escape for CR.
-    if (version_ != Version::v1_2 && (name.find('\r') != std::string_view::npos || value.find('\r') != std::string_view::npos))
-      error_ = errc::unencodable_header;
-    appendEscaped(out_, name);
-    out_.push_back(':');
-    appendEscaped(out_, value);
-  } else {
-    if (hasEol(name) || name.find(':') != std::string_view::npos || hasEol(value)) error_ = errc::unencodable_header;
-    out_.append(name).push_back(':');
-    out_.append(value);
-  }
-  out_.push_back('\n');
+  if (auto ec = checkHeader(name, value, version_, escaped_)) error_ = ec;
+  appendHeader(out_, name, value, escaped_);
 }
 
 void FrameWriter::headers(const std::vector<Header>& extra, std::initializer_list<std::string_view> own, bool dedupe) {
