@@ -40,7 +40,7 @@ const clients = new Map();
 const sockets = new Map();
 const timers = new Map();
 const backlog = [];
-const released = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(([free, h]) => free(h)) : null;
+const released = new FinalizationRegistry(([free, h]) => free(h));
 
 // ------------------------------------------------------------------------------------------------
 // Memory and arguments
@@ -221,7 +221,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
     bytes = u8.slice(bp, bp + bn);
   }
   const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 7] === 1, handle);
-  if (handle) released?.register(frame, [sw_message_free, handle], frame);
+  if (handle) released.register(frame, [sw_message_free, handle], frame);
   return frame;
 }
 
@@ -240,7 +240,7 @@ class Message extends Frame {
     const h = this._h;
     if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
     this._h = 0;
-    released?.unregister(this);
+    released.unregister(this);
     const r = sw_ack(h, nack, tx, args(headerList(headers)));
     sw_message_free(h);
     if (r) throw error(r);
@@ -513,7 +513,6 @@ class Subscription {
     this._cb = callback;
     this._headers = headers;
     this._q = []; // messages the iterator has not taken yet
-    this._waiters = []; // iterator next() calls waiting for one
     // Set later: _h (the module's handle while attached), _iterating, _ended.
   }
   get active() {
@@ -544,34 +543,29 @@ class Subscription {
     this._ended = true;
     this._h = 0;
     this._client._subs.delete(this._key);
-    for (const w of this._waiters.splice(0)) w({ value: undefined, done: true });
+    this._wake?.();
   }
   _deliver(m) {
     if (this._cb) this._client._call(this._cb, m);
     if (!this._cb || this._iterating) {
-      const w = this._waiters.shift();
-      if (w) w({ value: m, done: false });
-      else this._q.push(m);
+      this._q.push(m);
+      this._wake?.();
     }
   }
   [Symbol.asyncIterator]() {
     this._iterating = true;
-    const done = { value: undefined, done: true };
-    return {
-      next: () =>
-        this._q.length
-          ? Promise.resolve({ value: this._q.shift(), done: false })
-          : this._ended
-            ? Promise.resolve(done)
-            : new Promise((r) => this._waiters.push(r)),
-      return: () => {
-        this.unsubscribe();
-        return Promise.resolve(done);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return this._iterate();
+  }
+  async *_iterate() {
+    try {
+      for (;;) {
+        if (this._q.length) yield this._q.shift();
+        else if (this._ended) return;
+        else await new Promise((r) => (this._wake = r));
+      }
+    } finally {
+      this.unsubscribe();
+    }
   }
   [disposeSymbol]() {
     this.unsubscribe();
@@ -583,7 +577,7 @@ class Transaction {
     this.id = id;
     this._client = client;
     this._h = h;
-    released?.register(this, [sw_tx_free, h], this);
+    released.register(this, [sw_tx_free, h], this);
   }
   _live() {
     if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
@@ -608,7 +602,7 @@ class Transaction {
     const h = this._live();
     const r = sw_tx_end(h, commit);
     this._h = 0;
-    released?.unregister(this);
+    released.unregister(this);
     sw_tx_free(h);
     if (r) throw error(r);
   }
