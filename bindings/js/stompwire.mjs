@@ -264,7 +264,7 @@ function workerTicker() {
     const src = 'let t=new Map;onmessage=e=>{let[i,d]=e.data;clearTimeout(t.get(i));t.delete(i);d<0||t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
     w.onmessage = (e) => sw_timer_fire(e.data);
-    return { _set: (i, d) => w.postMessage([i, d]), _clear: (i) => w.postMessage([i, -1]) };
+    return w;
   } catch {
     return null;
   }
@@ -313,7 +313,7 @@ function feed(conn, data) {
 // a browser hides it (plain transport_error there).
 const HANDSHAKE_ERRORS = { 401: 27 /* unauthorized */, 403: 28 /* forbidden */ };
 function socketError(ev) {
-  const m = /Unexpected server response: (\d+)/.exec(String(ev?.error?.message ?? ev?.message ?? ''));
+  const m = /Unexpected server response: (\d+)/.exec(ev?.error?.message ?? ev?.message);
   return (m && HANDSHAKE_ERRORS[m[1]]) || 0;
 }
 
@@ -365,12 +365,12 @@ const imports = {
     b: Math.random,
     // sw_timer_set
     c(id, delay) {
-      if (ticker) ticker._set(id, delay);
+      if (ticker) ticker.postMessage([id, delay]);
       else timers.set(id, setTimeout(fireTimer, delay, id));
     },
     // sw_timer_clear
     d(id) {
-      if (ticker) return ticker._clear(id);
+      if (ticker) return ticker.postMessage([id, -1]);
       clearTimeout(timers.get(id));
       timers.delete(id);
     },
@@ -630,7 +630,13 @@ export class Client {
     this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
     this._on = {}; // event -> [the onX handler property, ...the listeners onX(fn) added]
     // Opens each socket: transport 'sockjs' | 'auto' wrap it (transport.mjs); 'websocket' leaves it alone.
-    this._transport = makeTransportFactory(options, (url, protocols) => this._webSocket(url, protocols));
+    this._transport = makeTransportFactory(options, (url, protocols) => {
+      const f = this._o.webSocketFactory;
+      if (f) return f(url, protocols);
+      const WS = globalThis.WebSocket ?? wsClass;
+      if (!WS) throw error('transport_error', 'no WebSocket: npm install ws (Node < 22), or pass webSocketFactory');
+      return new WS(url, protocols);
+    });
     for (const e of EVENTS) {
       this._on[e] = [typeof options['on' + e] === 'function' ? options['on' + e] : undefined];
     }
@@ -697,14 +703,6 @@ export class Client {
       }
     }
     if (this._activate) sw_activate(h);
-  }
-
-  _webSocket(url, protocols) {
-    const f = this._o.webSocketFactory;
-    if (f) return f(url, protocols);
-    const WS = globalThis.WebSocket ?? wsClass;
-    if (!WS) throw error('transport_error', 'no WebSocket: npm install ws (Node < 22), or pass webSocketFactory');
-    return new WS(url, protocols);
   }
 
   _callbackError(e) {
@@ -926,5 +924,4 @@ for (const e of EVENTS) {
 
 init().catch(noop);
 
-export { Frame, Message, Subscription, Transaction };
-export default Client;
+export { Client as default, Frame, Message, Subscription, Transaction };
