@@ -13,7 +13,7 @@ import { codedError, dec, errorText, makeTransportFactory } from './transport.mj
 
 const enc = new TextEncoder();
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
-const EVENTS = 'Connect Disconnect StompError StateChange WebSocketClose WebSocketError UnhandledMessage UnhandledReceipt'.split(' ');
+const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
 const noop = () => {};
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
@@ -638,7 +638,7 @@ export class Client {
       return new WS(url, protocols);
     });
     for (const e of EVENTS) {
-      this._on[e] = [typeof options['on' + e] === 'function' ? options['on' + e] : undefined];
+      this._on[e] = [typeof options[e] === 'function' ? options[e] : undefined];
     }
     if (options.heartbeatStrategy === 'worker' && !ticker) ticker = workerTicker();
     if (W) {
@@ -905,7 +905,7 @@ export class Client {
 // onConnect etc.: `client.onConnect(fn)` adds a listener and returns its remover; `client.onConnect = fn`
 // sets the one handler property (as in @stomp/stompjs).
 for (const e of EVENTS) {
-  Object.defineProperty(Client.prototype, 'on' + e, {
+  Object.defineProperty(Client.prototype, e, {
     get() {
       return (fn) => {
         const list = this._on[e];

@@ -152,7 +152,7 @@ class FallbackSocket {
         inner = open(kind);
       } catch (error) {
         if (!last) return attempt(i + 1);
-        return queueMicrotask(() => this._end({ code: 1006, reason: errorText(error), wasClean: false }, error));
+        return queueMicrotask(() => lost(error));
       }
       // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
       if (!last) this._timer = setTimeout(() => !stale() && !this._gotFrame && failOver(), fallbackTimeout);
