@@ -9,12 +9,11 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { codedError, dec, errorText, makeTransportFactory } from './transport.mjs';
+import { codedError, dec, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
-const noop = () => {};
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 

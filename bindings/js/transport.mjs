@@ -68,7 +68,7 @@ export function makeTransportFactory(options, openWebSocket) {
 
 const text = (kind, data) => (kind === 'sockjs' && typeof data !== 'string' ? dec.decode(data) : data);
 export const errorText = (e) => String(e?.message ?? e);
-const noop = () => {};
+export const noop = () => {}; // shared with stompwire.mjs
 
 // What the client core sees: one WebSocket-like object per connection attempt, trying the kinds in `plan`
 // in order behind it. sockjs-client loads asynchronously: `open('sockjs')` gives a promise of a function
@@ -77,10 +77,9 @@ const noop = () => {};
 // 3000-4999 (the core closes with 1000 or 4000).
 class FallbackSocket {
   constructor(plan, open, factory, fallbackTimeout) {
+    // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
+    // once open.
     this.readyState = 0;
-    this.protocol = '';
-    this.binaryType = 'arraybuffer';
-    this.onopen = this.onmessage = this.onerror = this.onclose = null;
     this._sent = []; // what the core sent before the first frame: replayed after a fall-over
     // Set later: _i, _kind and _inner (the attempt now: index, kind, socket; _inner null while SockJS
     // loads), _timer, _gotFrame, _closing (close()'s [code, reason]).
