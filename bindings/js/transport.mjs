@@ -21,7 +21,7 @@ export function defaultSockJsURL(brokerURL) {
   const u = new URL(brokerURL);
   u.protocol = u.protocol.replace(/^ws/, 'http');
   u.pathname = u.pathname.replace(/\/ws$/, '/sockjs');
-  return u.toString();
+  return u.href;
 }
 
 /** The package's errors: an Error with a `code` string (and `extra`'s fields). */
@@ -29,8 +29,8 @@ export const codedError = (code, message, extra) => Object.assign(new Error(mess
 
 let sockJsModule = null;
 function loadSockJs(given) {
+  given ||= typeof globalThis.SockJS === 'function' && globalThis.SockJS;
   if (given) return Promise.resolve(given);
-  if (typeof globalThis.SockJS === 'function') return Promise.resolve(globalThis.SockJS);
   // Ignored by bundlers: the dependency is optional.
   return (sockJsModule ??= import(/* webpackIgnore: true */ /* @vite-ignore */ 'sockjs-client').then(
     (m) => m.default ?? m,
