@@ -310,10 +310,9 @@ function feed(conn, data) {
 // A rejected WebSocket handshake, where the platform shows its status: 401 and 403 as the native
 // transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
 // a browser hides it (plain transport_error there).
-const HANDSHAKE_ERRORS = { 401: 27 /* unauthorized */, 403: 28 /* forbidden */ };
 function socketError(ev) {
-  const m = /Unexpected server response: (\d+)/.exec(ev?.error?.message ?? ev?.message);
-  return (m && HANDSHAKE_ERRORS[m[1]]) || 0;
+  const m = /Unexpected server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
+  return m ? (m[1] === '1' ? 27 /* unauthorized */ : 28) /* forbidden */ : 0;
 }
 
 function openSocket(conn, key, url, protocols) {
