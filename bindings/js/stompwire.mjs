@@ -639,13 +639,8 @@ export class Client {
       this._on[e] = [typeof options[e] === 'function' ? options[e] : undefined];
     }
     if (options.heartbeatStrategy === 'worker' && !ticker) ticker = workerTicker();
-    if (W) {
-      this._init();
-      this.ready = Promise.resolve(this);
-    } else {
-      this.ready = init().then(() => (this._init(), this));
-      this.ready.catch(noop);
-    }
+    // Loaded: options are checked now (the constructor throws on a bad one); else once loaded.
+    this.ready = W ? (this._init(), Promise.resolve(this)) : settled(init().then(() => (this._init(), this)));
   }
 
   /** Loads the module if needed and returns a client (rejects on a bad option). */
