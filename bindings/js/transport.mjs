@@ -61,8 +61,8 @@ export function makeTransportFactory(options, openWebSocket) {
     };
     return new FallbackSocket(plan, open, factory, options.fallbackTimeout ?? 4000);
   };
-  // What delivered the last first frame ('websocket' | 'sockjs' | null): Client's transportUsed.
-  factory._worked = null;
+  // factory._worked, set once a first frame arrives: what delivered it ('websocket' | 'sockjs'), Client's
+  // transportUsed.
   return factory;
 }
 
