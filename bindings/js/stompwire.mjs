@@ -20,7 +20,8 @@ const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore
 let W; // the module's exports
 // Its functions, bound at init. The module names its imports and exports by letters (every name is spelled
 // in both the .wasm and this file: ~0.5 KB gzipped); wasm/stompwire_wasm.cpp's SW_EXPORT/SW_IMPORT lines
-// give each function its letter.
+// give each function its letter. The bundle (scripts/build-js) calls W.<letter> directly instead: keep
+// this list and the binding in instantiate() as they are (`let sw_...;` and `({ a: sw_..., ... } = W);`).
 let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text,
   sw_pending_work, sw_timer_fire, sw_run_posted, sw_ws_opened, sw_ws_message, sw_ws_error, sw_ws_closed,
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
