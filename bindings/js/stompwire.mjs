@@ -261,7 +261,7 @@ function fireTimer(id) {
 function workerTicker() {
   try {
     // [id, delay]: (re)arms timer id; [id, -1] clears it.
-    const src = 'let t=new Map;onmessage=e=>{let[i,d]=e.data;clearTimeout(t.get(i));t.delete(i);d<0||t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
+    const src = 'let t={};onmessage=e=>{let[i,d]=e.data;clearTimeout(t[i]);delete t[i];d<0||(t[i]=setTimeout(()=>{delete t[i];postMessage(i)},d))}';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
     w.onmessage = (e) => sw_timer_fire(e.data);
     return w;
