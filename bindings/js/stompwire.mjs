@@ -9,19 +9,19 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { codedError, dec, errorText, makeTransportFactory } from './transport.mjs';
+import { codedError, dec, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
-const EVENTS = 'Connect Disconnect StompError StateChange WebSocketClose WebSocketError UnhandledMessage UnhandledReceipt'.split(' ');
-const noop = () => {};
+const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 let W; // the module's exports
 // Its functions, bound at init. The module names its imports and exports by letters (every name is spelled
 // in both the .wasm and this file: ~0.5 KB gzipped); wasm/stompwire_wasm.cpp's SW_EXPORT/SW_IMPORT lines
-// give each function its letter.
+// give each function its letter. The bundle (scripts/build-js) calls W.<letter> directly instead: keep
+// this list and the binding in instantiate() as they are (`let sw_...;` and `({ a: sw_..., ... } = W);`).
 let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text,
   sw_pending_work, sw_timer_fire, sw_run_posted, sw_ws_opened, sw_ws_message, sw_ws_error, sw_ws_closed,
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
@@ -40,7 +40,7 @@ const clients = new Map();
 const sockets = new Map();
 const timers = new Map();
 const backlog = [];
-const released = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(([free, h]) => free(h)) : null;
+const released = new FinalizationRegistry(([free, h]) => free(h));
 
 // ------------------------------------------------------------------------------------------------
 // Memory and arguments
@@ -221,7 +221,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
     bytes = u8.slice(bp, bp + bn);
   }
   const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 7] === 1, handle);
-  if (handle) released?.register(frame, [sw_message_free, handle], frame);
+  if (handle) released.register(frame, [sw_message_free, handle], frame);
   return frame;
 }
 
@@ -240,7 +240,7 @@ class Message extends Frame {
     const h = this._h;
     if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
     this._h = 0;
-    released?.unregister(this);
+    released.unregister(this);
     const r = sw_ack(h, nack, tx, args(headerList(headers)));
     sw_message_free(h);
     if (r) throw error(r);
@@ -261,10 +261,10 @@ function fireTimer(id) {
 function workerTicker() {
   try {
     // [id, delay]: (re)arms timer id; [id, -1] clears it.
-    const src = 'let t=new Map;onmessage=e=>{let[i,d]=e.data;clearTimeout(t.get(i));t.delete(i);d<0||t.set(i,setTimeout(()=>{t.delete(i);postMessage(i)},d))}';
+    const src = 'let t={};onmessage=e=>{let[i,d]=e.data;clearTimeout(t[i]);delete t[i];d<0||(t[i]=setTimeout(()=>{delete t[i];postMessage(i)},d))}';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
     w.onmessage = (e) => sw_timer_fire(e.data);
-    return { _set: (i, d) => w.postMessage([i, d]), _clear: (i) => w.postMessage([i, -1]) };
+    return w;
   } catch {
     return null;
   }
@@ -311,10 +311,9 @@ function feed(conn, data) {
 // A rejected WebSocket handshake, where the platform shows its status: 401 and 403 as the native
 // transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
 // a browser hides it (plain transport_error there).
-const HANDSHAKE_ERRORS = { 401: 27 /* unauthorized */, 403: 28 /* forbidden */ };
 function socketError(ev) {
-  const m = /Unexpected server response: (\d+)/.exec(String(ev?.error?.message ?? ev?.message ?? ''));
-  return (m && HANDSHAKE_ERRORS[m[1]]) || 0;
+  const m = /Unexpected server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
+  return m ? (m[1] === '1' ? 27 /* unauthorized */ : 28) /* forbidden */ : 0;
 }
 
 function openSocket(conn, key, url, protocols) {
@@ -365,12 +364,12 @@ const imports = {
     b: Math.random,
     // sw_timer_set
     c(id, delay) {
-      if (ticker) ticker._set(id, delay);
+      if (ticker) ticker.postMessage([id, delay]);
       else timers.set(id, setTimeout(fireTimer, delay, id));
     },
     // sw_timer_clear
     d(id) {
-      if (ticker) return ticker._clear(id);
+      if (ticker) return ticker.postMessage([id, -1]);
       clearTimeout(timers.get(id));
       timers.delete(id);
     },
@@ -513,7 +512,6 @@ class Subscription {
     this._cb = callback;
     this._headers = headers;
     this._q = []; // messages the iterator has not taken yet
-    this._waiters = []; // iterator next() calls waiting for one
     // Set later: _h (the module's handle while attached), _iterating, _ended.
   }
   get active() {
@@ -544,34 +542,29 @@ class Subscription {
     this._ended = true;
     this._h = 0;
     this._client._subs.delete(this._key);
-    for (const w of this._waiters.splice(0)) w({ value: undefined, done: true });
+    this._wake?.();
   }
   _deliver(m) {
     if (this._cb) this._client._call(this._cb, m);
     if (!this._cb || this._iterating) {
-      const w = this._waiters.shift();
-      if (w) w({ value: m, done: false });
-      else this._q.push(m);
+      this._q.push(m);
+      this._wake?.();
     }
   }
   [Symbol.asyncIterator]() {
     this._iterating = true;
-    const done = { value: undefined, done: true };
-    return {
-      next: () =>
-        this._q.length
-          ? Promise.resolve({ value: this._q.shift(), done: false })
-          : this._ended
-            ? Promise.resolve(done)
-            : new Promise((r) => this._waiters.push(r)),
-      return: () => {
-        this.unsubscribe();
-        return Promise.resolve(done);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return this._iterate();
+  }
+  async *_iterate() {
+    try {
+      for (;;) {
+        if (this._q.length) yield this._q.shift();
+        else if (this._ended) return;
+        else await new Promise((r) => (this._wake = r));
+      }
+    } finally {
+      this.unsubscribe();
+    }
   }
   [disposeSymbol]() {
     this.unsubscribe();
@@ -583,7 +576,7 @@ class Transaction {
     this.id = id;
     this._client = client;
     this._h = h;
-    released?.register(this, [sw_tx_free, h], this);
+    released.register(this, [sw_tx_free, h], this);
   }
   _live() {
     if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
@@ -608,7 +601,7 @@ class Transaction {
     const h = this._live();
     const r = sw_tx_end(h, commit);
     this._h = 0;
-    released?.unregister(this);
+    released.unregister(this);
     sw_tx_free(h);
     if (r) throw error(r);
   }
@@ -636,18 +629,19 @@ export class Client {
     this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
     this._on = {}; // event -> [the onX handler property, ...the listeners onX(fn) added]
     // Opens each socket: transport 'sockjs' | 'auto' wrap it (transport.mjs); 'websocket' leaves it alone.
-    this._transport = makeTransportFactory(options, (url, protocols) => this._webSocket(url, protocols));
+    this._transport = makeTransportFactory(options, (url, protocols) => {
+      const f = this._o.webSocketFactory;
+      if (f) return f(url, protocols);
+      const WS = globalThis.WebSocket ?? wsClass;
+      if (!WS) throw error('transport_error', 'no WebSocket: npm install ws (Node < 22), or pass webSocketFactory');
+      return new WS(url, protocols);
+    });
     for (const e of EVENTS) {
-      this._on[e] = [typeof options['on' + e] === 'function' ? options['on' + e] : undefined];
+      this._on[e] = [typeof options[e] === 'function' ? options[e] : undefined];
     }
     if (options.heartbeatStrategy === 'worker' && !ticker) ticker = workerTicker();
-    if (W) {
-      this._init();
-      this.ready = Promise.resolve(this);
-    } else {
-      this.ready = init().then(() => (this._init(), this));
-      this.ready.catch(noop);
-    }
+    // Loaded: options are checked now (the constructor throws on a bad one); else once loaded.
+    this.ready = W ? (this._init(), Promise.resolve(this)) : settled(init().then(() => (this._init(), this)));
   }
 
   /** Loads the module if needed and returns a client (rejects on a bad option). */
@@ -703,14 +697,6 @@ export class Client {
       }
     }
     if (this._activate) sw_activate(h);
-  }
-
-  _webSocket(url, protocols) {
-    const f = this._o.webSocketFactory;
-    if (f) return f(url, protocols);
-    const WS = globalThis.WebSocket ?? wsClass;
-    if (!WS) throw error('transport_error', 'no WebSocket: npm install ws (Node < 22), or pass webSocketFactory');
-    return new WS(url, protocols);
   }
 
   _callbackError(e) {
@@ -913,7 +899,7 @@ export class Client {
 // onConnect etc.: `client.onConnect(fn)` adds a listener and returns its remover; `client.onConnect = fn`
 // sets the one handler property (as in @stomp/stompjs).
 for (const e of EVENTS) {
-  Object.defineProperty(Client.prototype, 'on' + e, {
+  Object.defineProperty(Client.prototype, e, {
     get() {
       return (fn) => {
         const list = this._on[e];
@@ -932,5 +918,4 @@ for (const e of EVENTS) {
 
 init().catch(noop);
 
-export { Frame, Message, Subscription, Transaction };
-export default Client;
+export { Client as default, Frame, Message, Subscription, Transaction };

@@ -21,7 +21,7 @@ export function defaultSockJsURL(brokerURL) {
   const u = new URL(brokerURL);
   u.protocol = u.protocol.replace(/^ws/, 'http');
   u.pathname = u.pathname.replace(/\/ws$/, '/sockjs');
-  return u.toString();
+  return u.href;
 }
 
 /** The package's errors: an Error with a `code` string (and `extra`'s fields). */
@@ -29,8 +29,8 @@ export const codedError = (code, message, extra) => Object.assign(new Error(mess
 
 let sockJsModule = null;
 function loadSockJs(given) {
+  given ||= typeof globalThis.SockJS === 'function' && globalThis.SockJS;
   if (given) return Promise.resolve(given);
-  if (typeof globalThis.SockJS === 'function') return Promise.resolve(globalThis.SockJS);
   // Ignored by bundlers: the dependency is optional.
   return (sockJsModule ??= import(/* webpackIgnore: true */ /* @vite-ignore */ 'sockjs-client').then(
     (m) => m.default ?? m,
@@ -52,160 +52,123 @@ export function makeTransportFactory(options, openWebSocket) {
   if (mode !== 'sockjs' && mode !== 'auto') {
     throw codedError('invalid_option', `transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`, { option: 'transport' });
   }
-  const fallbackTimeout = options.fallbackTimeout ?? 4000;
   const factory = (url, protocols) => {
     const plan = mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
     const open = (kind) => {
       if (kind === 'websocket') return openWebSocket(url, protocols);
-      return new SockJsSocket(loadSockJs(options.SockJS), options.sockjsURL ?? defaultSockJsURL(url), options.sockjsOptions);
+      const sockjsURL = options.sockjsURL ?? defaultSockJsURL(url);
+      return loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(sockjsURL, null, options.sockjsOptions));
     };
-    return new FallbackSocket(plan, open, (kind) => (factory._worked = kind), fallbackTimeout);
+    return new FallbackSocket(plan, open, factory, options.fallbackTimeout ?? 4000);
   };
-  // What delivered the last first frame ('websocket' | 'sockjs' | null): Client's transportUsed.
-  factory._worked = null;
+  // factory._worked, set once a first frame arrives: what delivered it ('websocket' | 'sockjs'), Client's
+  // transportUsed.
   return factory;
 }
 
 const text = (kind, data) => (kind === 'sockjs' && typeof data !== 'string' ? dec.decode(data) : data);
 export const errorText = (e) => String(e?.message ?? e);
+export const noop = () => {}; // shared with stompwire.mjs
 
-// What both wrappers show the client core: a WebSocket's fields, and its error and close events.
-class SocketFace {
-  constructor() {
+// What the client core sees: one WebSocket-like object per connection attempt, trying the kinds in `plan`
+// in order behind it. sockjs-client loads asynchronously: `open('sockjs')` gives a promise of a function
+// that creates the SockJS object, called only if the attempt is still wanted by then. SockJS shows its
+// transport name as the protocol (shown as ''), carries text only and accepts close codes 1000 and
+// 3000-4999 (the core closes with 1000 or 4000).
+class FallbackSocket {
+  constructor(plan, open, factory, fallbackTimeout) {
+    // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
+    // once open.
     this.readyState = 0;
-    this.protocol = '';
-    this.binaryType = 'arraybuffer';
-    this.onopen = this.onmessage = this.onerror = this.onclose = null;
-  }
-
-  _closed(code, reason, wasClean, error) {
-    this.readyState = 3;
-    if (error) this.onerror?.({ type: 'error', error, message: error?.message });
-    this.onclose?.({ type: 'close', code, reason, wasClean });
-  }
-}
-
-// sockjs-client behind a WebSocket face: created synchronously (the module loads asynchronously),
-// protocol '' (SockJS reports its transport name there), close codes SockJS accepts, text only.
-class SockJsSocket extends SocketFace {
-  constructor(ctorPromise, url, sockjsOptions) {
-    super();
-    // Set later: _sock (the SockJS object), _closeAsked (close()'s arguments while it connects).
-    ctorPromise.then(
-      (SockJS) => {
-        if (this.readyState === 3) return;
-        let sock;
-        try {
-          sock = new SockJS(url, null, sockjsOptions);
-        } catch (e) {
-          return this._fail(e);
-        }
-        this._sock = sock;
-        sock.onopen = () => {
-          if (this._closeAsked) return sock.close(...this._closeAsked);
-          this.readyState = 1;
-          this.onopen?.({ type: 'open' });
-        };
-        sock.onmessage = (ev) => this.onmessage?.({ type: 'message', data: ev.data });
-        sock.onclose = (ev) => this._closed(ev.code, ev.reason ?? '', !!ev.wasClean);
-        // No close() came before this point: close() without a SockJS object ends this one (readyState 3).
-      },
-      (e) => this._fail(e),
-    );
-  }
-
-  _fail(error) {
-    if (this.readyState !== 3) this._closed(1006, errorText(error), false, error);
-  }
-
-  get bufferedAmount() {
-    return 0;
-  }
-
-  send(data) {
-    if (this.readyState !== 1) throw new Error('socket not open');
-    this._sock.send(text('sockjs', data));
-  }
-
-  close(code = 1000, reason = '') {
-    // SockJS accepts 1000 and 3000-4999 only.
-    const c = code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000;
-    if (this.readyState >= 2) return;
-    if (!this._sock || this._sock.readyState === 0) {
-      this._closeAsked = [c, reason];
-      if (!this._sock) {
-        this.readyState = 3;
-        queueMicrotask(() => this._closed(c, reason, true));
-      }
-      return;
-    }
-    this.readyState = 2;
-    this._sock.close(c, reason);
-  }
-}
-
-// Tries the kinds in `plan` in order within one connection attempt; the client core sees one socket.
-class FallbackSocket extends SocketFace {
-  constructor(plan, open, remember, fallbackTimeout) {
-    super();
     this._sent = []; // what the core sent before the first frame: replayed after a fall-over
-    // Set later: _inner and _kind (the socket tried now), _timer, _gotFrame, _closing.
+    // Set later: _i, _kind and _inner (the attempt now: index, kind, socket; _inner null while SockJS
+    // loads), _timer, _gotFrame, _closing (close()'s [code, reason]).
     const attempt = (i) => {
       const kind = plan[i];
       const last = i === plan.length - 1;
+      this._i = i;
+      this._kind = kind;
+      this._inner = null;
+      const stale = () => this._i !== i;
+      const failOver = () => {
+        const inner = this._inner;
+        clearTimeout(this._timer);
+        if (inner) {
+          inner.onopen = inner.onmessage = inner.onerror = inner.onclose = noop;
+          try {
+            inner.close(1000);
+          } catch {}
+        }
+        attempt(i + 1);
+      };
+      const lost = (error) => {
+        if (!last) return failOver();
+        this._end({ code: 1006, reason: errorText(error), wasClean: false }, error);
+      };
+      const use = (inner) => {
+        this._inner = inner;
+        try {
+          inner.binaryType = 'arraybuffer';
+        } catch {}
+        inner.onopen = () => {
+          if (stale()) return;
+          // SockJS: a close() while it connected waited for this (closing it earlier leaves the session
+          // on the server until it times out).
+          if (this._closing) return inner.close(...(kind === 'sockjs' ? this._closing : [1000]));
+          if (this.readyState === 0) {
+            this.readyState = 1;
+            this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
+            this.onopen?.({ type: 'open' });
+          } else {
+            for (const d of this._sent) inner.send(text(kind, d));
+          }
+        };
+        inner.onmessage = (ev) => {
+          if (stale()) return;
+          if (!this._gotFrame) {
+            this._gotFrame = true;
+            clearTimeout(this._timer);
+            this._sent = null;
+            factory._worked = kind;
+          }
+          this.onmessage?.(ev);
+        };
+        // sockjs-client's error events are not passed on (its close event says what happened).
+        if (kind === 'websocket') {
+          inner.onerror = (ev) => {
+            if (stale() || (!this._gotFrame && !last && !this._closing)) return;
+            this.onerror?.(ev);
+          };
+        }
+        inner.onclose = (ev) => {
+          if (stale()) return;
+          if (!this._gotFrame && !last && !this._closing) return failOver();
+          this._end(ev);
+        };
+      };
       let inner;
       try {
         inner = open(kind);
       } catch (error) {
         if (!last) return attempt(i + 1);
-        return queueMicrotask(() => this._end({ code: 1006, reason: errorText(error), wasClean: false }, error));
+        return queueMicrotask(() => lost(error));
       }
-      this._inner = inner;
-      this._kind = kind;
-      try {
-        inner.binaryType = 'arraybuffer';
-      } catch {}
-      const stale = () => this._inner !== inner;
-      const failOver = () => {
-        clearTimeout(this._timer);
-        inner.onopen = inner.onmessage = inner.onerror = inner.onclose = () => {};
-        try {
-          inner.close(1000);
-        } catch {}
-        attempt(i + 1);
-      };
-      inner.onopen = () => {
-        if (stale()) return;
-        if (this._closing) return inner.close(1000);
-        if (this.readyState === 0) {
-          this.readyState = 1;
-          this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
-          this.onopen?.({ type: 'open' });
-        } else {
-          for (const d of this._sent) inner.send(text(kind, d));
-        }
-      };
       // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
       if (!last) this._timer = setTimeout(() => !stale() && !this._gotFrame && failOver(), fallbackTimeout);
-      inner.onmessage = (ev) => {
-        if (stale()) return;
-        if (!this._gotFrame) {
-          this._gotFrame = true;
-          clearTimeout(this._timer);
-          this._sent = null;
-          remember(kind);
-        }
-        this.onmessage?.(ev);
-      };
-      inner.onerror = (ev) => {
-        if (stale() || (!this._gotFrame && !last && !this._closing)) return;
-        this.onerror?.(ev);
-      };
-      inner.onclose = (ev) => {
-        if (stale()) return;
-        if (!this._gotFrame && !last && !this._closing) return failOver();
-        this._end(ev);
-      };
+      if (!inner.then) return use(inner);
+      inner.then(
+        (make) => {
+          if (stale() || this._closing) return;
+          let sock;
+          try {
+            sock = make();
+          } catch (error) {
+            return lost(error);
+          }
+          use(sock);
+        },
+        (error) => stale() || this._closing || lost(error),
+      );
     };
     attempt(0);
   }
@@ -216,26 +179,33 @@ class FallbackSocket extends SocketFace {
 
   _end(ev, error) {
     clearTimeout(this._timer);
-    if (this.readyState !== 3) this._closed(ev.code ?? 1006, ev.reason ?? '', !!ev.wasClean, error);
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    if (error) this.onerror?.({ type: 'error', error, message: error?.message });
+    this.onclose?.({ type: 'close', code: ev.code ?? 1006, reason: ev.reason ?? '', wasClean: !!ev.wasClean });
   }
 
   send(data) {
     if (this.readyState !== 1) throw new Error('socket not open');
     if (!this._gotFrame) this._sent.push(data);
-    if (this._inner.readyState !== 1) return; // falling over: replayed once the next one opens
+    if (this._inner?.readyState !== 1) return; // falling over: replayed once the next one opens
     this._inner.send(text(this._kind, data));
   }
 
   close(code = 1000, reason = '') {
     if (this._closing) return;
-    this._closing = true;
+    this._closing = [code, reason];
     clearTimeout(this._timer);
     if (this.readyState === 0 || this.readyState === 1) this.readyState = 2;
+    const inner = this._inner;
+    // SockJS still loading: it is never created.
+    if (!inner) return queueMicrotask(() => this._end({ code, reason, wasClean: true }));
+    if (this._kind === 'sockjs' && inner.readyState === 0) return; // closed once open (see onopen)
     try {
-      this._inner?.close(code, reason);
+      inner.close(code, reason);
     } catch {
       try {
-        this._inner?.close(1000);
+        inner.close(1000);
       } catch {}
     }
   }
