@@ -184,51 +184,31 @@ void Session::fail(std::error_code ec) {
 }
 
 void Session::record(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
-  // One resize of the arena per frame, then plain copies (this runs for every MESSAGE).
-  std::size_t total = frame.command.size() + frame.body.size();
-  for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
-  // On the heap from the start, never in the string's inline buffer: a moved Session keeps its views.
-  if (arena_.capacity() < 64) arena_.reserve(64);
-  const char* const oldBase = arena_.data();
-  std::size_t at = arena_.size();
-  arena_.resize(at + total);
-  char* const base = arena_.data();
-  if (base != oldBase) {
-    // Grown: move the views of the pending events along (rare: the arena keeps its capacity).
-    auto rebase = [&](std::string_view& v) { v = std::string_view(base + (v.data() - oldBase), v.size()); };
-    for (auto& e : events_) {
-      rebase(e.command);
-      rebase(e.body);
-    }
-    for (auto& h : headers_) {
-      rebase(h.name);
-      rebase(h.value);
-    }
-  }
-  auto keep = [&](std::string_view s) {
-    std::string_view v(base + at, s.size());
-    if (!s.empty()) std::memcpy(base + at, s.data(), s.size());
-    at += s.size();
-    return v;
+  // One resize of the buffer per frame, then plain copies (this runs for every MESSAGE).
+  const EventRecord r{type, ec, frame.command.size(), frame.headers.size(), frame.body.size()};
+  std::size_t total = sizeof r + r.commandSize + r.bodySize;
+  for (const auto& h : frame.headers) total += 2 * sizeof(std::size_t) + h.name.size() + h.value.size();
+  const std::size_t at = events_.size();
+  events_.resize(at + total);
+  char* p = events_.data() + at;
+  auto put = [&p](const void* data, std::size_t size) {
+    if (size) std::memcpy(p, data, size);
+    p += size;
   };
-  EventRecord r{type, ec, keep(frame.command), {}, headers_.size(), frame.headers.size()};
-  // One resize, as the parser grows its views (no separate push_back code in the module).
-  headers_.resize(r.firstHeader + r.headerCount);
-  HeaderView* out = headers_.data() + r.firstHeader;
+  put(&r, sizeof r);
+  put(frame.command.data(), r.commandSize);
   for (const auto& h : frame.headers) {
-    out->name = keep(h.name);
-    out->value = keep(h.value);
-    ++out;
+    const std::size_t sizes[2] = {h.name.size(), h.value.size()};
+    put(sizes, sizeof sizes);
+    put(h.name.data(), sizes[0]);
+    put(h.value.data(), sizes[1]);
   }
-  r.body = keep(frame.body);
-  events_.push_back(r);
+  put(frame.body.data(), r.bodySize);
 }
 
 // Only when every event was taken, so the storage of the last one handed out is what gets reused.
 void Session::compactEvents() noexcept {
   if (nextEvent_ < events_.size()) return;
-  arena_.clear();
-  headers_.clear();
   events_.clear();
   nextEvent_ = 0;
 }
@@ -409,10 +389,29 @@ bool Session::nextEvent(SessionEventView& out) {
     compactEvents();
     return false;
   }
-  const EventRecord& r = events_[nextEvent_++];
+  const char* p = events_.data() + nextEvent_;
+  auto take = [&p](std::size_t size) {
+    std::string_view v(p, size);
+    p += size;
+    return v;
+  };
+  EventRecord r;
+  std::memcpy(&r, p, sizeof r);
+  p += sizeof r;
   out.type = r.type;
   out.error = r.error;
-  out.frame = FrameView{r.command, std::span<const HeaderView>(headers_).subspan(r.firstHeader, r.headerCount), r.body};
+  out.frame.command = take(r.commandSize);
+  headers_.resize(r.headerCount);
+  for (auto& h : headers_) {
+    std::size_t sizes[2];
+    std::memcpy(sizes, p, sizeof sizes);
+    p += sizeof sizes;
+    h.name = take(sizes[0]);
+    h.value = take(sizes[1]);
+  }
+  out.frame.headers = headers_;
+  out.frame.body = take(r.bodySize);
+  nextEvent_ = static_cast<std::size_t>(p - events_.data());
   return true;
 }
 

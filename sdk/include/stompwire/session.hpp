@@ -210,19 +210,18 @@ class Session final {
   std::optional<Millis> lastReceived_;
   std::string disconnectReceipt_;
   std::vector<OutgoingMessage> output_;
-  // Pending events, in order. Their frames' bytes are copied back to back into one arena (no
-  // allocation per frame once it has grown), and the storage is reused once every event was taken.
-  // The views point into the arena (rebased when it grows), so handing an event out copies nothing.
+  // Pending events, in order, back to back in one byte buffer (no allocation per frame once it has
+  // grown; reused once every event was taken): an EventRecord, then the frame's command, each header as
+  // its two sizes, name and value, and the body. Sizes rather than pointers, so neither growing the
+  // buffer nor moving the Session needs a fix-up; nextEvent() rebuilds one event's views from them.
   struct EventRecord {
     SessionEvent::Type type;
     std::error_code error;
-    std::string_view command, body;
-    std::size_t firstHeader = 0, headerCount = 0;  // in headers_
+    std::size_t commandSize, headerCount, bodySize;
   };
-  std::string arena_;
-  std::vector<HeaderView> headers_;
-  std::vector<EventRecord> events_;
-  std::size_t nextEvent_ = 0;
+  std::string events_;
+  std::size_t nextEvent_ = 0;          // offset of the next event in events_
+  std::vector<HeaderView> headers_;    // the header views of the event handed out last
 };
 
 }  // namespace stompwire
