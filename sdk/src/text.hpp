@@ -44,6 +44,7 @@ class FrameWriter {
   std::string& wire() noexcept { return out_; }
 
  private:
+  void put(std::string_view s, bool name);
   std::string out_;
   Version version_;
   bool escaped_;
