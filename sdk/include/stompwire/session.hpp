@@ -185,6 +185,7 @@ class Session final {
   struct ParserSink;
   friend struct ParserSink;
   void onFrame(const FrameView& frame);
+  std::error_code negotiate(const FrameView& connected);  // CONNECTED: version and heart-beats
   void onHeartbeat();
   void fail(std::error_code ec);
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});

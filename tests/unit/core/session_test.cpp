@@ -120,6 +120,26 @@ TEST_CASE("heart-beat header parsing", "[session][heartbeat]") {
   CHECK_FALSE(parseHeartbeat("1,"));
   CHECK_FALSE(parseHeartbeat("-1,5"));
   CHECK_FALSE(parseHeartbeat("99999999999,1"));
+  // Spaces only around each number; exactly one comma between two numbers.
+  auto spaced = parseHeartbeat("  7 ,8");
+  REQUIRE(spaced);
+  CHECK(spaced->first == 7ms);
+  CHECK(spaced->second == 8ms);
+  CHECK(parseHeartbeat("0,0"));
+  CHECK(parseHeartbeat("2147483648,1"));  // 2^31: the largest accepted
+  CHECK_FALSE(parseHeartbeat("2147483649,1"));
+  CHECK_FALSE(parseHeartbeat("1,2147483649"));
+  CHECK_FALSE(parseHeartbeat("1,99999999999999999999999"));
+  CHECK_FALSE(parseHeartbeat(""));
+  CHECK_FALSE(parseHeartbeat(","));
+  CHECK_FALSE(parseHeartbeat(",5"));
+  CHECK_FALSE(parseHeartbeat(" ,5"));
+  CHECK_FALSE(parseHeartbeat("5, "));
+  CHECK_FALSE(parseHeartbeat("1,2,3"));
+  CHECK_FALSE(parseHeartbeat("1 1,2"));
+  CHECK_FALSE(parseHeartbeat("1,2 2"));
+  CHECK_FALSE(parseHeartbeat("1\t,2"));
+  CHECK_FALSE(parseHeartbeat("+1,2"));
   CHECK(subprotocolFor(Version::v1_0) == "v10.stomp");
   CHECK(subprotocolFor(Version::v1_1) == "v11.stomp");
   CHECK(subprotocolFor(Version::v1_2) == "v12.stomp");
