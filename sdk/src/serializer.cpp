@@ -6,6 +6,9 @@
 #include "text.hpp"
 
 namespace stompwire {
+
+using namespace std::string_view_literals;
+
 namespace {
 
 bool validCommand(std::string_view c) noexcept {
@@ -71,7 +74,7 @@ void FrameWriter::put(std::string_view s, bool name) {
 }
 
 void FrameWriter::header(std::string_view name, std::string_view value) {
-  if (name == "content-length") return;  // finish() writes the real one
+  if (name == "content-length"sv) return;  // finish() writes the real one
   if (name.empty()) error_ = errc::unencodable_header;
   put(name, true);
   out_.push_back(':');
@@ -79,11 +82,11 @@ void FrameWriter::header(std::string_view name, std::string_view value) {
   out_.push_back('\n');
 }
 
-void FrameWriter::headers(const std::vector<Header>& extra, std::initializer_list<std::string_view> own, bool dedupe) {
+void FrameWriter::headers(const std::vector<Header>& extra, bool dedupe) {
   for (std::size_t i = 0; i < extra.size(); ++i) {
     const std::string_view name = extra[i].name;
     bool skip = false;
-    for (std::string_view o : own) skip = skip || name == o;
+    for (std::size_t j = 0; j < owned_; ++j) skip = skip || name == own_[j];
     for (std::size_t j = 0; dedupe && j < i; ++j) skip = skip || name == extra[j].name;
     if (!skip) header(name, extra[i].value);
   }

@@ -92,19 +92,19 @@ std::error_code Session::start(Millis now) {
   if (state_ != SessionState::idle) return errc::invalid_state;
   if (options_.versions.empty()) return errc::invalid_argument;
   updateTime(now);
-  detail::FrameWriter w(options_.useStompCommand ? "STOMP" : "CONNECT", version_);
-  w.header("accept-version", versionList(options_.versions));
-  if (!options_.host.empty()) w.header("host", options_.host);
-  if (!options_.login.empty()) w.header("login", options_.login);
-  if (!options_.passcode.empty()) w.header("passcode", options_.passcode);
+  detail::FrameWriter w(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv, version_);
+  w.own("accept-version"sv, versionList(options_.versions));
+  if (!options_.host.empty()) w.header("host"sv, options_.host);
+  if (!options_.login.empty()) w.header("login"sv, options_.login);
+  if (!options_.passcode.empty()) w.header("passcode"sv, options_.passcode);
   // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
   std::string heartbeat;
   detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
   heartbeat += ',';
   detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
-  w.header("heart-beat", heartbeat);
+  w.own("heart-beat"sv, heartbeat);
   // The session owns negotiation; a custom header must not contradict it.
-  w.headers(options_.connectHeaders, {"accept-version", "heart-beat"});
+  w.headers(options_.connectHeaders);  // not host, login, passcode: those may repeat
   auto ec = queue(w, {}, {.binary = false, .contentLength = false});
   if (ec) return ec;
   state_ = SessionState::connecting;
@@ -278,20 +278,20 @@ std::error_code Session::subscribe(std::string_view id, std::string_view destina
                                    const std::vector<Header>& headers) {
   if (id.empty() || destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SUBSCRIBE", version_);
-  w.header("destination", destination);
-  w.header("id", id);
-  w.header("ack", ackMode.empty() ? std::string_view("auto") : ackMode);
-  w.headers(headers, {"destination", "id", "ack"});
+  detail::FrameWriter w("SUBSCRIBE"sv, version_);
+  w.own("destination"sv, destination);
+  w.own("id"sv, id);
+  w.own("ack"sv, ackMode.empty() ? "auto"sv : ackMode);
+  w.headers(headers);
   return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
 std::error_code Session::unsubscribe(std::string_view id, const std::vector<Header>& headers) {
   if (id.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("UNSUBSCRIBE", version_);
-  w.header("id", id);
-  w.headers(headers, {"id"});
+  detail::FrameWriter w("UNSUBSCRIBE"sv, version_);
+  w.own("id"sv, id);
+  w.headers(headers);
   return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
@@ -299,9 +299,9 @@ std::error_code Session::send(std::string_view destination, std::string_view bod
                               SendOptions options, std::span<const HeaderView> trailing) {
   if (destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SEND", version_);
-  w.header("destination", destination);
-  w.headers(headers, {"destination"});  // a content-length header is replaced by the real one anyway
+  detail::FrameWriter w("SEND"sv, version_);
+  w.own("destination"sv, destination);
+  w.headers(headers);  // a content-length header is replaced by the real one anyway
   for (const auto& h : trailing) w.header(h.name, h.value);
   return queue(w, body, options);
 }
@@ -312,44 +312,37 @@ std::error_code Session::ackOrNack(bool nack, std::optional<std::string_view> ac
                                    const std::vector<Header>& headers) {
   if (state_ != SessionState::connected) return errc::not_connected;
   if (nack && version_ == Version::v1_0) return errc::unsupported_version;
-  detail::FrameWriter w(nack ? "NACK" : "ACK", version_);
+  detail::FrameWriter w(nack ? "NACK"sv : "ACK"sv, version_);
   // The caller's headers may not repeat or override ours (the first of a name wins on the broker).
-  std::string_view own[] = {"id", "id", "transaction"};
   if (version_ == Version::v1_2) {
     if (!ackId) return errc::invalid_argument;  // the server sends `ack` only for client acknowledgement
-    w.header("id", *ackId);
+    w.own("id"sv, *ackId);
   } else {
     if (!messageId) return errc::invalid_argument;
-    w.header("message-id", *messageId);
-    own[0] = own[1] = "message-id";
+    w.own("message-id"sv, *messageId);
     if (version_ == Version::v1_1) {
       if (!subscription) return errc::invalid_argument;
-      w.header("subscription", *subscription);
-      own[1] = "subscription";
+      w.own("subscription"sv, *subscription);
     }
   }
-  if (!transaction.empty()) {
-    w.header("transaction", transaction);
-  } else {
-    own[2] = own[0];
-  }
-  w.headers(headers, {own[0], own[1], own[2]}, true);
+  if (!transaction.empty()) w.own("transaction"sv, transaction);
+  w.headers(headers, true);
   return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
 std::error_code Session::ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack(false, message.header("ack"), message.header("message-id"), message.header("subscription"),
+  return ackOrNack(false, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
                    transaction, headers);
 }
 
 std::error_code Session::nack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack(true, message.header("ack"), message.header("message-id"), message.header("subscription"),
+  return ackOrNack(true, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
                    transaction, headers);
 }
 
 std::error_code Session::acknowledge(const FrameView& message, bool nack, std::string_view transaction,
                                      const std::vector<Header>& headers) {
-  return ackOrNack(nack, message.header("ack"), message.header("message-id"), message.header("subscription"),
+  return ackOrNack(nack, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
                    transaction, headers);
 }
 
@@ -357,22 +350,22 @@ std::error_code Session::transactionFrame(std::string_view command, std::string_
   if (transaction.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
   detail::FrameWriter w(command, version_);
-  w.header("transaction", transaction);
+  w.header("transaction"sv, transaction);
   return queue(w, {}, {.binary = false, .contentLength = false});
 }
 
-std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN", transaction); }
-std::error_code Session::commit(std::string_view transaction) { return transactionFrame("COMMIT", transaction); }
-std::error_code Session::abort(std::string_view transaction) { return transactionFrame("ABORT", transaction); }
+std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN"sv, transaction); }
+std::error_code Session::commit(std::string_view transaction) { return transactionFrame("COMMIT"sv, transaction); }
+std::error_code Session::abort(std::string_view transaction) { return transactionFrame("ABORT"sv, transaction); }
 std::error_code Session::endTransaction(bool commit, std::string_view transaction) {
-  return transactionFrame(commit ? "COMMIT" : "ABORT", transaction);
+  return transactionFrame(commit ? "COMMIT"sv : "ABORT"sv, transaction);
 }
 
 std::error_code Session::disconnect(std::string_view receiptId) {
   if (receiptId.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("DISCONNECT", version_);
-  w.header("receipt", receiptId);
+  detail::FrameWriter w("DISCONNECT"sv, version_);
+  w.header("receipt"sv, receiptId);
   if (auto ec = queue(w, {}, {.binary = false, .contentLength = false})) return ec;
   disconnectReceipt_ = std::string(receiptId);
   state_ = SessionState::disconnecting;

@@ -36,9 +36,14 @@ class FrameWriter {
  public:
   FrameWriter(std::string_view command, Version version);
   void header(std::string_view name, std::string_view value);
-  // The caller's headers, leaving out the names in `own` (what the session sets itself) and, with
-  // `dedupe`, repeats among them (the first wins).
-  void headers(const std::vector<Header>& extra, std::initializer_list<std::string_view> own, bool dedupe = false);
+  // A header the session sets itself: headers() leaves out the caller's headers of that name.
+  void own(std::string_view name, std::string_view value) {
+    own_[owned_++] = name;
+    header(name, value);
+  }
+  // The caller's headers, leaving out the names written with own() and, with `dedupe`, repeats among
+  // them (the first wins).
+  void headers(const std::vector<Header>& extra, bool dedupe = false);
   // content-length (when asked or when the body holds a NUL), the blank line, the body and the NUL.
   std::error_code finish(std::string_view body, bool contentLength);
   std::string& wire() noexcept { return out_; }
@@ -49,6 +54,8 @@ class FrameWriter {
   Version version_;
   bool escaped_;
   std::error_code error_;
+  std::string_view own_[3];
+  std::size_t owned_ = 0;
 };
 
 }  // namespace stompwire::detail
