@@ -189,9 +189,17 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
   const EventRecord r{type, ec, frame.command.size(), frame.headers.size(), frame.body.size()};
   std::size_t total = sizeof r + r.commandSize + r.bodySize;
   for (const auto& h : frame.headers) total += 2 * sizeof(std::size_t) + h.name.size() + h.value.size();
-  const std::size_t at = events_.size();
-  events_.resize(at + total);
-  char* p = events_.data() + at;
+  const std::size_t at = events_.size;
+  if (at + total > events_.capacity) {
+    // Grows by doubling; the pending events' bytes move along (they are found by offset).
+    const std::size_t capacity = std::max(at + total, 2 * events_.capacity);
+    std::unique_ptr<char[]> grown(new char[capacity]);
+    if (at) std::memcpy(grown.get(), events_.data.get(), at);
+    events_.data = std::move(grown);
+    events_.capacity = capacity;
+  }
+  events_.size = at + total;
+  char* p = events_.data.get() + at;
   auto put = [&p](const void* data, std::size_t size) {
     if (size) std::memcpy(p, data, size);
     p += size;
@@ -209,8 +217,8 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
 
 // Only when every event was taken, so the storage of the last one handed out is what gets reused.
 void Session::compactEvents() noexcept {
-  if (nextEvent_ < events_.size()) return;
-  events_.clear();
+  if (nextEvent_ < events_.size) return;
+  events_.size = 0;
   nextEvent_ = 0;
 }
 
@@ -379,11 +387,11 @@ std::vector<OutgoingMessage> Session::takeOutput() {
 }
 
 bool Session::nextEvent(SessionEventView& out) {
-  if (nextEvent_ >= events_.size()) {
+  if (nextEvent_ >= events_.size) {
     compactEvents();
     return false;
   }
-  const char* p = events_.data() + nextEvent_;
+  const char* p = events_.data.get() + nextEvent_;
   auto take = [&p](std::size_t size) {
     std::string_view v(p, size);
     p += size;
@@ -405,7 +413,7 @@ bool Session::nextEvent(SessionEventView& out) {
   }
   out.frame.headers = headers_;
   out.frame.body = take(r.bodySize);
-  nextEvent_ = static_cast<std::size_t>(p - events_.data());
+  nextEvent_ = static_cast<std::size_t>(p - events_.data.get());
   return true;
 }
 

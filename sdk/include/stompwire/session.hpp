@@ -9,11 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "stompwire/error.hpp"
@@ -179,7 +181,7 @@ class Session final {
   std::optional<SessionEvent> popEvent();
   // popEvent() without copying the frame (see SessionEventView for how long it stays valid).
   bool nextEvent(SessionEventView& out);
-  bool hasEvents() const noexcept { return nextEvent_ < events_.size(); }
+  bool hasEvents() const noexcept { return nextEvent_ < events_.size; }
 
  private:
   struct ParserSink;
@@ -220,7 +222,21 @@ class Session final {
     std::error_code error;
     std::size_t commandSize, headerCount, bodySize;
   };
-  std::string events_;
+  // A plain growable byte buffer: std::string's resize/data/size carry its small-string branches
+  // into every use. A moved-from buffer is empty.
+  struct Bytes {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0, capacity = 0;
+    Bytes() = default;
+    Bytes(Bytes&& o) noexcept { *this = std::move(o); }
+    Bytes& operator=(Bytes&& o) noexcept {
+      data = std::move(o.data);
+      size = std::exchange(o.size, 0);
+      capacity = std::exchange(o.capacity, 0);
+      return *this;
+    }
+  };
+  Bytes events_;
   std::size_t nextEvent_ = 0;          // offset of the next event in events_
   std::vector<HeaderView> headers_;    // the header views of the event handed out last
 };
