@@ -11,22 +11,6 @@
 namespace stompwire {
 
 using namespace std::string_view_literals;
-using detail::withNumber;
-
-namespace {
-
-std::string versionList(const std::vector<Version>& versions) {
-  // Ascending, as in the spec's examples ("1.0,1.1,1.2").
-  std::string out;
-  for (Version v : {Version::v1_0, Version::v1_1, Version::v1_2}) {
-    if (std::find(versions.begin(), versions.end(), v) == versions.end()) continue;
-    if (!out.empty()) out += ',';
-    out += toString(v);
-  }
-  return out;
-}
-
-}  // namespace
 
 Heartbeat negotiateHeartbeat(Version version, Millis clientSend, Millis clientReceive, Millis serverSend,
                              Millis serverReceive) noexcept {
@@ -93,16 +77,26 @@ std::error_code Session::start(Millis now) {
   if (options_.versions.empty()) return errc::invalid_argument;
   updateTime(now);
   detail::FrameWriter w(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv, version_);
-  w.own("accept-version"sv, versionList(options_.versions));
+  // Ascending, as in the spec's examples ("1.0,1.1,1.2"). On the stack: no std::string temporaries.
+  char versions[12];
+  std::size_t n = 0;
+  for (int v = 0; v < 3; ++v) {
+    if (!offers(static_cast<Version>(v))) continue;
+    if (n) versions[n++] = ',';
+    versions[n++] = '1';
+    versions[n++] = '.';
+    versions[n++] = static_cast<char>('0' + v);
+  }
+  w.own("accept-version"sv, {versions, n});
   if (!options_.host.empty()) w.header("host"sv, options_.host);
   if (!options_.login.empty()) w.header("login"sv, options_.login);
   if (!options_.passcode.empty()) w.header("passcode"sv, options_.passcode);
   // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
-  std::string heartbeat;
-  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
-  heartbeat += ',';
-  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
-  w.own("heart-beat"sv, heartbeat);
+  char heartbeat[41];
+  char* end = detail::putNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
+  *end++ = ',';
+  end = detail::putNumber(end, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
+  w.own("heart-beat"sv, {heartbeat, static_cast<std::size_t>(end - heartbeat)});
   // The session owns negotiation; a custom header must not contradict it.
   w.headers(options_.connectHeaders);  // not host, login, passcode: those may repeat
   auto ec = queue(w, {}, {.binary = false, .contentLength = false});

@@ -12,15 +12,23 @@
 
 namespace stompwire::detail {
 
-// Appends the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
-inline void appendNumber(std::string& out, std::uint64_t v) {
+// Writes the decimal digits of v (at most 20) at p; returns their end. Size: std::to_string's generic
+// integer formatting costs more wasm.
+inline char* putNumber(char* p, std::uint64_t v) {
   char digits[20];
   int n = 0;
   do {
     digits[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v);
-  while (n) out += digits[--n];
+  while (n) *p++ = digits[--n];
+  return p;
+}
+
+// Appends the decimal digits of v.
+inline void appendNumber(std::string& out, std::uint64_t v) {
+  char digits[20];
+  out.append(digits, static_cast<std::size_t>(putNumber(digits, v) - digits));
 }
 
 // prefix + the decimal digits of v.
