@@ -83,12 +83,14 @@ void FrameWriter::header(std::string_view name, std::string_view value) {
 }
 
 void FrameWriter::headers(const std::vector<Header>& extra, bool dedupe) {
-  for (std::size_t i = 0; i < extra.size(); ++i) {
-    const std::string_view name = extra[i].name;
+  const Header* const first = extra.data();
+  const Header* const last = first + extra.size();
+  for (const Header* h = first; h != last; ++h) {
+    const std::string_view name = h->name;
     bool skip = false;
-    for (std::size_t j = 0; j < owned_; ++j) skip = skip || name == own_[j];
-    for (std::size_t j = 0; dedupe && j < i; ++j) skip = skip || name == extra[j].name;
-    if (!skip) header(name, extra[i].value);
+    for (std::size_t j = 0; j < owned_; ++j) skip |= name == own_[j];
+    for (const Header* e = first; dedupe && e != h; ++e) skip |= name == std::string_view(e->name);
+    if (!skip) header(name, h->value);
   }
 }
 
