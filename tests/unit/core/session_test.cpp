@@ -380,6 +380,46 @@ TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages",
   CHECK(s.lastReceived() == 2ms);
 }
 
+TEST_CASE("events stay intact while pending across receive() calls, the buffer growing under them", "[session]") {
+  auto s = connected(noHeartbeat());
+  auto msg = [](int i, std::size_t bodySize) {
+    return stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", std::to_string(i)}, {"empty", ""}},
+                      std::string(bodySize, static_cast<char>('a' + i % 26)));
+  };
+  s.receive(msg(0, 0) + msg(1, 3) + msg(2, 5), 1ms);
+  SessionEventView ev;
+  REQUIRE(s.nextEvent(ev));
+  CHECK(ev.frame.header("message-id") == "0");
+  CHECK(ev.frame.body.empty());
+  // Two still pending; these are much larger, so the storage grows (and moves) behind them.
+  std::string more;
+  for (int i = 3; i < 12; ++i) more += msg(i, 1000 * static_cast<std::size_t>(i));
+  s.receive(more, 2ms);
+  s.receive("not STOMP\n\n\0", 3ms);  // then a parse failure: a failed event, after the messages
+  for (int i = 1; i < 12; ++i) {
+    INFO(i);
+    REQUIRE(s.nextEvent(ev));
+    REQUIRE(ev.type == SessionEvent::Type::message);
+    CHECK(ev.frame.command == "MESSAGE");
+    REQUIRE(ev.frame.headers.size() == 4);
+    CHECK(ev.frame.headers[0].name == "destination");
+    CHECK(ev.frame.headers[0].value == "/q");
+    CHECK(ev.frame.header("message-id") == std::to_string(i));
+    CHECK(ev.frame.headers[3].name == "empty");
+    CHECK(ev.frame.headers[3].value.empty());
+    const std::size_t size = i < 3 ? (i == 1 ? 3 : 5) : 1000 * static_cast<std::size_t>(i);
+    CHECK(ev.frame.body == std::string(size, static_cast<char>('a' + i % 26)));
+  }
+  REQUIRE(s.nextEvent(ev));
+  CHECK(ev.type == SessionEvent::Type::failed);
+  CHECK(ev.error == errc::invalid_command);
+  CHECK(ev.frame.command.empty());
+  CHECK(ev.frame.headers.empty());
+  CHECK(ev.frame.body.empty());
+  CHECK_FALSE(s.nextEvent(ev));
+  CHECK_FALSE(s.hasEvents());
+}
+
 TEST_CASE("protocol errors after CONNECTED: RECEIPT without id, second CONNECTED, unknown command", "[session]") {
   for (std::string bad : {stompFrame("RECEIPT", {}), stompFrame("CONNECTED", {{"version", "1.2"}}),
                           stompFrame("SEND", {{"destination", "/q"}})}) {
