@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "stompwire/serializer.hpp"
@@ -179,34 +180,53 @@ void Session::fail(std::error_code ec) {
 }
 
 void Session::record(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
-  // One resize of the buffer per frame, then plain copies (this runs for every MESSAGE).
-  const EventRecord r{type, ec, frame.command.size(), frame.headers.size(), frame.body.size()};
-  std::size_t total = sizeof r + r.commandSize + r.bodySize;
-  for (const auto& h : frame.headers) total += 2 * sizeof(std::size_t) + h.name.size() + h.value.size();
+  // One growth check per frame, then plain copies (this runs for every MESSAGE).
+  constexpr std::size_t kAlign = alignof(EventRecord);
+  const std::size_t n = frame.headers.size();
+  std::size_t total = sizeof(EventRecord) + n * sizeof(HeaderView) + frame.command.size() + frame.body.size();
+  for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
+  total = (total + kAlign - 1) & ~(kAlign - 1);
   const std::size_t at = events_.size;
   if (at + total > events_.capacity) {
-    // Grows by doubling; the pending events' bytes move along (they are found by offset).
+    // Grows by doubling; the views of the pending events move along.
     const std::size_t capacity = std::max(at + total, 2 * events_.capacity);
     std::unique_ptr<char[]> grown(new char[capacity]);
-    if (at) std::memcpy(grown.get(), events_.data.get(), at);
+    char* const oldBase = events_.data.get();
+    char* const base = grown.get();
+    if (at) std::memcpy(base, oldBase, at);
+    auto rebase = [&](std::string_view& v) { v = std::string_view(base + (v.data() - oldBase), v.size()); };
+    for (std::size_t off = nextEvent_; off < at;) {
+      auto* r = std::launder(reinterpret_cast<EventRecord*>(base + off));
+      rebase(r->command);
+      rebase(r->body);
+      auto* h = reinterpret_cast<HeaderView*>(r + 1);
+      for (std::size_t i = 0; i < r->headerCount; ++i) {
+        rebase(h[i].name);
+        rebase(h[i].value);
+      }
+      off = r->next;
+    }
     events_.data = std::move(grown);
     events_.capacity = capacity;
   }
   events_.size = at + total;
-  char* p = events_.data.get() + at;
-  auto put = [&p](const void* data, std::size_t size) {
-    if (size) std::memcpy(p, data, size);
-    p += size;
+  char* const base = events_.data.get() + at;
+  auto* r = new (base) EventRecord{type, ec, {}, {}, n, at + total};
+  // HeaderView is an aggregate (an implicit-lifetime type): the buffer's storage provides the objects.
+  auto* const views = reinterpret_cast<HeaderView*>(r + 1);
+  char* p = reinterpret_cast<char*>(views + n);
+  auto keep = [&p](std::string_view s) {
+    std::string_view v(p, s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    return v;
   };
-  put(&r, sizeof r);
-  put(frame.command.data(), r.commandSize);
-  for (const auto& h : frame.headers) {
-    const std::size_t sizes[2] = {h.name.size(), h.value.size()};
-    put(sizes, sizeof sizes);
-    put(h.name.data(), sizes[0]);
-    put(h.value.data(), sizes[1]);
+  r->command = keep(frame.command);
+  for (std::size_t i = 0; i < n; ++i) {
+    views[i].name = keep(frame.headers[i].name);
+    views[i].value = keep(frame.headers[i].value);
   }
-  put(frame.body.data(), r.bodySize);
+  r->body = keep(frame.body);
 }
 
 // Only when every event was taken, so the storage of the last one handed out is what gets reused.
@@ -385,29 +405,11 @@ bool Session::nextEvent(SessionEventView& out) {
     compactEvents();
     return false;
   }
-  const char* p = events_.data.get() + nextEvent_;
-  auto take = [&p](std::size_t size) {
-    std::string_view v(p, size);
-    p += size;
-    return v;
-  };
-  EventRecord r;
-  std::memcpy(&r, p, sizeof r);
-  p += sizeof r;
-  out.type = r.type;
-  out.error = r.error;
-  out.frame.command = take(r.commandSize);
-  headers_.resize(r.headerCount);
-  for (auto& h : headers_) {
-    std::size_t sizes[2];
-    std::memcpy(sizes, p, sizeof sizes);
-    p += sizeof sizes;
-    h.name = take(sizes[0]);
-    h.value = take(sizes[1]);
-  }
-  out.frame.headers = headers_;
-  out.frame.body = take(r.bodySize);
-  nextEvent_ = static_cast<std::size_t>(p - events_.data.get());
+  const auto* r = std::launder(reinterpret_cast<const EventRecord*>(events_.data.get() + nextEvent_));
+  out.type = r->type;
+  out.error = r->error;
+  out.frame = FrameView{r->command, {reinterpret_cast<const HeaderView*>(r + 1), r->headerCount}, r->body};
+  nextEvent_ = r->next;
   return true;
 }
 

@@ -214,13 +214,14 @@ class Session final {
   std::string disconnectReceipt_;
   std::vector<OutgoingMessage> output_;
   // Pending events, in order, back to back in one byte buffer (no allocation per frame once it has
-  // grown; reused once every event was taken): an EventRecord, then the frame's command, each header as
-  // its two sizes, name and value, and the body. Sizes rather than pointers, so neither growing the
-  // buffer nor moving the Session needs a fix-up; nextEvent() rebuilds one event's views from them.
+  // grown; reused once every event was taken): an EventRecord, the frame's header views, then its
+  // bytes. The views point into the buffer (rebased when it grows), so handing an event out is free.
   struct EventRecord {
     SessionEvent::Type type;
     std::error_code error;
-    std::size_t commandSize, headerCount, bodySize;
+    std::string_view command, body;
+    std::size_t headerCount;
+    std::size_t next;  // offset of the next record
   };
   // A plain growable byte buffer: std::string's resize/data/size carry its small-string branches
   // into every use. A moved-from buffer is empty.
@@ -238,7 +239,6 @@ class Session final {
   };
   Bytes events_;
   std::size_t nextEvent_ = 0;          // offset of the next event in events_
-  std::vector<HeaderView> headers_;    // the header views of the event handed out last
 };
 
 }  // namespace stompwire
