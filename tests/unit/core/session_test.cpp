@@ -652,3 +652,46 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     CHECK(s.state() == SessionState::idle);
   }
 }
+
+TEST_CASE("the session's frames, byte for byte as literals: escaping by version, CONNECT verbatim", "[session]") {
+  using namespace std::string_literals;
+  {
+    SessionOptions o = noHeartbeat();
+    o.host = "h:1";
+    o.login = "a\\b";
+    Session s(o);
+    REQUIRE_FALSE(s.start(0ms));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].data == "CONNECT\naccept-version:1.0,1.1,1.2\nhost:h:1\nlogin:a\\b\nheart-beat:0,0\n\n\0"s);
+  }
+  {
+    auto s = connected(noHeartbeat(), "1.2");
+    REQUIRE_FALSE(s.subscribe("s:1", "/t", "", {{"x", "a:b\\c\nd\re"}}));
+    REQUIRE_FALSE(s.send("/q", "b\0dy"s, {}, {.binary = false, .contentLength = false}));
+    REQUIRE_FALSE(s.send("/q", "", {}));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s\\c1\nack:auto\nx:a\\cb\\\\c\\nd\\re\n\n\0"s);
+    CHECK(out[1].data == "SEND\ndestination:/q\ncontent-length:4\n\nb\0dy\0"s);
+    CHECK(out[2].data == "SEND\ndestination:/q\ncontent-length:0\n\n\0"s);
+  }
+  {
+    auto s = connected(noHeartbeat(), "1.1");
+    CHECK(s.subscribe("s1", "/t", "", {{"x", "a\rb"}}) == errc::unencodable_header);  // no CR escape in 1.1
+    REQUIRE_FALSE(s.subscribe("s1", "/t", "", {{"x", "a\nb:c"}}));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s1\nack:auto\nx:a\\nb\\cc\n\n\0"s);
+  }
+  {
+    auto s = connected(noHeartbeat(), "");  // 1.0: nothing is escaped
+    REQUIRE_FALSE(s.subscribe("s:1", "/t", "", {{"x", "a:b\\c"}}));
+    CHECK(s.subscribe("s2", "/t", "", {{"x", "a\nb"}}) == errc::unencodable_header);
+    CHECK(s.subscribe("s2", "/t", "", {{"x:y", "v"}}) == errc::unencodable_header);
+    CHECK(s.subscribe("s2", "/t", "", {{"", "v"}}) == errc::unencodable_header);
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s:1\nack:auto\nx:a:b\\c\n\n\0"s);
+  }
+}
