@@ -100,7 +100,7 @@ std::error_code Session::start(Millis now) {
   w.own("heart-beat"sv, {heartbeat, static_cast<std::size_t>(end - heartbeat)});
   // The session owns negotiation; a custom header must not contradict it.
   w.headers(options_.connectHeaders);  // not host, login, passcode: those may repeat
-  auto ec = queue(w, {}, {.binary = false, .contentLength = false});
+  auto ec = queue(w);
   if (ec) return ec;
   state_ = SessionState::connecting;
   return {};
@@ -272,6 +272,8 @@ std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, Se
   return {};
 }
 
+std::error_code Session::queue(detail::FrameWriter& w) { return queue(w, {}, {.binary = false, .contentLength = false}); }
+
 void Session::push(std::string wire, bool binary) {
   ++counters_.framesOut;
   counters_.bytesOut += wire.size();
@@ -305,7 +307,7 @@ std::error_code Session::subscribe(std::string_view id, std::string_view destina
   w.own("id"sv, id);
   w.own("ack"sv, ackMode.empty() ? "auto"sv : ackMode);
   w.headers(headers);
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  return queue(w);
 }
 
 std::error_code Session::unsubscribe(std::string_view id, const std::vector<Header>& headers) {
@@ -314,7 +316,7 @@ std::error_code Session::unsubscribe(std::string_view id, const std::vector<Head
   detail::FrameWriter w("UNSUBSCRIBE"sv, version_);
   w.own("id"sv, id);
   w.headers(headers);
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  return queue(w);
 }
 
 std::error_code Session::send(std::string_view destination, std::string_view body, const std::vector<Header>& headers,
@@ -349,7 +351,7 @@ std::error_code Session::ackOrNack(bool nack, std::optional<std::string_view> ac
   }
   if (!transaction.empty()) w.own("transaction"sv, transaction);
   w.headers(headers, true);
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  return queue(w);
 }
 
 std::error_code Session::ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
@@ -373,7 +375,7 @@ std::error_code Session::transactionFrame(std::string_view command, std::string_
   if (state_ != SessionState::connected) return errc::not_connected;
   detail::FrameWriter w(command, version_);
   w.header("transaction"sv, transaction);
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  return queue(w);
 }
 
 std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN"sv, transaction); }
@@ -388,7 +390,7 @@ std::error_code Session::disconnect(std::string_view receiptId) {
   if (state_ != SessionState::connected) return errc::not_connected;
   detail::FrameWriter w("DISCONNECT"sv, version_);
   w.header("receipt"sv, receiptId);
-  if (auto ec = queue(w, {}, {.binary = false, .contentLength = false})) return ec;
+  if (auto ec = queue(w)) return ec;
   disconnectReceipt_ = std::string(receiptId);
   state_ = SessionState::disconnecting;
   return {};

@@ -193,6 +193,7 @@ class Session final {
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
   void compactEvents() noexcept;
   std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
+  std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
   void push(std::string wire, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
   std::error_code ackOrNack(bool nack, std::optional<std::string_view> ackId, std::optional<std::string_view> messageId,
