@@ -14,9 +14,10 @@ std::string_view toString(Version v) noexcept {
 }
 
 std::optional<Version> parseVersion(std::string_view s) noexcept {
-  if (s == "1.0") return Version::v1_0;
-  if (s == "1.1") return Version::v1_1;
-  if (s == "1.2") return Version::v1_2;
+  using namespace std::string_view_literals;
+  if (s == "1.0"sv) return Version::v1_0;
+  if (s == "1.1"sv) return Version::v1_1;
+  if (s == "1.2"sv) return Version::v1_2;
   return std::nullopt;
 }
 

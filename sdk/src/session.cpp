@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "stompwire/serializer.hpp"
@@ -10,36 +11,7 @@
 
 namespace stompwire {
 
-using detail::withNumber;
-
-namespace {
-
-std::optional<std::uint64_t> parseUnsigned(std::string_view s) noexcept {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  // A plain loop rather than std::from_chars: ~800 bytes less in the wasm module.
-  // Saturates instead of overflowing: the caller rejects anything that large anyway.
-  if (s.empty()) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v > (1ull << 40) ? v : v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v;
-}
-
-std::string versionList(const std::vector<Version>& versions) {
-  // Ascending, as in the spec's examples ("1.0,1.1,1.2").
-  std::string out;
-  for (Version v : {Version::v1_0, Version::v1_1, Version::v1_2}) {
-    if (std::find(versions.begin(), versions.end(), v) == versions.end()) continue;
-    if (!out.empty()) out += ',';
-    out += toString(v);
-  }
-  return out;
-}
-
-}  // namespace
+using namespace std::string_view_literals;
 
 Heartbeat negotiateHeartbeat(Version version, Millis clientSend, Millis clientReceive, Millis serverSend,
                              Millis serverReceive) noexcept {
@@ -51,14 +23,28 @@ Heartbeat negotiateHeartbeat(Version version, Millis clientSend, Millis clientRe
 }
 
 std::optional<HeartbeatPair> parseHeartbeat(std::string_view value) noexcept {
-  auto comma = value.find(',');
-  if (comma == std::string_view::npos) return std::nullopt;
-  auto a = parseUnsigned(value.substr(0, comma));
-  auto b = parseUnsigned(value.substr(comma + 1));
+  // "cx,cy": two decimal numbers, each with optional spaces around it. One pass rather than split +
+  // trim + std::from_chars: less code in the wasm module. Saturates instead of overflowing.
+  std::uint64_t v[2] = {0, 0};
+  int part = 0;
+  int at = 0;  // in the current part: 0 before its digits, 1 in them, 2 after them
+  for (char c : value) {
+    if (c == ',' && part == 0 && at != 0) {
+      part = 1;
+      at = 0;
+    } else if (c == ' ') {
+      at += at == 1;
+    } else if (c < '0' || c > '9' || at == 2) {
+      return std::nullopt;
+    } else {
+      at = 1;
+      v[part] = v[part] > (1ull << 40) ? v[part] : v[part] * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+  }
   // Anything above ~24 days is nonsense and would overflow the deadline arithmetic.
   constexpr std::uint64_t kMax = 1ull << 31;
-  if (!a || !b || *a > kMax || *b > kMax) return std::nullopt;
-  return HeartbeatPair{Millis(static_cast<Millis::rep>(*a)), Millis(static_cast<Millis::rep>(*b))};
+  if (part == 0 || at == 0 || v[0] > kMax || v[1] > kMax) return std::nullopt;
+  return HeartbeatPair{Millis(static_cast<Millis::rep>(v[0])), Millis(static_cast<Millis::rep>(v[1]))};
 }
 
 std::string_view subprotocolFor(Version v) noexcept {
@@ -91,20 +77,30 @@ std::error_code Session::start(Millis now) {
   if (state_ != SessionState::idle) return errc::invalid_state;
   if (options_.versions.empty()) return errc::invalid_argument;
   updateTime(now);
-  detail::FrameWriter w(options_.useStompCommand ? "STOMP" : "CONNECT", version_);
-  w.header("accept-version", versionList(options_.versions));
-  if (!options_.host.empty()) w.header("host", options_.host);
-  if (!options_.login.empty()) w.header("login", options_.login);
-  if (!options_.passcode.empty()) w.header("passcode", options_.passcode);
+  detail::FrameWriter w(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv, version_);
+  // Ascending, as in the spec's examples ("1.0,1.1,1.2"). On the stack: no std::string temporaries.
+  char versions[12];
+  std::size_t n = 0;
+  for (int v = 0; v < 3; ++v) {
+    if (!offers(static_cast<Version>(v))) continue;
+    if (n) versions[n++] = ',';
+    versions[n++] = '1';
+    versions[n++] = '.';
+    versions[n++] = static_cast<char>('0' + v);
+  }
+  w.own("accept-version"sv, {versions, n});
+  if (!options_.host.empty()) w.header("host"sv, options_.host);
+  if (!options_.login.empty()) w.header("login"sv, options_.login);
+  if (!options_.passcode.empty()) w.header("passcode"sv, options_.passcode);
   // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
-  std::string heartbeat;
-  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
-  heartbeat += ',';
-  detail::appendNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
-  w.header("heart-beat", heartbeat);
+  char heartbeat[41];
+  char* end = detail::putNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
+  *end++ = ',';
+  end = detail::putNumber(end, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
+  w.own("heart-beat"sv, {heartbeat, static_cast<std::size_t>(end - heartbeat)});
   // The session owns negotiation; a custom header must not contradict it.
-  w.headers(options_.connectHeaders, {"accept-version", "heart-beat"});
-  auto ec = queue(w, {}, {.binary = false, .contentLength = false});
+  w.headers(options_.connectHeaders);  // not host, login, passcode: those may repeat
+  auto ec = queue(w);
   if (ec) return ec;
   state_ = SessionState::connecting;
   return {};
@@ -126,54 +122,54 @@ void Session::onHeartbeat() { ++counters_.heartbeatsIn; }
 void Session::onFrame(const FrameView& view) {
   if (state_ == SessionState::closed) return;
   ++counters_.framesIn;
+  using Type = SessionEvent::Type;
   const std::string_view cmd = view.command;
-
-  if (cmd == "ERROR") {
+  Type type = Type::failed;
+  std::error_code ec = errc::protocol_error;  // CONNECTED twice, or a command a server never sends
+  if (cmd == "ERROR"sv) {
+    type = Type::error;
+    ec = errc::stomp_error;
+  } else if (state_ == SessionState::connecting) {
+    if (cmd == "CONNECTED"sv) ec = negotiate(view);
+    if (!ec) {
+      type = Type::connected;
+      state_ = SessionState::connected;
+    }
+  } else if (cmd == "MESSAGE"sv) {
+    type = Type::message;
+    ec = {};
+  } else if (cmd == "RECEIPT"sv) {
+    if (auto id = view.header("receipt-id"sv)) {
+      type = state_ == SessionState::disconnecting && *id == disconnectReceipt_ ? Type::disconnected : Type::receipt;
+      ec = {};
+    }
+  }
+  if (type == Type::failed) return fail(ec);
+  if (type == Type::error || type == Type::disconnected) {
     state_ = SessionState::closed;
-    error_ = errc::stomp_error;
-    record(SessionEvent::Type::error, view, errc::stomp_error);
-    return;
+    error_ = ec;
   }
+  record(type, view, ec);
+}
 
-  if (state_ == SessionState::connecting) {
-    if (cmd != "CONNECTED") return fail(errc::protocol_error);
-    Version v = Version::v1_0;  // no version header: a 1.0 server
-    if (auto hv = view.header("version")) {
-      auto parsed = parseVersion(*hv);
-      if (!parsed) return fail(errc::unsupported_version);
-      v = *parsed;
-    }
-    if (!offers(v)) return fail(errc::unsupported_version);
-    version_ = v;
-    parser_.setVersion(v);  // allowed from inside the handler: applies from the next frame
-    HeartbeatPair server{};
-    if (auto hb = view.header("heart-beat")) {
-      auto parsed = parseHeartbeat(*hb);
-      if (!parsed) return fail(errc::protocol_error);
-      server = *parsed;
-    }
-    heartbeat_ = negotiateHeartbeat(v, options_.heartbeatOutgoing, options_.heartbeatIncoming, server.first,
-                                    server.second);
-    state_ = SessionState::connected;
-    record(SessionEvent::Type::connected, view);
-    return;
+std::error_code Session::negotiate(const FrameView& connected) {
+  Version v = Version::v1_0;  // no version header: a 1.0 server
+  if (auto hv = connected.header("version"sv)) {
+    auto parsed = parseVersion(*hv);
+    if (!parsed) return errc::unsupported_version;
+    v = *parsed;
   }
-
-  // connected or disconnecting
-  if (cmd == "MESSAGE") {
-    record(SessionEvent::Type::message, view);
-  } else if (cmd == "RECEIPT") {
-    auto id = view.header("receipt-id");
-    if (!id) return fail(errc::protocol_error);
-    if (state_ == SessionState::disconnecting && *id == disconnectReceipt_) {
-      state_ = SessionState::closed;
-      record(SessionEvent::Type::disconnected, view);
-    } else {
-      record(SessionEvent::Type::receipt, view);
-    }
-  } else {
-    fail(errc::protocol_error);  // CONNECTED twice, or a command a server never sends
+  if (!offers(v)) return errc::unsupported_version;
+  version_ = v;
+  parser_.setVersion(v);  // allowed from inside the handler: applies from the next frame
+  HeartbeatPair server{};
+  if (auto hb = connected.header("heart-beat"sv)) {
+    auto parsed = parseHeartbeat(*hb);
+    if (!parsed) return errc::protocol_error;
+    server = *parsed;
   }
+  heartbeat_ = negotiateHeartbeat(v, options_.heartbeatOutgoing, options_.heartbeatIncoming, server.first, server.second);
+  return {};
 }
 
 void Session::fail(std::error_code ec) {
@@ -184,52 +180,59 @@ void Session::fail(std::error_code ec) {
 }
 
 void Session::record(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
-  // One resize of the arena per frame, then plain copies (this runs for every MESSAGE).
-  std::size_t total = frame.command.size() + frame.body.size();
+  // One growth check per frame, then plain copies (this runs for every MESSAGE).
+  constexpr std::size_t kAlign = alignof(EventRecord);
+  const std::size_t n = frame.headers.size();
+  std::size_t total = sizeof(EventRecord) + n * sizeof(HeaderView) + frame.command.size() + frame.body.size();
   for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
-  // On the heap from the start, never in the string's inline buffer: a moved Session keeps its views.
-  if (arena_.capacity() < 64) arena_.reserve(64);
-  const char* const oldBase = arena_.data();
-  std::size_t at = arena_.size();
-  arena_.resize(at + total);
-  char* const base = arena_.data();
-  if (base != oldBase) {
-    // Grown: move the views of the pending events along (rare: the arena keeps its capacity).
+  total = (total + kAlign - 1) & ~(kAlign - 1);
+  const std::size_t at = events_.size;
+  if (at + total > events_.capacity) {
+    // Grows by doubling; the views of the pending events move along.
+    const std::size_t capacity = std::max(at + total, 2 * events_.capacity);
+    std::unique_ptr<char[]> grown(new char[capacity]);
+    char* const oldBase = events_.data.get();
+    char* const base = grown.get();
+    if (at) std::memcpy(base, oldBase, at);
     auto rebase = [&](std::string_view& v) { v = std::string_view(base + (v.data() - oldBase), v.size()); };
-    for (auto& e : events_) {
-      rebase(e.command);
-      rebase(e.body);
+    for (std::size_t off = nextEvent_; off < at;) {
+      auto* r = std::launder(reinterpret_cast<EventRecord*>(base + off));
+      rebase(r->command);
+      rebase(r->body);
+      auto* h = reinterpret_cast<HeaderView*>(r + 1);
+      for (std::size_t i = 0; i < r->headerCount; ++i) {
+        rebase(h[i].name);
+        rebase(h[i].value);
+      }
+      off = r->next;
     }
-    for (auto& h : headers_) {
-      rebase(h.name);
-      rebase(h.value);
-    }
+    events_.data = std::move(grown);
+    events_.capacity = capacity;
   }
-  auto keep = [&](std::string_view s) {
-    std::string_view v(base + at, s.size());
-    if (!s.empty()) std::memcpy(base + at, s.data(), s.size());
-    at += s.size();
+  events_.size = at + total;
+  char* const base = events_.data.get() + at;
+  auto* r = new (base) EventRecord{type, ec, {}, {}, n, at + total};
+  // HeaderView is an aggregate (an implicit-lifetime type): the buffer's storage provides the objects.
+  auto* const views = reinterpret_cast<HeaderView*>(r + 1);
+  char* p = reinterpret_cast<char*>(views + n);
+  auto keep = [&p](std::string_view s) {
+    std::string_view v(p, s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    p += s.size();
     return v;
   };
-  EventRecord r{type, ec, keep(frame.command), {}, headers_.size(), frame.headers.size()};
-  // One resize, as the parser grows its views (no separate push_back code in the module).
-  headers_.resize(r.firstHeader + r.headerCount);
-  HeaderView* out = headers_.data() + r.firstHeader;
-  for (const auto& h : frame.headers) {
-    out->name = keep(h.name);
-    out->value = keep(h.value);
-    ++out;
+  r->command = keep(frame.command);
+  for (std::size_t i = 0; i < n; ++i) {
+    views[i].name = keep(frame.headers[i].name);
+    views[i].value = keep(frame.headers[i].value);
   }
-  r.body = keep(frame.body);
-  events_.push_back(r);
+  r->body = keep(frame.body);
 }
 
 // Only when every event was taken, so the storage of the last one handed out is what gets reused.
 void Session::compactEvents() noexcept {
-  if (nextEvent_ < events_.size()) return;
-  arena_.clear();
-  headers_.clear();
-  events_.clear();
+  if (nextEvent_ < events_.size) return;
+  events_.size = 0;
   nextEvent_ = 0;
 }
 
@@ -269,6 +272,8 @@ std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, Se
   return {};
 }
 
+std::error_code Session::queue(detail::FrameWriter& w) { return queue(w, {}, {.binary = false, .contentLength = false}); }
+
 void Session::push(std::string wire, bool binary) {
   ++counters_.framesOut;
   counters_.bytesOut += wire.size();
@@ -297,30 +302,30 @@ std::error_code Session::subscribe(std::string_view id, std::string_view destina
                                    const std::vector<Header>& headers) {
   if (id.empty() || destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SUBSCRIBE", version_);
-  w.header("destination", destination);
-  w.header("id", id);
-  w.header("ack", ackMode.empty() ? std::string_view("auto") : ackMode);
-  w.headers(headers, {"destination", "id", "ack"});
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  detail::FrameWriter w("SUBSCRIBE"sv, version_);
+  w.own("destination"sv, destination);
+  w.own("id"sv, id);
+  w.own("ack"sv, ackMode.empty() ? "auto"sv : ackMode);
+  w.headers(headers);
+  return queue(w);
 }
 
 std::error_code Session::unsubscribe(std::string_view id, const std::vector<Header>& headers) {
   if (id.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("UNSUBSCRIBE", version_);
-  w.header("id", id);
-  w.headers(headers, {"id"});
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  detail::FrameWriter w("UNSUBSCRIBE"sv, version_);
+  w.own("id"sv, id);
+  w.headers(headers);
+  return queue(w);
 }
 
 std::error_code Session::send(std::string_view destination, std::string_view body, const std::vector<Header>& headers,
                               SendOptions options, std::span<const HeaderView> trailing) {
   if (destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SEND", version_);
-  w.header("destination", destination);
-  w.headers(headers, {"destination"});  // a content-length header is replaced by the real one anyway
+  detail::FrameWriter w("SEND"sv, version_);
+  w.own("destination"sv, destination);
+  w.headers(headers);  // a content-length header is replaced by the real one anyway
   for (const auto& h : trailing) w.header(h.name, h.value);
   return queue(w, body, options);
 }
@@ -331,44 +336,37 @@ std::error_code Session::ackOrNack(bool nack, std::optional<std::string_view> ac
                                    const std::vector<Header>& headers) {
   if (state_ != SessionState::connected) return errc::not_connected;
   if (nack && version_ == Version::v1_0) return errc::unsupported_version;
-  detail::FrameWriter w(nack ? "NACK" : "ACK", version_);
+  detail::FrameWriter w(nack ? "NACK"sv : "ACK"sv, version_);
   // The caller's headers may not repeat or override ours (the first of a name wins on the broker).
-  std::string_view own[] = {"id", "id", "transaction"};
   if (version_ == Version::v1_2) {
     if (!ackId) return errc::invalid_argument;  // the server sends `ack` only for client acknowledgement
-    w.header("id", *ackId);
+    w.own("id"sv, *ackId);
   } else {
     if (!messageId) return errc::invalid_argument;
-    w.header("message-id", *messageId);
-    own[0] = own[1] = "message-id";
+    w.own("message-id"sv, *messageId);
     if (version_ == Version::v1_1) {
       if (!subscription) return errc::invalid_argument;
-      w.header("subscription", *subscription);
-      own[1] = "subscription";
+      w.own("subscription"sv, *subscription);
     }
   }
-  if (!transaction.empty()) {
-    w.header("transaction", transaction);
-  } else {
-    own[2] = own[0];
-  }
-  w.headers(headers, {own[0], own[1], own[2]}, true);
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  if (!transaction.empty()) w.own("transaction"sv, transaction);
+  w.headers(headers, true);
+  return queue(w);
 }
 
 std::error_code Session::ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack(false, message.header("ack"), message.header("message-id"), message.header("subscription"),
+  return ackOrNack(false, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
                    transaction, headers);
 }
 
 std::error_code Session::nack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack(true, message.header("ack"), message.header("message-id"), message.header("subscription"),
+  return ackOrNack(true, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
                    transaction, headers);
 }
 
 std::error_code Session::acknowledge(const FrameView& message, bool nack, std::string_view transaction,
                                      const std::vector<Header>& headers) {
-  return ackOrNack(nack, message.header("ack"), message.header("message-id"), message.header("subscription"),
+  return ackOrNack(nack, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
                    transaction, headers);
 }
 
@@ -376,23 +374,23 @@ std::error_code Session::transactionFrame(std::string_view command, std::string_
   if (transaction.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
   detail::FrameWriter w(command, version_);
-  w.header("transaction", transaction);
-  return queue(w, {}, {.binary = false, .contentLength = false});
+  w.header("transaction"sv, transaction);
+  return queue(w);
 }
 
-std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN", transaction); }
-std::error_code Session::commit(std::string_view transaction) { return transactionFrame("COMMIT", transaction); }
-std::error_code Session::abort(std::string_view transaction) { return transactionFrame("ABORT", transaction); }
+std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN"sv, transaction); }
+std::error_code Session::commit(std::string_view transaction) { return transactionFrame("COMMIT"sv, transaction); }
+std::error_code Session::abort(std::string_view transaction) { return transactionFrame("ABORT"sv, transaction); }
 std::error_code Session::endTransaction(bool commit, std::string_view transaction) {
-  return transactionFrame(commit ? "COMMIT" : "ABORT", transaction);
+  return transactionFrame(commit ? "COMMIT"sv : "ABORT"sv, transaction);
 }
 
 std::error_code Session::disconnect(std::string_view receiptId) {
   if (receiptId.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("DISCONNECT", version_);
-  w.header("receipt", receiptId);
-  if (auto ec = queue(w, {}, {.binary = false, .contentLength = false})) return ec;
+  detail::FrameWriter w("DISCONNECT"sv, version_);
+  w.header("receipt"sv, receiptId);
+  if (auto ec = queue(w)) return ec;
   disconnectReceipt_ = std::string(receiptId);
   state_ = SessionState::disconnecting;
   return {};
@@ -405,14 +403,15 @@ std::vector<OutgoingMessage> Session::takeOutput() {
 }
 
 bool Session::nextEvent(SessionEventView& out) {
-  if (nextEvent_ >= events_.size()) {
+  if (nextEvent_ >= events_.size) {
     compactEvents();
     return false;
   }
-  const EventRecord& r = events_[nextEvent_++];
-  out.type = r.type;
-  out.error = r.error;
-  out.frame = FrameView{r.command, std::span<const HeaderView>(headers_).subspan(r.firstHeader, r.headerCount), r.body};
+  const auto* r = std::launder(reinterpret_cast<const EventRecord*>(events_.data.get() + nextEvent_));
+  out.type = r->type;
+  out.error = r->error;
+  out.frame = FrameView{r->command, {reinterpret_cast<const HeaderView*>(r + 1), r->headerCount}, r->body};
+  nextEvent_ = r->next;
   return true;
 }
 

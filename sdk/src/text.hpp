@@ -12,15 +12,23 @@
 
 namespace stompwire::detail {
 
-// Appends the decimal digits of v. Size: std::to_string's generic integer formatting costs more wasm.
-inline void appendNumber(std::string& out, std::uint64_t v) {
+// Writes the decimal digits of v (at most 20) at p; returns their end. Size: std::to_string's generic
+// integer formatting costs more wasm.
+inline char* putNumber(char* p, std::uint64_t v) {
   char digits[20];
   int n = 0;
   do {
     digits[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v);
-  while (n) out += digits[--n];
+  while (n) *p++ = digits[--n];
+  return p;
+}
+
+// Appends the decimal digits of v.
+inline void appendNumber(std::string& out, std::uint64_t v) {
+  char digits[20];
+  out.append(digits, static_cast<std::size_t>(putNumber(digits, v) - digits));
 }
 
 // prefix + the decimal digits of v.
@@ -36,18 +44,26 @@ class FrameWriter {
  public:
   FrameWriter(std::string_view command, Version version);
   void header(std::string_view name, std::string_view value);
-  // The caller's headers, leaving out the names in `own` (what the session sets itself) and, with
-  // `dedupe`, repeats among them (the first wins).
-  void headers(const std::vector<Header>& extra, std::initializer_list<std::string_view> own, bool dedupe = false);
+  // A header the session sets itself: headers() leaves out the caller's headers of that name.
+  void own(std::string_view name, std::string_view value) {
+    own_[owned_++] = name;
+    header(name, value);
+  }
+  // The caller's headers, leaving out the names written with own() and, with `dedupe`, repeats among
+  // them (the first wins).
+  void headers(const std::vector<Header>& extra, bool dedupe = false);
   // content-length (when asked or when the body holds a NUL), the blank line, the body and the NUL.
   std::error_code finish(std::string_view body, bool contentLength);
   std::string& wire() noexcept { return out_; }
 
  private:
+  void put(std::string_view s, bool name);
   std::string out_;
   Version version_;
   bool escaped_;
   std::error_code error_;
+  std::string_view own_[3];
+  std::size_t owned_ = 0;
 };
 
 }  // namespace stompwire::detail

@@ -84,7 +84,8 @@ inline Frame FrameView::toFrame() const {
 
 // Frames whose headers are never escaped, in any version (STOMP 1.2 "Value Encoding").
 inline bool isConnectCommand(std::string_view command) noexcept {
-  return command == "CONNECT" || command == "STOMP" || command == "CONNECTED";
+  using namespace std::string_view_literals;
+  return command == "CONNECT"sv || command == "STOMP"sv || command == "CONNECTED"sv;
 }
 
 }  // namespace stompwire

@@ -9,11 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "stompwire/error.hpp"
@@ -179,17 +181,19 @@ class Session final {
   std::optional<SessionEvent> popEvent();
   // popEvent() without copying the frame (see SessionEventView for how long it stays valid).
   bool nextEvent(SessionEventView& out);
-  bool hasEvents() const noexcept { return nextEvent_ < events_.size(); }
+  bool hasEvents() const noexcept { return nextEvent_ < events_.size; }
 
  private:
   struct ParserSink;
   friend struct ParserSink;
   void onFrame(const FrameView& frame);
+  std::error_code negotiate(const FrameView& connected);  // CONNECTED: version and heart-beats
   void onHeartbeat();
   void fail(std::error_code ec);
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
   void compactEvents() noexcept;
   std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
+  std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
   void push(std::string wire, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
   std::error_code ackOrNack(bool nack, std::optional<std::string_view> ackId, std::optional<std::string_view> messageId,
@@ -210,19 +214,32 @@ class Session final {
   std::optional<Millis> lastReceived_;
   std::string disconnectReceipt_;
   std::vector<OutgoingMessage> output_;
-  // Pending events, in order. Their frames' bytes are copied back to back into one arena (no
-  // allocation per frame once it has grown), and the storage is reused once every event was taken.
-  // The views point into the arena (rebased when it grows), so handing an event out copies nothing.
+  // Pending events, in order, back to back in one byte buffer (no allocation per frame once it has
+  // grown; reused once every event was taken): an EventRecord, the frame's header views, then its
+  // bytes. The views point into the buffer (rebased when it grows), so handing an event out is free.
   struct EventRecord {
     SessionEvent::Type type;
     std::error_code error;
     std::string_view command, body;
-    std::size_t firstHeader = 0, headerCount = 0;  // in headers_
+    std::size_t headerCount;
+    std::size_t next;  // offset of the next record
   };
-  std::string arena_;
-  std::vector<HeaderView> headers_;
-  std::vector<EventRecord> events_;
-  std::size_t nextEvent_ = 0;
+  // A plain growable byte buffer: std::string's resize/data/size carry its small-string branches
+  // into every use. A moved-from buffer is empty.
+  struct Bytes {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0, capacity = 0;
+    Bytes() = default;
+    Bytes(Bytes&& o) noexcept { *this = std::move(o); }
+    Bytes& operator=(Bytes&& o) noexcept {
+      data = std::move(o.data);
+      size = std::exchange(o.size, 0);
+      capacity = std::exchange(o.capacity, 0);
+      return *this;
+    }
+  };
+  Bytes events_;
+  std::size_t nextEvent_ = 0;          // offset of the next event in events_
 };
 
 }  // namespace stompwire

@@ -93,6 +93,7 @@ TEST_CASE("Session::nextEvent: views of pending events survive the arena growing
     input += stompFrame("MESSAGE", {{"subscription", "s"}, {"message-id", std::to_string(i)}}, std::string(i * 97, 'a' + i % 26));
   s.receive(input, 1ms);
   Session moved(std::move(s));
+  CHECK_FALSE(s.hasEvents());  // the events moved along; the moved-from session has none left
   for (int i = 0; i < 40; ++i) {
     REQUIRE(moved.nextEvent(ev));
     CHECK(ev.type == SessionEvent::Type::message);

@@ -25,3 +25,22 @@ TEST_CASE("every errc has a unique lower_snake_case name and a message", "[error
   }
   CHECK(names.size() == static_cast<std::size_t>(last));
 }
+
+TEST_CASE("error names and messages: first, last, a few in between, and codes out of range", "[error]") {
+  CHECK(errcName(errc::invalid_command) == "invalid_command");
+  CHECK(std::error_code(errc::invalid_command).message() == "invalid STOMP command line");
+  CHECK(errcName(errc::malformed_header) == "malformed_header");
+  CHECK(std::error_code(errc::malformed_header).message() == "malformed header line (no ':' or empty name)");
+  CHECK(errcName(errc::heartbeat_timeout) == "heartbeat_timeout");
+  CHECK(std::error_code(errc::heartbeat_timeout).message() == "no data received within the heart-beat interval");
+  CHECK(errcName(errc::json_parse_error) == "json_parse_error");
+  CHECK(std::error_code(errc::json_parse_error).message() == "invalid JSON");
+  CHECK(errcName(errc::server_shutting_down) == "server_shutting_down");
+  CHECK(std::error_code(errc::server_shutting_down).message() == "server shutting down");
+  const int past = static_cast<int>(errc::server_shutting_down) + 1;
+  for (int v : {0, -1, past, 1000}) {
+    INFO(v);
+    CHECK(errcName(static_cast<errc>(v)) == "unknown");
+    CHECK(std::error_code(v, stompwire_category()).message() == "unknown stompwire error");
+  }
+}

@@ -120,6 +120,26 @@ TEST_CASE("heart-beat header parsing", "[session][heartbeat]") {
   CHECK_FALSE(parseHeartbeat("1,"));
   CHECK_FALSE(parseHeartbeat("-1,5"));
   CHECK_FALSE(parseHeartbeat("99999999999,1"));
+  // Spaces only around each number; exactly one comma between two numbers.
+  auto spaced = parseHeartbeat("  7 ,8");
+  REQUIRE(spaced);
+  CHECK(spaced->first == 7ms);
+  CHECK(spaced->second == 8ms);
+  CHECK(parseHeartbeat("0,0"));
+  CHECK(parseHeartbeat("2147483648,1"));  // 2^31: the largest accepted
+  CHECK_FALSE(parseHeartbeat("2147483649,1"));
+  CHECK_FALSE(parseHeartbeat("1,2147483649"));
+  CHECK_FALSE(parseHeartbeat("1,99999999999999999999999"));
+  CHECK_FALSE(parseHeartbeat(""));
+  CHECK_FALSE(parseHeartbeat(","));
+  CHECK_FALSE(parseHeartbeat(",5"));
+  CHECK_FALSE(parseHeartbeat(" ,5"));
+  CHECK_FALSE(parseHeartbeat("5, "));
+  CHECK_FALSE(parseHeartbeat("1,2,3"));
+  CHECK_FALSE(parseHeartbeat("1 1,2"));
+  CHECK_FALSE(parseHeartbeat("1,2 2"));
+  CHECK_FALSE(parseHeartbeat("1\t,2"));
+  CHECK_FALSE(parseHeartbeat("+1,2"));
   CHECK(subprotocolFor(Version::v1_0) == "v10.stomp");
   CHECK(subprotocolFor(Version::v1_1) == "v11.stomp");
   CHECK(subprotocolFor(Version::v1_2) == "v12.stomp");
@@ -360,6 +380,46 @@ TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages",
   CHECK(s.lastReceived() == 2ms);
 }
 
+TEST_CASE("events stay intact while pending across receive() calls, the buffer growing under them", "[session]") {
+  auto s = connected(noHeartbeat());
+  auto msg = [](int i, std::size_t bodySize) {
+    return stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", std::to_string(i)}, {"empty", ""}},
+                      std::string(bodySize, static_cast<char>('a' + i % 26)));
+  };
+  s.receive(msg(0, 0) + msg(1, 3) + msg(2, 5), 1ms);
+  SessionEventView ev;
+  REQUIRE(s.nextEvent(ev));
+  CHECK(ev.frame.header("message-id") == "0");
+  CHECK(ev.frame.body.empty());
+  // Two still pending; these are much larger, so the storage grows (and moves) behind them.
+  std::string more;
+  for (int i = 3; i < 12; ++i) more += msg(i, 1000 * static_cast<std::size_t>(i));
+  s.receive(more, 2ms);
+  s.receive("not STOMP\n\n\0", 3ms);  // then a parse failure: a failed event, after the messages
+  for (int i = 1; i < 12; ++i) {
+    INFO(i);
+    REQUIRE(s.nextEvent(ev));
+    REQUIRE(ev.type == SessionEvent::Type::message);
+    CHECK(ev.frame.command == "MESSAGE");
+    REQUIRE(ev.frame.headers.size() == 4);
+    CHECK(ev.frame.headers[0].name == "destination");
+    CHECK(ev.frame.headers[0].value == "/q");
+    CHECK(ev.frame.header("message-id") == std::to_string(i));
+    CHECK(ev.frame.headers[3].name == "empty");
+    CHECK(ev.frame.headers[3].value.empty());
+    const std::size_t size = i < 3 ? (i == 1 ? 3 : 5) : 1000 * static_cast<std::size_t>(i);
+    CHECK(ev.frame.body == std::string(size, static_cast<char>('a' + i % 26)));
+  }
+  REQUIRE(s.nextEvent(ev));
+  CHECK(ev.type == SessionEvent::Type::failed);
+  CHECK(ev.error == errc::invalid_command);
+  CHECK(ev.frame.command.empty());
+  CHECK(ev.frame.headers.empty());
+  CHECK(ev.frame.body.empty());
+  CHECK_FALSE(s.nextEvent(ev));
+  CHECK_FALSE(s.hasEvents());
+}
+
 TEST_CASE("protocol errors after CONNECTED: RECEIPT without id, second CONNECTED, unknown command", "[session]") {
   for (std::string bad : {stompFrame("RECEIPT", {}), stompFrame("CONNECTED", {{"version", "1.2"}}),
                           stompFrame("SEND", {{"destination", "/q"}})}) {
@@ -590,5 +650,48 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     CHECK(s.start(0ms) == errc::unencodable_header);
     CHECK_FALSE(s.hasOutput());
     CHECK(s.state() == SessionState::idle);
+  }
+}
+
+TEST_CASE("the session's frames, byte for byte as literals: escaping by version, CONNECT verbatim", "[session]") {
+  using namespace std::string_literals;
+  {
+    SessionOptions o = noHeartbeat();
+    o.host = "h:1";
+    o.login = "a\\b";
+    Session s(o);
+    REQUIRE_FALSE(s.start(0ms));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].data == "CONNECT\naccept-version:1.0,1.1,1.2\nhost:h:1\nlogin:a\\b\nheart-beat:0,0\n\n\0"s);
+  }
+  {
+    auto s = connected(noHeartbeat(), "1.2");
+    REQUIRE_FALSE(s.subscribe("s:1", "/t", "", {{"x", "a:b\\c\nd\re"}}));
+    REQUIRE_FALSE(s.send("/q", "b\0dy"s, {}, {.binary = false, .contentLength = false}));
+    REQUIRE_FALSE(s.send("/q", "", {}));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s\\c1\nack:auto\nx:a\\cb\\\\c\\nd\\re\n\n\0"s);
+    CHECK(out[1].data == "SEND\ndestination:/q\ncontent-length:4\n\nb\0dy\0"s);
+    CHECK(out[2].data == "SEND\ndestination:/q\ncontent-length:0\n\n\0"s);
+  }
+  {
+    auto s = connected(noHeartbeat(), "1.1");
+    CHECK(s.subscribe("s1", "/t", "", {{"x", "a\rb"}}) == errc::unencodable_header);  // no CR escape in 1.1
+    REQUIRE_FALSE(s.subscribe("s1", "/t", "", {{"x", "a\nb:c"}}));
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s1\nack:auto\nx:a\\nb\\cc\n\n\0"s);
+  }
+  {
+    auto s = connected(noHeartbeat(), "");  // 1.0: nothing is escaped
+    REQUIRE_FALSE(s.subscribe("s:1", "/t", "", {{"x", "a:b\\c"}}));
+    CHECK(s.subscribe("s2", "/t", "", {{"x", "a\nb"}}) == errc::unencodable_header);
+    CHECK(s.subscribe("s2", "/t", "", {{"x:y", "v"}}) == errc::unencodable_header);
+    CHECK(s.subscribe("s2", "/t", "", {{"", "v"}}) == errc::unencodable_header);
+    auto out = s.takeOutput();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s:1\nack:auto\nx:a:b\\c\n\n\0"s);
   }
 }
