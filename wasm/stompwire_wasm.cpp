@@ -136,16 +136,6 @@ void describe(const FrameView& f, bool binary) {
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
-// The rare owned frames (CONNECTED, ERROR, RECEIPT) go through the same code as a view: one copy of
-// describe() instead of two.
-void describe(const Frame& f) {
-  // resize(): the core instantiates it already (reserve + push_back would inline a growth path here).
-  std::vector<HeaderView> views;
-  views.resize(f.headers.size());
-  for (std::size_t i = 0; i < views.size(); ++i) views[i] = {f.headers[i].name, f.headers[i].value};
-  describe(FrameView{f.command, views, f.body}, false);
-}
-
 void describeText(std::string_view body) {
   describe(FrameView{}, false);
   frameInfo.body = body.data();
@@ -366,48 +356,69 @@ struct ClientEntry {
   std::uint32_t beforeConnectSeq = 0;
 };
 
-// The callbacks the ABI hands the core. Size: each distinct callable type instantiates its own
-// std::function machinery, so there are two: Forward (listeners, subscriptions, deactivate) and
-// PublishDone. Both are 8 bytes and trivially copyable: libc++'s optimized std::function
-// (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps them inline with no clone/destroy code.
-// Forward reaches the client through its ClientEntry, which outlives every callback of its client (the
-// core runs none after the Client is destroyed, and the entry owns the Client). The entry pointer's
-// low bits (it comes from operator new: 8-aligned) say what `word` is.
+// The callbacks the ABI hands the core (the events go through the event hook, onEvent below). Size:
+// each distinct callable type instantiates its own std::function machinery, so there are two: Forward
+// (subscriptions, deactivate) and PublishDone. Both are 8 bytes and trivially copyable: libc++'s
+// optimized std::function (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps them inline with
+// no clone/destroy code. Forward reaches the client through its ClientEntry, which outlives every
+// callback of its client (the core runs none after the Client is destroyed, and the entry owns the
+// Client). The entry pointer's low bits (it comes from operator new: 8-aligned) say what `word` is.
 static_assert(alignof(ClientEntry) <= 8, "the low 3 bits of a ClientEntry* are free");
 struct Forward {
-  enum Tag : std::uintptr_t { listener = 0, subscription = 1, subscriptionWithAcks = 2 };
+  enum Tag : std::uintptr_t { deactivate = 0, subscription = 1, subscriptionWithAcks = 2 };
   std::uintptr_t entry;  // ClientEntry* | Tag
-  std::uint32_t word;    // listener: the Event; subscription: its key; deactivate: the done key
+  std::uint32_t word;    // subscription: its key; deactivate: the done key
 
-  Forward(ClientEntry& e, std::uint32_t w, Tag tag = listener)
+  Forward(ClientEntry& e, std::uint32_t w, Tag tag = deactivate)
       : entry(reinterpret_cast<std::uintptr_t>(&e) | tag), word(w) {}
   std::uint32_t key() const { return reinterpret_cast<const ClientEntry*>(entry & ~std::uintptr_t{7})->key; }
-  int kind() const { return static_cast<int>(word); }
   void operator()() const { sw_event(key(), evDeactivated, static_cast<int>(word), 0, 0); }
-  void operator()(const Frame& f) const {
-    describe(f);
-    sw_event(key(), kind(), 0, 0, 0);
-  }
-  void operator()(std::error_code ec) const { sw_event(key(), kind(), code(ec), 0, 0); }
-  void operator()(const StateChange& s) const {
-    sw_event(key(), kind(), static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
-  }
-  void operator()(const CloseEvent& ev) const {
-    describeText(ev.reason);
-    sw_event(key(), kind(), ev.code, ev.wasClean, 0);
-  }
   void operator()(const Message& m) const {
-    const auto tag = entry & 7;
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
-    Message* handle = tag == subscriptionWithAcks ? new Message(m) : nullptr;
+    Message* handle = (entry & 7) == subscriptionWithAcks ? new Message(m) : nullptr;
     describe(m.view(), m.isBinary());
-    if (tag == listener) {
-      sw_event(key(), kind(), 0, 0, 0);
-    } else {
-      sw_message(key(), word, handle);
-    }
+    sw_message(key(), word, handle);
   }
 };
+
+// The client's events (Client::setEventHook): Event is ClientEvent + 1.
+void onEvent(void* context, ClientEvent event, const void* data) {
+  int a = 0, b = 0, c = 0;
+  switch (event) {
+    case ClientEvent::connect:
+    case ClientEvent::stompError:
+    case ClientEvent::unhandledReceipt:
+      describe(*static_cast<const FrameView*>(data), false);
+      break;
+    case ClientEvent::disconnect:
+    case ClientEvent::webSocketError:
+      a = code(*static_cast<const std::error_code*>(data));
+      break;
+    case ClientEvent::stateChange: {
+      const auto& s = *static_cast<const StateChange*>(data);
+      a = static_cast<int>(s.state);
+      b = static_cast<int>(s.previous);
+      c = code(s.reason);
+      break;
+    }
+    case ClientEvent::webSocketClose: {
+      const auto& ev = *static_cast<const CloseEvent*>(data);
+      describeText(ev.reason);
+      a = ev.code;
+      b = ev.wasClean;
+      break;
+    }
+    case ClientEvent::unhandledMessage: {
+      const auto& m = *static_cast<const Message*>(data);
+      describe(m.view(), m.isBinary());
+      break;
+    }
+  }
+  sw_event(static_cast<const ClientEntry*>(context)->key, static_cast<int>(event) + 1, a, b, c);
+}
+static_assert(static_cast<int>(ClientEvent::connect) + 1 == evConnect &&
+              static_cast<int>(ClientEvent::webSocketClose) + 1 == evWebSocketClose &&
+              static_cast<int>(ClientEvent::unhandledReceipt) + 1 == evUnhandledReceipt);
 static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
 
 // A transactional publish knows its client's key only, hence its own type.
@@ -416,18 +427,6 @@ struct PublishDone {
   void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); }
 };
 static_assert(sizeof(PublishDone) == 8 && std::is_trivially_copyable_v<PublishDone>);
-
-void installListeners(ClientEntry& e) {
-  Client& c = *e.client;
-  c.onConnect(Forward(e, evConnect));
-  c.onDisconnect(Forward(e, evDisconnect));
-  c.onStompError(Forward(e, evStompError));
-  c.onStateChange(Forward(e, evStateChange));
-  c.onWebSocketClose(Forward(e, evWebSocketClose));
-  c.onWebSocketError(Forward(e, evWebSocketError));
-  c.onUnhandledMessage(Forward(e, evUnhandledMessage));
-  c.onUnhandledReceipt(Forward(e, evUnhandledReceipt));
-}
 
 // What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
 int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& h) {
@@ -584,7 +583,7 @@ SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned c
     return nullptr;
   }
   entry->client = std::move(r.client);
-  installListeners(*entry);
+  entry->client->setEventHook(onEvent, entry.get());
   return entry.release();
 }
 

@@ -123,6 +123,10 @@ enum class NoteKind : std::uint8_t {
   beforeConnect,     // options.beforeConnect(callbacks[0]) if `epoch` is still connecting
 };
 
+static_assert(static_cast<int>(NoteKind::connect) == static_cast<int>(ClientEvent::connect) &&
+              static_cast<int>(NoteKind::webSocketClose) == static_cast<int>(ClientEvent::webSocketClose) &&
+              static_cast<int>(NoteKind::unhandledReceipt) == static_cast<int>(ClientEvent::unhandledReceipt));
+
 struct Note {
   NoteKind kind;
   std::error_code ec;
@@ -145,10 +149,16 @@ struct Listener {
   void (*free)(void* fn);
 };
 
+// `arg` as emit() has it: the MessageState of a frame event (its Frame built on demand), else the value.
 template <class Arg>
 void invokeListener(void* fn, const void* arg) {
   auto& f = *static_cast<std::function<void(Arg)>*>(fn);
-  if (f) f(*static_cast<const std::remove_cvref_t<Arg>*>(arg));
+  if (!f) return;
+  if constexpr (std::is_same_v<Arg, const Frame&>) {
+    f(static_cast<const MessageState*>(arg)->owned());
+  } else {
+    f(*static_cast<const std::remove_cvref_t<Arg>*>(arg));
+  }
 }
 
 template <class Arg>
@@ -231,6 +241,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
       }
     }
     return false;
+  }
+  void setEventHook(EventHook hook, void* context) {
+    hook_ = hook;
+    hookContext_ = context;
   }
   void runTask(TaskKind kind, std::uint32_t value);
 
@@ -365,6 +379,8 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::size_t nextNote_ = 0;
   std::vector<Listener> listeners_;
   std::vector<Listener> dropped_;  // removed while delivering_: freed when the delivery ends
+  EventHook hook_ = nullptr;
+  void* hookContext_ = nullptr;
 
   std::shared_ptr<Connection> conn_;
   // conn_'s session, once open. Owned by the connection, so that pump() keeps it alive (with the
@@ -459,7 +475,7 @@ void ClientImpl::run(Note& n) {
     case NoteKind::connect:
     case NoteKind::stompError:
     case NoteKind::unhandledReceipt:
-      return emit(n.kind, &n.message->frame);
+      return emit(n.kind, n.message.get());
     case NoteKind::disconnect:
     case NoteKind::webSocketError:
       return emit(n.kind, &n.ec);
@@ -476,6 +492,10 @@ void ClientImpl::run(Note& n) {
 // everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
 // skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
 void ClientImpl::emit(NoteKind event, const void* arg) {
+  if (hook_) {
+    const bool frame = event == NoteKind::connect || event == NoteKind::stompError || event == NoteKind::unhandledReceipt;
+    hook_(hookContext_, static_cast<ClientEvent>(event), frame ? &static_cast<const MessageState*>(arg)->view : arg);
+  }
   const ListenerId newest = listenerSeq_;
   for (ListenerId after = 0; !destroyed_;) {
     auto it = std::find_if(listeners_.begin(), listeners_.end(),
@@ -1382,5 +1402,6 @@ ListenerId Client::onWebSocketError(std::function<void(std::error_code)> fn) { r
 ListenerId Client::onUnhandledMessage(MessageCallback fn) { return addListener(*impl_, NoteKind::unhandledMessage, std::move(fn)); }
 ListenerId Client::onUnhandledReceipt(std::function<void(const Frame&)> fn) { return addListener(*impl_, NoteKind::unhandledReceipt, std::move(fn)); }
 bool Client::removeListener(ListenerId id) { return impl_->removeListener(id); }
+void Client::setEventHook(EventHook hook, void* context) { impl_->setEventHook(hook, context); }
 
 }  // namespace stompwire

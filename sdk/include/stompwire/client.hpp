@@ -113,6 +113,25 @@ struct CloseEvent {
 
 using ListenerId = std::uint64_t;
 
+// The events of the on* listeners below, for the one-function event hook (Client::setEventHook).
+enum class ClientEvent : std::uint8_t {
+  connect,           // data: const FrameView* (the CONNECTED frame)
+  disconnect,        // const std::error_code*
+  stompError,        // const FrameView* (the ERROR frame)
+  stateChange,       // const StateChange*
+  webSocketClose,    // const CloseEvent*
+  webSocketError,    // const std::error_code*
+  unhandledMessage,  // const Message*
+  unhandledReceipt,  // const FrameView* (the RECEIPT frame)
+};
+
+// A C-shaped alternative to the on* listeners for a binding that forwards every event elsewhere (the
+// wasm module's C ABI): one plain function for all events, `data` pointing at the event's value (see
+// ClientEvent), valid during the call. It costs no std::function per event, so a build that only uses
+// the hook does not carry the listeners' machinery. Same guarantees as a listener (the hook may call any
+// method, including deactivate() and destroying the Client); it runs before the listeners of the event.
+using EventHook = void (*)(void* context, ClientEvent event, const void* data);
+
 // ---------------------------------------------------------------------------------------------
 // Handles
 
@@ -317,6 +336,8 @@ class Client {
   ListenerId onUnhandledMessage(MessageCallback fn);
   ListenerId onUnhandledReceipt(std::function<void(const Frame& receipt)> fn);
   bool removeListener(ListenerId id);
+  // Replaces the event hook (null: none). `context` is handed back to it.
+  void setEventHook(EventHook hook, void* context = nullptr);
 
  private:
   explicit Client(std::shared_ptr<detail::ClientImpl> impl) : impl_(std::move(impl)) {}
