@@ -90,12 +90,10 @@ std::string headerBytes;
 std::uint32_t* headerLengths = nullptr;
 std::size_t headerLengthsCap = 0;
 
-// The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
-// A received MESSAGE already lies that way in the session's event storage (command, names and values,
-// body, back to back): then the block is pointed at, not copied.
-// Bigger bodies stay where they are: JS copies their bytes and decodes them only when asked.
-constexpr std::size_t kInlineBody = 1000;
-
+// The header names and values go out as one block; JS decodes it with one call, together with the body
+// when that follows the block. Every frame the core hands out lies that way (command, names and values,
+// body, back to back): a received one in the session's event storage, a kept one in its MessageState.
+// Then the block is pointed at, not copied; other layouts get the block copied.
 void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
   if (2 * count > headerLengthsCap) {
@@ -103,8 +101,8 @@ void describe(const FrameView& f, bool binary) {
     headerLengthsCap = 2 * count + 30;
     headerLengths = static_cast<std::uint32_t*>(std::malloc(headerLengthsCap * sizeof(std::uint32_t)));
   }
-  const char* first = count ? std::string_view(f.headers[0].name).data() : nullptr;
-  const char* next = first;
+  const char* block = count ? std::string_view(f.headers[0].name).data() : f.body.data();
+  const char* next = block;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view name = f.headers[i].name, value = f.headers[i].value;
     headerLengths[2 * i] = static_cast<std::uint32_t>(name.size());
@@ -115,32 +113,20 @@ void describe(const FrameView& f, bool binary) {
       next = nullptr;
     }
   }
-  const std::string_view command = f.command;
-  std::string_view body = f.body;
-  const char* block = first;
-  if (!next || (body.data() != next && body.size() <= kInlineBody)) {
+  if (!next) {
     headerBytes.clear();
     for (const auto& h : f.headers) {
       headerBytes.append(h.name);
       headerBytes.append(h.value);
     }
-    if (body.size() <= kInlineBody) {
-      const std::size_t at = headerBytes.size();
-      headerBytes.append(body);
-      body = std::string_view(headerBytes).substr(at);
-    }
     block = headerBytes.data();
   }
-  frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
-               static_cast<std::uint32_t>(body.size()), block, headerLengths,
+  frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
+               static_cast<std::uint32_t>(f.body.size()), block, headerLengths,
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
-void describeText(std::string_view body) {
-  describe(FrameView{}, false);
-  frameInfo.body = body.data();
-  frameInfo.bodyLength = static_cast<std::uint32_t>(body.size());
-}
+void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, false); }
 
 // ---------------------------------------------------------------------------------------------
 // Arguments in from JS.

@@ -99,13 +99,16 @@ void deleteAll(List& l) {
 }
 
 // A borrowed state lives on the stack of the delivery and its `view` points into the session's event
-// storage; an owned one holds the frame and `view` points into that. The owned Frame of a borrowed state
-// is built only if frame() or headers() is asked for (the Frame-returning accessors of the API).
+// storage; an owned one holds the frame's bytes and `view` points into those. The Frame is built only
+// if frame() or headers() is asked for (the Frame-returning accessors of the API, a Frame listener).
 struct MessageState {
   FrameView view;
   mutable Frame frame;
   mutable bool hasFrame = false;
-  std::vector<HeaderView> headerViews;  // view.headers of an owned state
+  // An owned state: the command, the header names and values, and the body back to back (as a received
+  // frame lies in the session's storage, which the wasm ABI hands to JS without a copy), and the views.
+  std::string bytes;
+  std::vector<HeaderView> headerViews;
   bool borrowed = false;
   bool binary = false;
   bool acks = false;  // from a client or client-individual subscription
@@ -122,19 +125,26 @@ struct MessageState {
   }
 };
 
-// An owned copy of `view` (with the Frame built): what a queued message or frame notification keeps.
+// An owned copy of `view`: what a queued message or frame notification keeps. One allocation for the
+// bytes, one for the views.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
   auto c = std::make_shared<MessageState>();
-  Frame& f = c->frame;  // filled in place (no temporary Frame moved in)
-  f.command = view.command;
-  f.body = view.body;
-  f.headers.reserve(view.headers.size());
-  for (const auto& h : view.headers) f.headers.push_back({std::string(h.name), std::string(h.value)});
-  c->hasFrame = true;
-  c->headerViews.resize(c->frame.headers.size());
-  for (std::size_t i = 0; i < c->headerViews.size(); ++i)
-    c->headerViews[i] = {c->frame.headers[i].name, c->frame.headers[i].value};
-  c->view = FrameView{c->frame.command, c->headerViews, c->frame.body};
+  std::string& b = c->bytes;
+  std::size_t n = view.command.size() + view.body.size();
+  for (const auto& h : view.headers) n += h.name.size() + h.value.size();
+  b.reserve(n);  // so the appends never move the bytes the views point at
+  auto put = [&b](std::string_view s) {
+    const std::size_t at = b.size();
+    b.append(s);
+    return std::string_view(b.data() + at, s.size());
+  };
+  const std::string_view command = put(view.command);
+  c->headerViews.resize(view.headers.size());
+  for (std::size_t i = 0; i < view.headers.size(); ++i) {
+    const std::string_view name = put(view.headers[i].name);
+    c->headerViews[i] = {name, put(view.headers[i].value)};
+  }
+  c->view = FrameView{command, c->headerViews, put(view.body)};
   return c;
 }
 
