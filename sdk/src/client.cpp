@@ -297,14 +297,16 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   const ClientOptions& options() const noexcept { return options_; }
   void setConnectHeaders(Headers h) { connectHeaders_ = std::move(h); }
   Metrics metrics() const;
-  Subscription subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers);
+  Subscription subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
   // One unsubscribed while callbacks run waits in dropped_ until the delivery ends: its callback may be
   // the one running.
   struct Sub final : Node {
+    Sub(const std::string& dest, Headers&& h, MessageCallback&& cb)
+        : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }}, destination(dest), headers(std::move(h)), callback(std::move(cb)) {}
     std::string id;
     std::string destination;
-    std::uint8_t ackMode;  // index in kAckModes
+    std::uint8_t ackMode = 0;  // index in kAckModes
     Headers headers;  // as given to subscribe() (Session::subscribe skips destination, id and ack)
     MessageCallback callback;
   };
@@ -315,7 +317,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   bool hasSubscription(const std::string& id) const { return findSub(id); }
   PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
   std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
-  std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, const Headers& headers,
+  std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
   Transaction begin(std::string id);
   static std::error_code txCommand(Transaction& tx, bool commit);  // commit() or abort()
@@ -372,6 +374,8 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
 
  private:
   struct Outgoing : Link {
+    Outgoing(PublishParams&& p, const std::shared_ptr<PublishState>& st, std::size_t n, const std::string& tx)
+        : params(std::move(p)), state(st), bytes(n), transaction(tx) {}
     PublishParams params;
     std::shared_ptr<PublishState> state;
     std::size_t bytes = 0;
@@ -1085,11 +1089,7 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 
   std::size_t bytes = params.body.size() + params.destination.size();
   for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
-  std::unique_ptr<Outgoing> o(new Outgoing());
-  o->params = std::move(params);
-  o->state = st;
-  o->bytes = bytes;
-  o->transaction = transaction;
+  std::unique_ptr<Outgoing> o(new Outgoing(std::move(params), st, bytes, transaction));
 
   if (state_ == ClientState::connected) {
     if (auto ec = sendPublish(*o)) return ec;
@@ -1124,24 +1124,20 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 // ------------------------------------------------------------------------------------------------
 // Subscriptions, acks, transactions
 
-Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers) {
+Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers) {
   std::string id;
-  auto ec = addSubscription(destination, std::move(cb), headers, id);
+  auto ec = addSubscription(destination, std::move(cb), std::move(headers), id);
   return Subscription(weak_from_this(), std::move(id), std::move(destination), ec);
 }
 
 // `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
-                                            const Headers& headers, std::string& id) {
+                                            Headers&& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
   // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
-  std::unique_ptr<Sub> s(new Sub());
-  s->destroy = [](Node* n) { delete static_cast<Sub*>(n); };
-  s->destination = destination;
-  s->headers = headers;
-  s->callback = std::move(cb);
+  std::unique_ptr<Sub> s(new Sub(destination, std::move(headers), std::move(cb)));
   std::string_view ack = kAckModes[0];
-  for (const auto& h : headers) {
+  for (const auto& h : s->headers) {
     if (h.name == "id" && s->id.empty()) {
       s->id = h.value;
     } else if (h.name == "ack") {
@@ -1435,7 +1431,7 @@ void Client::setConnectHeaders(Headers headers) { impl_->setConnectHeaders(std::
 const ClientOptions& Client::options() const noexcept { return impl_->options(); }
 Metrics Client::metrics() const { return impl_->metrics(); }
 Subscription Client::subscribe(std::string destination, MessageCallback onMessage, Headers headers) {
-  return impl_->subscribe(std::move(destination), std::move(onMessage), headers);
+  return impl_->subscribe(std::move(destination), std::move(onMessage), std::move(headers));
 }
 PublishHandle Client::publish(PublishParams params) { return impl_->publish(std::move(params)); }
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
