@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "stompwire/session.hpp"
@@ -107,7 +108,7 @@ struct MessageState {
   mutable bool hasFrame = false;
   // An owned state: the command, the header names and values, and the body back to back (as a received
   // frame lies in the session's storage, which the wasm ABI hands to JS without a copy), and the views.
-  std::string bytes;
+  std::unique_ptr<char[]> bytes;
   std::vector<HeaderView> headerViews;
   bool borrowed = false;
   bool binary = false;
@@ -129,14 +130,14 @@ struct MessageState {
 // bytes, one for the views.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
   auto c = std::make_shared<MessageState>();
-  std::string& b = c->bytes;
   std::size_t n = view.command.size() + view.body.size();
   for (const auto& h : view.headers) n += h.name.size() + h.value.size();
-  b.reserve(n);  // so the appends never move the bytes the views point at
-  auto put = [&b](std::string_view s) {
-    const std::size_t at = b.size();
-    b.append(s);
-    return std::string_view(b.data() + at, s.size());
+  c->bytes.reset(new char[n]);
+  char* at = c->bytes.get();
+  auto put = [&at](std::string_view s) {
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+    at += s.size();
+    return std::string_view(at - s.size(), s.size());
   };
   const std::string_view command = put(view.command);
   c->headerViews.resize(view.headers.size());
