@@ -147,11 +147,11 @@ struct Args {
     return d;
   }
   Headers headers() {
-    Headers h;
-    auto n = static_cast<std::size_t>(num());
-    for (std::size_t i = 0; i < n; ++i) {
-      std::string_view name = str();
-      h.push_back({std::string(name), std::string(str())});
+    // Sized up front: vector<Header>::push_back's growth path would be the module's only one.
+    Headers h(static_cast<std::size_t>(num()));
+    for (auto& x : h) {
+      x.name = str();
+      x.value = str();
     }
     return h;
   }
