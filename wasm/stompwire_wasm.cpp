@@ -342,30 +342,24 @@ struct ClientEntry {
   std::uint32_t beforeConnectSeq = 0;
 };
 
-// The callbacks the ABI hands the core (the events go through the event hook, onEvent below). Size:
-// each distinct callable type instantiates its own std::function machinery, so there are two: Forward
-// (subscriptions, deactivate) and PublishDone. Both are 8 bytes and trivially copyable: libc++'s
-// optimized std::function (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps them inline with
-// no clone/destroy code. Forward reaches the client through its ClientEntry, which outlives every
-// callback of its client (the core runs none after the Client is destroyed, and the entry owns the
-// Client). The entry pointer's low bits (it comes from operator new: 8-aligned) say what `word` is.
-static_assert(alignof(ClientEntry) <= 8, "the low 3 bits of a ClientEntry* are free");
+// The callbacks the ABI hands the core (the events go through the event hook, onEvent below): one
+// callable type for the three signatures (subscription messages, publish completions, deactivate). Size:
+// it is 8 bytes and trivially copyable, so libc++'s optimized std::function
+// (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps it inline with no clone/destroy code.
 struct Forward {
-  enum Tag : std::uintptr_t { deactivate = 0, subscription = 1, subscriptionWithAcks = 2 };
-  std::uintptr_t entry;  // ClientEntry* | Tag
-  std::uint32_t word;    // subscription: its key; deactivate: the done key
+  std::uint32_t key;   // the client's
+  std::uint32_t word;  // subscription: its key; publish: its key; deactivate: the done key
 
-  Forward(ClientEntry& e, std::uint32_t w, Tag tag = deactivate)
-      : entry(reinterpret_cast<std::uintptr_t>(&e) | tag), word(w) {}
-  std::uint32_t key() const { return reinterpret_cast<const ClientEntry*>(entry & ~std::uintptr_t{7})->key; }
-  void operator()() const { sw_event(key(), evDeactivated, static_cast<int>(word), 0, 0); }
+  void operator()() const { sw_event(key, evDeactivated, static_cast<int>(word), 0, 0); }
+  void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(word), code(ec), 0); }
   void operator()(const Message& m) const {
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
-    Message* handle = (entry & 7) == subscriptionWithAcks ? new Message(m) : nullptr;
+    Message* handle = m.ackable() ? new Message(m) : nullptr;
     describe(m.view(), m.isBinary());
-    sw_message(key(), word, handle);
+    sw_message(key, word, handle);
   }
 };
+static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
 
 // The client's events (Client::setEventHook): Event is ClientEvent + 1.
 void onEvent(void* context, ClientEvent event, const void* data) {
@@ -405,19 +399,11 @@ void onEvent(void* context, ClientEvent event, const void* data) {
 static_assert(static_cast<int>(ClientEvent::connect) + 1 == evConnect &&
               static_cast<int>(ClientEvent::webSocketClose) + 1 == evWebSocketClose &&
               static_cast<int>(ClientEvent::unhandledReceipt) + 1 == evUnhandledReceipt);
-static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
-
-// A transactional publish knows its client's key only, hence its own type.
-struct PublishDone {
-  std::uint32_t key, pubKey;
-  void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); }
-};
-static_assert(sizeof(PublishDone) == 8 && std::is_trivially_copyable_v<PublishDone>);
 
 // What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
 int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& h) {
   if (h.done()) return code(h.error());
-  h.onComplete(PublishDone{key, pubKey});
+  h.onComplete(Forward{key, pubKey});
   return -1;
 }
 
@@ -578,7 +564,7 @@ SW_EXPORT("q") void sw_client_destroy(ClientEntry* e) { delete e; }
 
 SW_EXPORT("r") void sw_activate(ClientEntry* e) { e->client->activate(); }
 SW_EXPORT("s") void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
-  e->client->deactivate({.force = force != 0}, Forward(*e, doneKey));
+  e->client->deactivate({.force = force != 0}, Forward{e->key, doneKey});
 }
 SW_EXPORT("t") void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
   if (id != e->beforeConnectSeq || !e->beforeConnect) return;
@@ -614,11 +600,7 @@ SW_EXPORT("x") Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, 
   Args a{args};
   std::string destination(a.str());
   Headers headers = a.headers();
-  auto mode = findHeader(headers, "ack");
-  const bool acks = mode && *mode != "auto";
-  const Forward onMessage(*e, subKey, acks ? Forward::subscriptionWithAcks : Forward::subscription);
-  auto s = e->client->subscribe(std::move(destination), onMessage, std::move(headers));
-  return new Subscription(std::move(s));
+  return new Subscription(e->client->subscribe(std::move(destination), Forward{e->key, subKey}, std::move(headers)));
 }
 SW_EXPORT("y") int sw_sub_error(Subscription* s) { return code(s->error()); }
 SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {

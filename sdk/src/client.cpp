@@ -1366,6 +1366,7 @@ std::string_view Message::destination() const noexcept { return view().header("d
 std::string_view Message::subscription() const noexcept { return view().header("subscription").value_or(""); }
 std::string_view Message::messageId() const noexcept { return view().header("message-id").value_or(""); }
 bool Message::isBinary() const noexcept { return state_ && state_->binary; }
+bool Message::ackable() const noexcept { return state_ && state_->acks; }
 std::error_code Message::ack(const Headers& headers) const {
   return detail::ClientImpl::settle(*this, true, nullptr, headers);
 }

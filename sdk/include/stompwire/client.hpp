@@ -182,6 +182,9 @@ class Message {
   std::string_view subscription() const noexcept;  // the subscription id
   std::string_view messageId() const noexcept;
   bool isBinary() const noexcept;  // arrived in a binary WebSocket message
+  // From a client or client-individual subscription: ack() and nack() apply (for a binding that keeps
+  // a copy of the Message only where it can be acknowledged).
+  bool ackable() const noexcept;
   // ACK/NACK (client and client-individual subscriptions). Fails with invalid_state on an auto
   // subscription or when the message was already ACKed/NACKed outside a transaction, connection_closed
   // when the connection it came on is gone (the broker redelivers).
