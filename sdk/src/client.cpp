@@ -386,7 +386,8 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   };
 
   static Note* newNote(NoteKind kind) {
-    Note* n = new Note();
+    // Default-initialized: every member has an initializer but the links (set by the list) and `kind`.
+    Note* n = new Note;
     n->kind = kind;
     return n;
   }
@@ -449,12 +450,25 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   RandomSource random_;
   Headers connectHeaders_;
 
-  ClientState state_ = ClientState::inactive;
-  bool destroyed_ = false;
-  bool delivering_ = false;
+  // Grouped by how they start (size: the constructor is inlined where the client is created): the lists
+  // (self-linked), the error codes, then everything that starts as zero bytes.
   List notes_;      // of Note: deliver() takes them from the front
   List listeners_;  // of Listener, in id order
   List dropped_;    // of Node: removed while delivering_, destroyed when the delivery ends
+  List subs_;       // of Sub
+  List queue_;      // of Outgoing: the offline queue, in publish order
+  // Of Outgoing: sent with a receipt, not confirmed yet, in send order. Receipts mostly arrive in send
+  // order, so the one a RECEIPT confirms is mostly the first.
+  List pending_;
+  List deactivateDone_;  // of Note (call): queued when the client is inactive
+
+  std::error_code transportError_;
+  std::error_code lastError_;
+
+  ClientState state_ = ClientState::inactive;
+  bool destroyed_ = false;
+  bool delivering_ = false;
+  bool currentBinary_ = false;
   EventHook hook_ = nullptr;
   void* hookContext_ = nullptr;
 
@@ -464,24 +478,14 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   // connection is destroyed.
   Session* session_ = nullptr;
   std::uint64_t epoch_ = 0;
-  bool currentBinary_ = false;
-  std::error_code transportError_;
 
   TimerId connectTimer_ = 0, reconnectTimer_ = 0, tickTimer_ = 0, disconnectTimer_ = 0;
   Millis tickAt_{0};
-
-  List subs_;   // of Sub
-  List queue_;  // of Outgoing: the offline queue, in publish order
   std::size_t queueBytes_ = 0;
-  // Of Outgoing: sent with a receipt, not confirmed yet, in send order. Receipts mostly arrive in send
-  // order, so the one a RECEIPT confirms is mostly the first.
-  List pending_;
-  List deactivateDone_;  // of Note (call): queued when the client is inactive
 
   std::uint32_t failures_ = 0;
   Millis connectedAt_{0};
   std::optional<Millis> nextAttemptAt_;
-  std::error_code lastError_;
   SessionCounters totals_{};
   std::uint64_t attempts_ = 0, reconnects_ = 0, connects_ = 0;
   std::optional<Millis> lastReceiptRtt_;
@@ -1330,7 +1334,7 @@ void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (done()) {
     fn(state_->error);
   } else {
-    auto* n = new detail::Note();
+    auto* n = new detail::Note;
     n->kind = detail::NoteKind::publishDone;
     n->done = std::move(fn);
     state_->callbacks.pushBack(n);
