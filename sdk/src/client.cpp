@@ -473,9 +473,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void* hookContext_ = nullptr;
 
   std::shared_ptr<Connection> conn_;
-  // conn_'s session, once open. Owned by the connection, so that pump() keeps it alive (with the
-  // connection) while a callback reads a message borrowed from it, and a retired one lives on until the
-  // connection is destroyed.
+  // conn_'s session, once open. Owned by the connection: a callback may retire the connection while it
+  // reads a message borrowed from the session's storage, and a retired connection is destroyed only from
+  // Scheduler::post (retireConnection), after the delivery.
   Session* session_ = nullptr;
   std::uint64_t epoch_ = 0;
 
@@ -896,8 +896,8 @@ void ClientImpl::pump() {
   const std::uint64_t epoch = epoch_;
   flushOutput();
   SessionEventView ev;
-  // The loop stops once the connection is retired (a new epoch); until then this keeps its session.
-  const std::shared_ptr<Connection> keep = conn_;
+  // The loop stops once the connection is retired (a new epoch). Its session stays alive meanwhile: a
+  // retired connection is destroyed from Scheduler::post, never inside this call.
   while (!destroyed_ && epoch == epoch_ && session_) {
     if (!session_->nextEvent(ev)) break;
     handleSessionEvent(ev);
