@@ -304,7 +304,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   // the one running.
   struct Sub final : Node {
     Sub(const std::string& dest, Headers&& h, MessageCallback&& cb)
-        : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }}, destination(dest), headers(std::move(h)), callback(std::move(cb)) {}
+        : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }},
+          destination(dest),
+          headers(std::move(h)),
+          callback(std::move(cb)) {}
     std::string id;
     std::string destination;
     std::uint8_t ackMode = 0;  // index in kAckModes
@@ -570,7 +573,8 @@ void ClientImpl::run(Note& n) {
 // skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
 void ClientImpl::emit(NoteKind event, const void* arg) {
   if (hook_) {
-    const bool frame = event == NoteKind::connect || event == NoteKind::stompError || event == NoteKind::unhandledReceipt;
+    const bool frame =
+        event == NoteKind::connect || event == NoteKind::stompError || event == NoteKind::unhandledReceipt;
     hook_(hookContext_, static_cast<ClientEvent>(event), frame ? &static_cast<const MessageState*>(arg)->view : arg);
   }
   const ListenerId newest = listenerSeq_;
@@ -997,7 +1001,8 @@ void ClientImpl::onConnected(const FrameView& frame) {
   session_->updateTime(now());
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
-  forEach<Sub>(subs_, [&](const Sub& s) { session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers); });
+  forEach<Sub>(subs_,
+               [&](const Sub& s) { session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers); });
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
