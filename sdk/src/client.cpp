@@ -716,11 +716,14 @@ void ClientImpl::openTransport() {
     handleFailure(errc::transport_error);
     return;
   }
+  // Newest first, each offered version once.
+  static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
+  unsigned offered = 0;
+  for (Version v : options_.versions) offered |= 1u << static_cast<int>(v);
   std::string protocols[3];
   std::size_t n = 0;
-  for (Version v : {Version::v1_2, Version::v1_1, Version::v1_0})
-    if (std::find(options_.versions.begin(), options_.versions.end(), v) != options_.versions.end())
-      protocols[n++] = subprotocolFor(v);
+  for (int v = static_cast<int>(Version::v1_2); v >= 0; --v)
+    if (offered >> v & 1) protocols[n++] = subprotocolFor(static_cast<Version>(v));
   conn_->transport->open(options_.brokerURL, std::span<const std::string>(protocols, n));
 }
 
