@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "stompwire/session.hpp"
@@ -106,10 +107,10 @@ struct MessageState {
   FrameView view;
   mutable Frame frame;
   mutable bool hasFrame = false;
-  // An owned state: the command, the header names and values, and the body back to back (as a received
-  // frame lies in the session's storage, which the wasm ABI hands to JS without a copy), and the views.
-  std::unique_ptr<char[]> bytes;
-  std::vector<HeaderView> headerViews;
+  // An owned state's one block: the header views, then the command, the header names and values and the
+  // body back to back (as a received frame lies in the session's storage, which the wasm ABI hands to JS
+  // without a copy).
+  std::unique_ptr<char[]> block;
   bool borrowed = false;
   bool binary = false;
   bool acks = false;  // from a client or client-individual subscription
@@ -126,26 +127,27 @@ struct MessageState {
   }
 };
 
-// An owned copy of `view`: what a queued message or frame notification keeps. One allocation for the
-// bytes, one for the views.
+// An owned copy of `view`: what a queued message or frame notification keeps, in one allocation.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
+  static_assert(std::is_trivially_destructible_v<HeaderView> && alignof(HeaderView) <= alignof(std::max_align_t));
   auto c = std::make_shared<MessageState>();
-  std::size_t n = view.command.size() + view.body.size();
+  const std::size_t count = view.headers.size();
+  std::size_t n = count * sizeof(HeaderView) + view.command.size() + view.body.size();
   for (const auto& h : view.headers) n += h.name.size() + h.value.size();
-  c->bytes.reset(new char[n]);
-  char* at = c->bytes.get();
+  c->block.reset(new char[n]);  // aligned for any type
+  auto* views = reinterpret_cast<HeaderView*>(c->block.get());
+  char* at = c->block.get() + count * sizeof(HeaderView);
   auto put = [&at](std::string_view s) {
     if (!s.empty()) std::memcpy(at, s.data(), s.size());
     at += s.size();
     return std::string_view(at - s.size(), s.size());
   };
   const std::string_view command = put(view.command);
-  c->headerViews.resize(view.headers.size());
-  for (std::size_t i = 0; i < view.headers.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     const std::string_view name = put(view.headers[i].name);
-    c->headerViews[i] = {name, put(view.headers[i].value)};
+    new (views + i) HeaderView{name, put(view.headers[i].value)};
   }
-  c->view = FrameView{command, c->headerViews, put(view.body)};
+  c->view = FrameView{command, std::span<const HeaderView>(views, count), put(view.body)};
   return c;
 }
 
