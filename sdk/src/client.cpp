@@ -105,8 +105,7 @@ void deleteAll(List& l) {
 // if frame() or headers() is asked for (the Frame-returning accessors of the API, a Frame listener).
 struct MessageState {
   FrameView view;
-  mutable Frame frame;
-  mutable bool hasFrame = false;
+  mutable std::unique_ptr<Frame> frame;  // built on demand
   // An owned state's one block: the header views, then the command, the header names and values and the
   // body back to back (as a received frame lies in the session's storage, which the wasm ABI hands to JS
   // without a copy).
@@ -119,11 +118,8 @@ struct MessageState {
   std::uint64_t epoch = 0;
 
   const Frame& owned() const {
-    if (!hasFrame) {
-      frame = view.toFrame();
-      hasFrame = true;
-    }
-    return frame;
+    if (!frame) frame = std::make_unique<Frame>(view.toFrame());
+    return *frame;
   }
 };
 
