@@ -624,10 +624,10 @@ void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
 
 void ClientImpl::setState(ClientState s, std::error_code reason) {
   if (s == state_) return;
-  StateChange change{s, state_, reason, s == ClientState::reconnecting ? nextAttemptAt_ : std::nullopt};
+  StateChange& change = enqueue(NoteKind::stateChange).change;
+  change = {s, state_, reason, nextAttemptAt_};
   state_ = s;
-  if (s != ClientState::reconnecting) nextAttemptAt_.reset();
-  enqueue(NoteKind::stateChange).change = change;
+  if (s != ClientState::reconnecting) change.nextAttemptAt = nextAttemptAt_ = std::nullopt;
 }
 
 Metrics ClientImpl::metrics() const {
@@ -891,7 +891,10 @@ void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
 
 void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean) {
   if (destroyed_ || c != conn_.get()) return;
-  enqueue(NoteKind::webSocketClose).close = CloseEvent{code, std::string(reason), wasClean};
+  CloseEvent& close = enqueue(NoteKind::webSocketClose).close;
+  close.code = code;
+  close.reason = reason;
+  close.wasClean = wasClean;
   c->closed = true;  // retire it without closing it again
   handleFailure(transportError_ ? transportError_ : std::error_code(errc::connection_closed));
   deliver();
