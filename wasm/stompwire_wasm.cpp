@@ -85,15 +85,13 @@ struct FrameInfo {
 };
 
 FrameInfo frameInfo;
-std::string headerBytes;
 // A plain growable array: std::vector<uint32_t>::resize alone costs ~700 bytes of wasm.
 std::uint32_t* headerLengths = nullptr;
 std::size_t headerLengthsCap = 0;
 
-// The header names and values go out as one block; JS decodes it with one call, together with the body
-// when that follows the block. Every frame the core hands out lies that way (command, names and values,
-// body, back to back): a received one in the session's event storage, a kept one in its MessageState.
-// Then the block is pointed at, not copied; other layouts get the block copied.
+// The header names and values go out as one block, which JS decodes with one call, together with the
+// body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent: tested in
+// tests/unit/core/client_hook_test.cpp): the block is pointed at, never copied.
 void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
   if (2 * count > headerLengthsCap) {
@@ -107,19 +105,9 @@ void describe(const FrameView& f, bool binary) {
     const std::string_view name = f.headers[i].name, value = f.headers[i].value;
     headerLengths[2 * i] = static_cast<std::uint32_t>(name.size());
     headerLengths[2 * i + 1] = static_cast<std::uint32_t>(value.size());
-    if (next && name.data() == next && value.data() == next + name.size()) {
-      next = value.data() + value.size();
-    } else {
-      next = nullptr;
-    }
-  }
-  if (!next) {
-    headerBytes.clear();
-    for (const auto& h : f.headers) {
-      headerBytes.append(h.name);
-      headerBytes.append(h.value);
-    }
-    block = headerBytes.data();
+    // Not back to back: the core broke its layout guarantee; JS would read other bytes.
+    if (name.data() != next || value.data() != next + name.size()) __builtin_trap();
+    next = value.data() + value.size();
   }
   frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
                static_cast<std::uint32_t>(f.body.size()), block, headerLengths,

@@ -113,7 +113,10 @@ struct CloseEvent {
 
 using ListenerId = std::uint64_t;
 
-// The events of the on* listeners below, for the one-function event hook (Client::setEventHook).
+// The events of the on* listeners below, for the one-function event hook (Client::setEventHook). A
+// frame's views point into one block where, as on the wire, the header names and values follow each
+// other (name, value, name, value...) and the body follows the last value (the wasm module hands that
+// block to JS as it is).
 enum class ClientEvent : std::uint8_t {
   connect,           // data: const FrameView* (the CONNECTED frame)
   disconnect,        // const std::error_code*
@@ -173,6 +176,7 @@ class Message {
   Message& operator=(const Message& other);
   ~Message() = default;
   // The frame as views: valid as long as this Message. Cheaper than frame() for a borrowed Message.
+  // Laid out as the frames of ClientEvent: names, values and the body back to back.
   const FrameView& view() const noexcept;
   const Frame& frame() const noexcept;
   std::string_view body() const noexcept;

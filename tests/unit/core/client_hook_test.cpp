@@ -210,3 +210,52 @@ TEST_CASE("event hook: destroying the client inside each event kind is safe", "[
     CHECK(listenerCalls == static_cast<int>(seen) - 1);
   }
 }
+
+namespace {
+// The layout client.hpp promises (ClientEvent): names and values back to back, then the body.
+bool backToBack(const FrameView& f) {
+  const char* next = f.headers.empty() ? f.body.data() : f.headers[0].name.data();
+  for (const auto& h : f.headers) {
+    if (h.name.data() != next || h.value.data() != next + h.name.size()) return false;
+    next = h.value.data() + h.value.size();
+  }
+  return f.body.empty() || f.body.data() == next;
+}
+}  // namespace
+
+TEST_CASE("event hook and messages: a frame's headers and body lie back to back", "[client][hook]") {
+  ClientFixture f;
+  std::vector<std::string> checked;
+  struct Ctx {
+    std::vector<std::string>* checked;
+  } ctx{&checked};
+  f.client->setEventHook(
+      [](void* c, ClientEvent e, const void* data) {
+        auto& log = *static_cast<Ctx*>(c)->checked;
+        if (e == ClientEvent::connect || e == ClientEvent::stompError || e == ClientEvent::unhandledReceipt) {
+          const auto& v = *static_cast<const FrameView*>(data);
+          log.push_back(std::string(v.command) + (backToBack(v) ? ":ok" : ":split"));
+        } else if (e == ClientEvent::unhandledMessage) {
+          log.push_back(backToBack(static_cast<const Message*>(data)->view()) ? "unhandled:ok" : "unhandled:split");
+        }
+      },
+      &ctx);
+  std::vector<Message> kept;
+  f.client->subscribe("/t", [&](const Message& m) {
+    checked.push_back(std::string(m.body()) + (backToBack(m.view()) ? ":ok" : ":split"));
+    kept.push_back(m);
+    // A message that arrives while this one is being delivered is queued as an owned copy.
+    if (m.body() == "first") f.net.last().deliver(message("s", "queued", "m-3"));
+  }, {{"id", "s"}});
+  auto& l = f.activateAndConnect();
+  l.deliver(message("s", "first", "m-1") + message("nobody", "lost", "m-2") + receipt("r-1") +
+            stompFrame("MESSAGE", {{"subscription", "s"}, {"content-length", "5"}}, std::string("a\0b\nc", 5)));
+  l.deliver(stompFrame("ERROR", {{"message", "m"}, {"x", ""}}, "body"));
+  // (the nested delivery comes after the rest of the outer one)
+  CHECK(checked == std::vector<std::string>{"CONNECTED:ok", "first:ok", "unhandled:ok", "RECEIPT:ok",
+                                            std::string("a\0b\nc:ok", 8), "queued:ok", "ERROR:ok"});
+  REQUIRE(kept.size() == 3);
+  for (const auto& m : kept) CHECK(backToBack(m.view()));
+  // An empty frame too.
+  CHECK(backToBack(FrameView{}));
+}
