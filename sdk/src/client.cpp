@@ -1152,9 +1152,10 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
   std::unique_ptr<Sub> s(new Sub(destination, std::move(headers), std::move(cb)));
   std::string_view ack = kAckModes[0];
   for (const auto& h : s->headers) {
-    if (h.name == "id" && s->id.empty()) {
+    const std::string_view name = h.name;
+    if (name == "id" && s->id.empty()) {
       s->id = h.value;
-    } else if (h.name == "ack") {
+    } else if (name == "ack") {
       ack = h.value;
     }
   }
