@@ -227,7 +227,10 @@ class JsScheduler final : public Scheduler {
     return id;
   }
   void cancel(TimerId id) override {
-    if (take(static_cast<std::uint32_t>(id))) sw_timer_clear(static_cast<std::uint32_t>(id));
+    if (Node* n = take(static_cast<std::uint32_t>(id))) {
+      delete n;
+      sw_timer_clear(static_cast<std::uint32_t>(id));
+    }
   }
   void post(std::function<void()> fn) override {
     Node* n = new Node{nullptr, 0, std::move(fn)};
@@ -240,7 +243,10 @@ class JsScheduler final : public Scheduler {
     }
   }
   void fire(std::uint32_t id) {
-    if (auto fn = take(id)) fn();
+    if (Node* n = take(id)) {
+      n->fn();  // unlinked first: it may cancel or schedule timers
+      delete n;
+    }
   }
   void runPosted() {
     requested_ = false;
@@ -264,20 +270,17 @@ class JsScheduler final : public Scheduler {
     std::uint32_t id;
     std::function<void()> fn;
   };
-  // Unlinks the timer and returns its function (empty if unknown: fired or cancelled already).
-  std::function<void()> take(std::uint32_t id) {
-    std::function<void()> fn;
+  // Unlinks the timer and returns its node (null if unknown: fired or cancelled already).
+  Node* take(std::uint32_t id) {
     for (Node** link = &timers_; Node* n = *link; link = &n->next) {
       if (n->id == id) {
         *link = n->next;
         if (timersTail_ == &n->next) timersTail_ = link;
         --timerCount_;
-        fn = std::move(n->fn);
-        delete n;
-        break;
+        return n;
       }
     }
-    return fn;
+    return nullptr;
   }
   // The scheduler lives as long as the module and is never destroyed: no destructor frees the nodes.
   Node* timers_ = nullptr;
@@ -521,7 +524,7 @@ SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned c
   o.versions.erase(kept, o.versions.end());
   readOptionNumbers(a, o);
   const bool beforeConnect = a.num() != 0;
-  o.connectHeaders = a.headers();
+  a.headers().swap(o.connectHeaders);  // (swap: no move-assignment code)
 
   auto entry = std::make_unique<ClientEntry>();
   entry->key = key;

@@ -294,7 +294,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void shutdown();
   ClientState state() const noexcept { return state_; }
   const ClientOptions& options() const noexcept { return options_; }
-  void setConnectHeaders(Headers h) { connectHeaders_ = std::move(h); }
+  void setConnectHeaders(Headers h) { connectHeaders_.swap(h); }  // (swap: no move-assignment code)
   Metrics metrics() const;
   Subscription subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
