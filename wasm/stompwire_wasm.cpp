@@ -85,17 +85,13 @@ struct FrameInfo {
 };
 
 FrameInfo frameInfo;
-std::string headerBytes;
 // A plain growable array: std::vector<uint32_t>::resize alone costs ~700 bytes of wasm.
 std::uint32_t* headerLengths = nullptr;
 std::size_t headerLengthsCap = 0;
 
-// The header bytes go out as one block, followed by a small body: JS decodes such a frame with one call.
-// A received MESSAGE already lies that way in the session's event storage (command, names and values,
-// body, back to back): then the block is pointed at, not copied.
-// Bigger bodies stay where they are: JS copies their bytes and decodes them only when asked.
-constexpr std::size_t kInlineBody = 1000;
-
+// The header names and values go out as one block, which JS decodes with one call, together with the
+// body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent: tested in
+// tests/unit/core/client_hook_test.cpp): the block is pointed at, never copied.
 void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
   if (2 * count > headerLengthsCap) {
@@ -103,54 +99,22 @@ void describe(const FrameView& f, bool binary) {
     headerLengthsCap = 2 * count + 30;
     headerLengths = static_cast<std::uint32_t*>(std::malloc(headerLengthsCap * sizeof(std::uint32_t)));
   }
-  const char* first = count ? std::string_view(f.headers[0].name).data() : nullptr;
-  const char* next = first;
+  const char* block = count ? std::string_view(f.headers[0].name).data() : f.body.data();
+  const char* next = block;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view name = f.headers[i].name, value = f.headers[i].value;
     headerLengths[2 * i] = static_cast<std::uint32_t>(name.size());
     headerLengths[2 * i + 1] = static_cast<std::uint32_t>(value.size());
-    if (next && name.data() == next && value.data() == next + name.size()) {
-      next = value.data() + value.size();
-    } else {
-      next = nullptr;
-    }
+    // Not back to back: the core broke its layout guarantee; JS would read other bytes.
+    if (name.data() != next || value.data() != next + name.size()) __builtin_trap();
+    next = value.data() + value.size();
   }
-  const std::string_view command = f.command;
-  std::string_view body = f.body;
-  const char* block = first;
-  if (!next || (body.data() != next && body.size() <= kInlineBody)) {
-    headerBytes.clear();
-    for (const auto& h : f.headers) {
-      headerBytes.append(h.name);
-      headerBytes.append(h.value);
-    }
-    if (body.size() <= kInlineBody) {
-      const std::size_t at = headerBytes.size();
-      headerBytes.append(body);
-      body = std::string_view(headerBytes).substr(at);
-    }
-    block = headerBytes.data();
-  }
-  frameInfo = {command.data(), static_cast<std::uint32_t>(command.size()), body.data(),
-               static_cast<std::uint32_t>(body.size()), block, headerLengths,
+  frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
+               static_cast<std::uint32_t>(f.body.size()), block, headerLengths,
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
-// The rare owned frames (CONNECTED, ERROR, RECEIPT) go through the same code as a view: one copy of
-// describe() instead of two.
-void describe(const Frame& f) {
-  // resize(): the core instantiates it already (reserve + push_back would inline a growth path here).
-  std::vector<HeaderView> views;
-  views.resize(f.headers.size());
-  for (std::size_t i = 0; i < views.size(); ++i) views[i] = {f.headers[i].name, f.headers[i].value};
-  describe(FrameView{f.command, views, f.body}, false);
-}
-
-void describeText(std::string_view body) {
-  describe(FrameView{}, false);
-  frameInfo.body = body.data();
-  frameInfo.bodyLength = static_cast<std::uint32_t>(body.size());
-}
+void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, false); }
 
 // ---------------------------------------------------------------------------------------------
 // Arguments in from JS.
@@ -171,11 +135,11 @@ struct Args {
     return d;
   }
   Headers headers() {
-    Headers h;
-    auto n = static_cast<std::size_t>(num());
-    for (std::size_t i = 0; i < n; ++i) {
-      std::string_view name = str();
-      h.push_back({std::string(name), std::string(str())});
+    // Sized up front: vector<Header>::push_back's growth path would be the module's only one.
+    Headers h(static_cast<std::size_t>(num()));
+    for (auto& x : h) {
+      x.name = str();
+      x.value = str();
     }
     return h;
   }
@@ -263,7 +227,10 @@ class JsScheduler final : public Scheduler {
     return id;
   }
   void cancel(TimerId id) override {
-    if (take(static_cast<std::uint32_t>(id))) sw_timer_clear(static_cast<std::uint32_t>(id));
+    if (Node* n = take(static_cast<std::uint32_t>(id))) {
+      delete n;
+      sw_timer_clear(static_cast<std::uint32_t>(id));
+    }
   }
   void post(std::function<void()> fn) override {
     Node* n = new Node{nullptr, 0, std::move(fn)};
@@ -276,7 +243,10 @@ class JsScheduler final : public Scheduler {
     }
   }
   void fire(std::uint32_t id) {
-    if (auto fn = take(id)) fn();
+    if (Node* n = take(id)) {
+      n->fn();  // unlinked first: it may cancel or schedule timers
+      delete n;
+    }
   }
   void runPosted() {
     requested_ = false;
@@ -300,20 +270,17 @@ class JsScheduler final : public Scheduler {
     std::uint32_t id;
     std::function<void()> fn;
   };
-  // Unlinks the timer and returns its function (empty if unknown: fired or cancelled already).
-  std::function<void()> take(std::uint32_t id) {
-    std::function<void()> fn;
+  // Unlinks the timer and returns its node (null if unknown: fired or cancelled already).
+  Node* take(std::uint32_t id) {
     for (Node** link = &timers_; Node* n = *link; link = &n->next) {
       if (n->id == id) {
         *link = n->next;
         if (timersTail_ == &n->next) timersTail_ = link;
         --timerCount_;
-        fn = std::move(n->fn);
-        delete n;
-        break;
+        return n;
       }
     }
-    return fn;
+    return nullptr;
   }
   // The scheduler lives as long as the module and is never destroyed: no destructor frees the nodes.
   Node* timers_ = nullptr;
@@ -366,73 +333,68 @@ struct ClientEntry {
   std::uint32_t beforeConnectSeq = 0;
 };
 
-// The callbacks the ABI hands the core. Size: each distinct callable type instantiates its own
-// std::function machinery, so there are two: Forward (listeners, subscriptions, deactivate) and
-// PublishDone. Both are 8 bytes and trivially copyable: libc++'s optimized std::function
-// (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps them inline with no clone/destroy code.
-// Forward reaches the client through its ClientEntry, which outlives every callback of its client (the
-// core runs none after the Client is destroyed, and the entry owns the Client). The entry pointer's
-// low bits (it comes from operator new: 8-aligned) say what `word` is.
-static_assert(alignof(ClientEntry) <= 8, "the low 3 bits of a ClientEntry* are free");
+// The callbacks the ABI hands the core (the events go through the event hook, onEvent below): one
+// callable type for the three signatures (subscription messages, publish completions, deactivate). Size:
+// it is 8 bytes and trivially copyable, so libc++'s optimized std::function
+// (_LIBCPP_ABI_OPTIMIZED_FUNCTION, see CMakeLists.txt) keeps it inline with no clone/destroy code.
 struct Forward {
-  enum Tag : std::uintptr_t { listener = 0, subscription = 1, subscriptionWithAcks = 2 };
-  std::uintptr_t entry;  // ClientEntry* | Tag
-  std::uint32_t word;    // listener: the Event; subscription: its key; deactivate: the done key
+  std::uint32_t key;   // the client's
+  std::uint32_t word;  // subscription: its key; publish: its key; deactivate: the done key
 
-  Forward(ClientEntry& e, std::uint32_t w, Tag tag = listener)
-      : entry(reinterpret_cast<std::uintptr_t>(&e) | tag), word(w) {}
-  std::uint32_t key() const { return reinterpret_cast<const ClientEntry*>(entry & ~std::uintptr_t{7})->key; }
-  int kind() const { return static_cast<int>(word); }
-  void operator()() const { sw_event(key(), evDeactivated, static_cast<int>(word), 0, 0); }
-  void operator()(const Frame& f) const {
-    describe(f);
-    sw_event(key(), kind(), 0, 0, 0);
-  }
-  void operator()(std::error_code ec) const { sw_event(key(), kind(), code(ec), 0, 0); }
-  void operator()(const StateChange& s) const {
-    sw_event(key(), kind(), static_cast<int>(s.state), static_cast<int>(s.previous), code(s.reason));
-  }
-  void operator()(const CloseEvent& ev) const {
-    describeText(ev.reason);
-    sw_event(key(), kind(), ev.code, ev.wasClean, 0);
-  }
+  void operator()() const { sw_event(key, evDeactivated, static_cast<int>(word), 0, 0); }
+  void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(word), code(ec), 0); }
   void operator()(const Message& m) const {
-    const auto tag = entry & 7;
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
-    Message* handle = tag == subscriptionWithAcks ? new Message(m) : nullptr;
+    Message* handle = m.ackable() ? new Message(m) : nullptr;
     describe(m.view(), m.isBinary());
-    if (tag == listener) {
-      sw_event(key(), kind(), 0, 0, 0);
-    } else {
-      sw_message(key(), word, handle);
-    }
+    sw_message(key, word, handle);
   }
 };
 static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
 
-// A transactional publish knows its client's key only, hence its own type.
-struct PublishDone {
-  std::uint32_t key, pubKey;
-  void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(pubKey), code(ec), 0); }
-};
-static_assert(sizeof(PublishDone) == 8 && std::is_trivially_copyable_v<PublishDone>);
-
-void installListeners(ClientEntry& e) {
-  Client& c = *e.client;
-  c.onConnect(Forward(e, evConnect));
-  c.onDisconnect(Forward(e, evDisconnect));
-  c.onStompError(Forward(e, evStompError));
-  c.onStateChange(Forward(e, evStateChange));
-  c.onWebSocketClose(Forward(e, evWebSocketClose));
-  c.onWebSocketError(Forward(e, evWebSocketError));
-  c.onUnhandledMessage(Forward(e, evUnhandledMessage));
-  c.onUnhandledReceipt(Forward(e, evUnhandledReceipt));
+// The client's events (Client::setEventHook): Event is ClientEvent + 1.
+void onEvent(void* context, ClientEvent event, const void* data) {
+  int a = 0, b = 0, c = 0;
+  switch (event) {
+    case ClientEvent::connect:
+    case ClientEvent::stompError:
+    case ClientEvent::unhandledReceipt:
+      describe(*static_cast<const FrameView*>(data), false);
+      break;
+    case ClientEvent::disconnect:
+    case ClientEvent::webSocketError:
+      a = code(*static_cast<const std::error_code*>(data));
+      break;
+    case ClientEvent::stateChange: {
+      const auto& s = *static_cast<const StateChange*>(data);
+      a = static_cast<int>(s.state);
+      b = static_cast<int>(s.previous);
+      c = code(s.reason);
+      break;
+    }
+    case ClientEvent::webSocketClose: {
+      const auto& ev = *static_cast<const CloseEvent*>(data);
+      describeText(ev.reason);
+      a = ev.code;
+      b = ev.wasClean;
+      break;
+    }
+    case ClientEvent::unhandledMessage: {
+      const auto& m = *static_cast<const Message*>(data);
+      describe(m.view(), m.isBinary());
+      break;
+    }
+  }
+  sw_event(static_cast<const ClientEntry*>(context)->key, static_cast<int>(event) + 1, a, b, c);
 }
+static_assert(static_cast<int>(ClientEvent::connect) + 1 == evConnect &&
+              static_cast<int>(ClientEvent::webSocketClose) + 1 == evWebSocketClose &&
+              static_cast<int>(ClientEvent::unhandledReceipt) + 1 == evUnhandledReceipt);
 
 // What a publish call returns to JS: -1 pending (evPublishDone follows), 0 done, else the errc.
 int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& h) {
   if (h.done()) return code(h.error());
-  h.onComplete(PublishDone{key, pubKey});
+  h.onComplete(Forward{key, pubKey});
   return -1;
 }
 
@@ -562,7 +524,7 @@ SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned c
   o.versions.erase(kept, o.versions.end());
   readOptionNumbers(a, o);
   const bool beforeConnect = a.num() != 0;
-  o.connectHeaders = a.headers();
+  a.headers().swap(o.connectHeaders);  // (swap: no move-assignment code)
 
   auto entry = std::make_unique<ClientEntry>();
   entry->key = key;
@@ -584,7 +546,7 @@ SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned c
     return nullptr;
   }
   entry->client = std::move(r.client);
-  installListeners(*entry);
+  entry->client->setEventHook(onEvent, entry.get());
   return entry.release();
 }
 
@@ -593,7 +555,7 @@ SW_EXPORT("q") void sw_client_destroy(ClientEntry* e) { delete e; }
 
 SW_EXPORT("r") void sw_activate(ClientEntry* e) { e->client->activate(); }
 SW_EXPORT("s") void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
-  e->client->deactivate({.force = force != 0}, Forward(*e, doneKey));
+  e->client->deactivate({.force = force != 0}, Forward{e->key, doneKey});
 }
 SW_EXPORT("t") void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
   if (id != e->beforeConnectSeq || !e->beforeConnect) return;
@@ -629,11 +591,7 @@ SW_EXPORT("x") Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, 
   Args a{args};
   std::string destination(a.str());
   Headers headers = a.headers();
-  auto mode = findHeader(headers, "ack");
-  const bool acks = mode && *mode != "auto";
-  const Forward onMessage(*e, subKey, acks ? Forward::subscriptionWithAcks : Forward::subscription);
-  auto s = e->client->subscribe(std::move(destination), onMessage, std::move(headers));
-  return new Subscription(std::move(s));
+  return new Subscription(e->client->subscribe(std::move(destination), Forward{e->key, subKey}, std::move(headers)));
 }
 SW_EXPORT("y") int sw_sub_error(Subscription* s) { return code(s->error()); }
 SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {

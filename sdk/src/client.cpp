@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <new>
 #include <utility>
 
 #include "stompwire/session.hpp"
@@ -22,22 +24,92 @@ namespace stompwire {
 
 namespace detail {
 
-struct PublishState {
-  PublishStatus status = PublishStatus::queued;
-  std::error_code error;
-  std::string receiptId;
-  std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
-  std::vector<std::function<void(std::error_code)>> callbacks;
+// Size (the wasm module is budgeted): every container element type instantiates its own growth, move
+// and erase code. So every list of the client (notifications, listeners, subscriptions, the offline
+// queue, the publishes awaiting a receipt, completion callbacks) is one non-template intrusive list
+// of heap nodes, which also never moves an element and erases in O(1).
+struct Link {
+  Link* prev;
+  Link* next;
 };
 
+// Circular, around a sentinel; not copyable or movable (splice() moves the nodes).
+class List {
+ public:
+  List() { head_.prev = head_.next = &head_; }
+  List(const List&) = delete;
+  List& operator=(const List&) = delete;
+  bool empty() const { return head_.next == &head_; }
+  std::size_t size() const { return size_; }
+  Link* first() const { return head_.next; }
+  const Link* end() const { return &head_; }
+  void pushBack(Link* n) {
+    n->prev = head_.prev;
+    n->next = &head_;
+    head_.prev->next = n;
+    head_.prev = n;
+    ++size_;
+  }
+  void remove(Link* n) {
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    --size_;
+  }
+  // Appends every node of `from` (leaving it empty).
+  void splice(List& from) {
+    if (from.empty()) return;
+    from.head_.next->prev = head_.prev;
+    head_.prev->next = from.head_.next;
+    from.head_.prev->next = &head_;
+    head_.prev = from.head_.prev;
+    size_ += from.size_;
+    from.head_.prev = from.head_.next = &from.head_;
+    from.size_ = 0;
+  }
+
+ private:
+  Link head_;
+  std::size_t size_ = 0;
+};
+
+// Calls f(T&) for each node; f may remove (and delete) the node it gets.
+template <class T, class F>
+void forEach(const List& l, F&& f) {
+  for (Link* p = l.first(); p != l.end();) {
+    Link* next = p->next;
+    f(*static_cast<T*>(p));
+    p = next;
+  }
+}
+
+// The first node for which match(T&) holds, or null.
+template <class T, class F>
+T* findIn(const List& l, F&& match) {
+  for (Link* p = l.first(); p != l.end(); p = p->next)
+    if (match(*static_cast<T*>(p))) return static_cast<T*>(p);
+  return nullptr;
+}
+
+// Deletes every node as a T.
+template <class T>
+void deleteAll(List& l) {
+  while (!l.empty()) {
+    Link* n = l.first();
+    l.remove(n);
+    delete static_cast<T*>(n);
+  }
+}
+
 // A borrowed state lives on the stack of the delivery and its `view` points into the session's event
-// storage; an owned one holds the frame and `view` points into that. The owned Frame of a borrowed state
-// is built only if frame() or headers() is asked for (the Frame-returning accessors of the API).
+// storage; an owned one holds the frame's bytes and `view` points into those. The Frame is built only
+// if frame() or headers() is asked for (the Frame-returning accessors of the API, a Frame listener).
 struct MessageState {
   FrameView view;
-  mutable Frame frame;
-  mutable bool hasFrame = false;
-  std::vector<HeaderView> headerViews;  // view.headers of an owned state
+  mutable std::unique_ptr<Frame> frame;  // built on demand
+  // An owned state's one block: the header views, then the command, the header names and values and the
+  // body back to back (as a received frame lies in the session's storage, which the wasm ABI hands to JS
+  // without a copy).
+  std::unique_ptr<char[]> block;
   bool borrowed = false;
   bool binary = false;
   bool acks = false;  // from a client or client-individual subscription
@@ -46,27 +118,32 @@ struct MessageState {
   std::uint64_t epoch = 0;
 
   const Frame& owned() const {
-    if (!hasFrame) {
-      frame = view.toFrame();
-      hasFrame = true;
-    }
-    return frame;
+    if (!frame) frame = std::make_unique<Frame>(view.toFrame());
+    return *frame;
   }
 };
 
-// An owned copy of `view` (with the Frame built): what a queued message or frame notification keeps.
+// An owned copy of `view`: what a queued message or frame notification keeps, in one allocation.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
+  static_assert(std::is_trivially_destructible_v<HeaderView> && alignof(HeaderView) <= alignof(std::max_align_t));
   auto c = std::make_shared<MessageState>();
-  Frame& f = c->frame;  // filled in place (no temporary Frame moved in)
-  f.command = view.command;
-  f.body = view.body;
-  f.headers.reserve(view.headers.size());
-  for (const auto& h : view.headers) f.headers.push_back({std::string(h.name), std::string(h.value)});
-  c->hasFrame = true;
-  c->headerViews.resize(c->frame.headers.size());
-  for (std::size_t i = 0; i < c->headerViews.size(); ++i)
-    c->headerViews[i] = {c->frame.headers[i].name, c->frame.headers[i].value};
-  c->view = FrameView{c->frame.command, c->headerViews, c->frame.body};
+  const std::size_t count = view.headers.size();
+  std::size_t n = count * sizeof(HeaderView) + view.command.size() + view.body.size();
+  for (const auto& h : view.headers) n += h.name.size() + h.value.size();
+  c->block.reset(new char[n]);  // aligned for any type
+  auto* views = reinterpret_cast<HeaderView*>(c->block.get());
+  char* at = c->block.get() + count * sizeof(HeaderView);
+  auto put = [&at](std::string_view s) {
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+    at += s.size();
+    return std::string_view(at - s.size(), s.size());
+  };
+  const std::string_view command = put(view.command);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view name = put(view.headers[i].name);
+    new (views + i) HeaderView{name, put(view.headers[i].value)};
+  }
+  c->view = FrameView{command, std::span<const HeaderView>(views, count), put(view.body)};
   return c;
 }
 
@@ -103,9 +180,8 @@ std::string_view reasonText(std::error_code ec) {
 
 }  // namespace
 
-// Size (the wasm module is budgeted): every distinct callable type stored in a std::function, and every
-// container element type, instantiates its own set of functions. So notifications are one Note type,
-// timers one Task type, and listeners of all events one list.
+// Size: every distinct callable type stored in a std::function instantiates its own set of functions.
+// So notifications are one Note type, timers one Task type, and listeners of all events one list.
 
 // The user-visible events (the order of the Client::on* listeners), then internal notifications.
 enum class NoteKind : std::uint8_t {
@@ -118,43 +194,63 @@ enum class NoteKind : std::uint8_t {
   unhandledMessage,  // (listeners only: a Message)
   unhandledReceipt,  // message->frame
   message,           // message, routed by its subscription header at delivery time
-  publishDone,       // callbacks(ec)
+  publishDone,       // done(ec)
   call,              // fn()
-  beforeConnect,     // options.beforeConnect(callbacks[0]) if `epoch` is still connecting
+  beforeConnect,     // options.beforeConnect(done) if `epoch` is still connecting
 };
 
-struct Note {
+static_assert(static_cast<int>(NoteKind::connect) == static_cast<int>(ClientEvent::connect) &&
+              static_cast<int>(NoteKind::webSocketClose) == static_cast<int>(ClientEvent::webSocketClose) &&
+              static_cast<int>(NoteKind::unhandledReceipt) == static_cast<int>(ClientEvent::unhandledReceipt));
+
+struct Note : Link {
   NoteKind kind;
   std::error_code ec;
   StateChange change{};
   CloseEvent close;
   std::shared_ptr<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
-  std::vector<std::function<void(std::error_code)>> callbacks;
+  BeforeConnectDone done;  // a publish's completion callback (one note each), or beforeConnect's `done`
   std::function<void()> fn;
   std::uint64_t epoch = 0;
 };
 
-// Trivially copyable (the vector moves it as bytes). `fn` is owned: a heap std::function with the event's
-// signature, which `call` invokes and `free` deletes; one removed while callbacks run waits in dropped_
-// until the delivery ends (it may be the one running).
-struct Listener {
+struct PublishState {
+  PublishStatus status = PublishStatus::queued;
+  std::error_code error;
+  std::string receiptId;
+  std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
+  List callbacks;  // publishDone Notes, one per onComplete, queued as they are when it completes
+  ~PublishState() { deleteAll<Note>(callbacks); }
+};
+
+// A node that may have to outlive its list while callbacks run (a listener or a subscription removed
+// by its own callback): removed from its list, it waits in ClientImpl::dropped_ until the delivery ends.
+struct Node : Link {
+  void (*destroy)(Node*);
+};
+
+// The std::function with the event's signature lives in a ListenerOf<Arg>; `call` invokes it.
+struct Listener : Node {
   ListenerId id;
   NoteKind event;
-  void* fn;
-  void (*call)(void* fn, const void* arg);
-  void (*free)(void* fn);
+  void (*call)(const Listener* l, const void* arg);
 };
 
 template <class Arg>
-void invokeListener(void* fn, const void* arg) {
-  auto& f = *static_cast<std::function<void(Arg)>*>(fn);
-  if (f) f(*static_cast<const std::remove_cvref_t<Arg>*>(arg));
-}
-
-template <class Arg>
-void deleteListener(void* fn) {
-  delete static_cast<std::function<void(Arg)>*>(fn);
-}
+struct ListenerOf final : Listener {
+  std::function<void(Arg)> fn;
+  // `arg` as emit() has it: the MessageState of a frame event (its Frame built on demand), else the value.
+  static void invoke(const Listener* l, const void* arg) {
+    auto& f = static_cast<const ListenerOf*>(l)->fn;
+    if (!f) return;
+    if constexpr (std::is_same_v<Arg, const Frame&>) {
+      f(static_cast<const MessageState*>(arg)->owned());
+    } else {
+      f(*static_cast<const std::remove_cvref_t<Arg>*>(arg));
+    }
+  }
+  static void free(Node* n) { delete static_cast<ListenerOf*>(n); }
+};
 
 class Connection;
 
@@ -183,8 +279,13 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
         random_(std::move(random)),
         connectHeaders_(options_.connectHeaders) {}
   ~ClientImpl() {
-    for (const auto& l : listeners_) l.free(l.fn);
-    for (const auto& l : dropped_) l.free(l.fn);
+    destroyAll(listeners_);
+    destroyAll(dropped_);
+    destroyAll(subs_);
+    deleteAll<Note>(notes_);
+    deleteAll<Note>(deactivateDone_);
+    deleteAll<Outgoing>(queue_);
+    deleteAll<Outgoing>(pending_);
   }
 
   // Public API.
@@ -193,22 +294,32 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void shutdown();
   ClientState state() const noexcept { return state_; }
   const ClientOptions& options() const noexcept { return options_; }
-  void setConnectHeaders(Headers h) { connectHeaders_ = std::move(h); }
+  void setConnectHeaders(Headers h) { connectHeaders_.swap(h); }  // (swap: no move-assignment code)
   Metrics metrics() const;
-  Subscription subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers);
+  Subscription subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
-  // The index of subscription `id` in subs_, or subs_.size(). (One search for every lookup.)
-  std::size_t findSub(std::string_view id) const {
-    std::size_t i = 0;
-    while (i < subs_.size() && subs_[i]->id != id) ++i;
-    return i;
+  // One unsubscribed while callbacks run waits in dropped_ until the delivery ends: its callback may be
+  // the one running.
+  struct Sub final : Node {
+    Sub(const std::string& dest, Headers&& h, MessageCallback&& cb)
+        : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }},
+          destination(dest),
+          headers(std::move(h)),
+          callback(std::move(cb)) {}
+    std::string id;
+    std::string destination;
+    std::uint8_t ackMode = 0;  // index in kAckModes
+    Headers headers;  // as given to subscribe() (Session::subscribe skips destination, id and ack)
+    MessageCallback callback;
+  };
+  // Subscription `id`, or null. (One search for every lookup.)
+  Sub* findSub(std::string_view id) const {
+    return findIn<Sub>(subs_, [&](const Sub& s) { return s.id == id; });
   }
-  bool hasSubscription(const std::string& id) const {
-    return findSub(id) < subs_.size();
-  }
+  bool hasSubscription(const std::string& id) const { return findSub(id); }
   PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
   std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
-  std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, const Headers& headers,
+  std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
   Transaction begin(std::string id);
   static std::error_code txCommand(Transaction& tx, bool commit);  // commit() or abort()
@@ -217,20 +328,21 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   static std::error_code settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers);
   std::error_code checkTransaction(const Transaction& tx) const;
 
-  ListenerId addListener(Listener l) {
-    l.id = ++listenerSeq_;
-    listeners_.push_back(l);
-    return l.id;
+  ListenerId addListener(Listener* l) {
+    l->id = ++listenerSeq_;
+    listeners_.pushBack(l);
+    return l->id;
   }
   bool removeListener(ListenerId id) {
-    for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
-      if (it->id == id) {
-        drop(*it);
-        listeners_.erase(it);
-        return true;
-      }
-    }
-    return false;
+    Listener* l = findIn<Listener>(listeners_, [&](const Listener& x) { return x.id == id; });
+    if (!l) return false;
+    listeners_.remove(l);
+    drop(l);
+    return true;
+  }
+  void setEventHook(EventHook hook, void* context) {
+    hook_ = hook;
+    hookContext_ = context;
   }
   void runTask(TaskKind kind, std::uint32_t value);
 
@@ -241,37 +353,31 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void onTransportError(Connection* c, std::error_code ec);
 
   void deliver();
-  void drop(const Listener& l) {
+  // `n`, already removed from its list, is destroyed now or (while callbacks run) when the delivery ends.
+  void drop(Node* n) {
     if (delivering_) {
-      dropped_.push_back(l);
+      dropped_.pushBack(n);
     } else {
-      l.free(l.fn);
+      n->destroy(n);
+    }
+  }
+  static void destroyAll(List& l) {
+    // One at a time: a destructor may call back into the client.
+    while (!l.empty()) {
+      auto* n = static_cast<Node*>(l.first());
+      l.remove(n);
+      n->destroy(n);
     }
   }
   void endDelivery() {
     delivering_ = false;
-    // One at a time off the end: a destructor may call back into the client.
-    while (!dropped_.empty()) {
-      const Listener l = dropped_.back();
-      dropped_.pop_back();
-      l.free(l.fn);
-    }
+    destroyAll(dropped_);
   }
 
  private:
-  struct Sub {
-    std::string id;
-    std::string destination;
-    std::uint8_t ackMode;  // index in kAckModes
-    Headers headers;  // as given to subscribe() (Session::subscribe skips destination, id and ack)
-    MessageCallback callback;
-  };
-  // On the heap: erase and growth move pointers, not Subs. One unsubscribed while callbacks run waits in
-  // dropped_ (as a Listener) until the delivery ends: its callback may be the one running.
-  void dropSub(std::unique_ptr<Sub>& s) {
-    drop({0, NoteKind::message, s.release(), nullptr, [](void* p) { delete static_cast<Sub*>(p); }});
-  }
-  struct Outgoing {
+  struct Outgoing : Link {
+    Outgoing(PublishParams&& p, const std::shared_ptr<PublishState>& st, std::size_t n, const std::string& tx)
+        : params(std::move(p)), state(st), bytes(n), transaction(tx) {}
     PublishParams params;
     std::shared_ptr<PublishState> state;
     std::size_t bytes = 0;
@@ -279,19 +385,23 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     Millis sentAt{0};
     std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
-  // On the heap: erase and growth move pointers, not Outgoings.
-  using OutgoingList = std::vector<std::unique_ptr<Outgoing>>;
 
+  static Note* newNote(NoteKind kind) {
+    // Default-initialized: every member has an initializer but the links (set by the list) and `kind`.
+    Note* n = new Note;
+    n->kind = kind;
+    return n;
+  }
   Note& enqueue(NoteKind kind) {
-    notes_.push_back(std::make_unique<Note>());
-    notes_.back()->kind = kind;
-    return *notes_.back();
+    Note* n = newNote(kind);
+    notes_.pushBack(n);
+    return *n;
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
   void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = ownedFrame(frame); }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
-  bool notesPending() const noexcept { return nextNote_ < notes_.size(); }
+  bool notesPending() const noexcept { return !notes_.empty(); }
   void setState(ClientState s, std::error_code reason = {});
   void startAttempt();
   void openTransport();
@@ -311,27 +421,12 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     id = 0;
   }
   std::error_code sendPublish(Outgoing& o);
-  // Drops the confirmed (or timed-out) pending_ entry `it`: O(1) amortized.
-  void settlePending(OutgoingList::iterator it) {
-    it->reset();
-    ++pendingNulls_;
-    while (pendingHead_ < pending_.size() && !pending_[pendingHead_]) ++pendingHead_;
-    if (2 * pendingNulls_ > pending_.size()) compactPending();
-  }
-  void compactPending() {
-    if (pendingNulls_) std::erase(pending_, nullptr);
-    pendingHead_ = pendingNulls_ = 0;
-  }
-  // The first live pending_ entry that `match`es.
-  template <class Match>
-  OutgoingList::iterator findPending(const Match& match) {
-    return std::find_if(pending_.begin() + static_cast<std::ptrdiff_t>(pendingHead_), pending_.end(),
-                        [&](const auto& o) { return o && match(*o); });
-  }
-  // Done with `o`: its receipt timer cancelled, its state completed (the caller removes it).
-  void finish(Outgoing& o, std::error_code ec) {
+  // Done with `o`: its receipt timer cancelled, its state completed, removed from `list` and deleted.
+  void finish(List& list, Outgoing& o, std::error_code ec) {
     cancelTimer(o.timer);
     complete(o.state, ec);
+    list.remove(&o);
+    delete &o;
   }
   void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
@@ -356,42 +451,42 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   RandomSource random_;
   Headers connectHeaders_;
 
+  // Grouped by how they start (size: the constructor is inlined where the client is created): the lists
+  // (self-linked), the error codes, then everything that starts as zero bytes.
+  List notes_;      // of Note: deliver() takes them from the front
+  List listeners_;  // of Listener, in id order
+  List dropped_;    // of Node: removed while delivering_, destroyed when the delivery ends
+  List subs_;       // of Sub
+  List queue_;      // of Outgoing: the offline queue, in publish order
+  // Of Outgoing: sent with a receipt, not confirmed yet, in send order. Receipts mostly arrive in send
+  // order, so the one a RECEIPT confirms is mostly the first.
+  List pending_;
+  List deactivateDone_;  // of Note (call): queued when the client is inactive
+
+  std::error_code transportError_;
+  std::error_code lastError_;
+
   ClientState state_ = ClientState::inactive;
   bool destroyed_ = false;
   bool delivering_ = false;
-  // A FIFO: deliver() consumes from nextNote_ and empties the vector once it caught up (no std::deque:
-  // its instantiations cost more wasm code than the whole delivery loop).
-  std::vector<std::unique_ptr<Note>> notes_;  // on the heap: a Note is never moved (no move code)
-  std::size_t nextNote_ = 0;
-  std::vector<Listener> listeners_;
-  std::vector<Listener> dropped_;  // removed while delivering_: freed when the delivery ends
+  bool currentBinary_ = false;
+  EventHook hook_ = nullptr;
+  void* hookContext_ = nullptr;
 
   std::shared_ptr<Connection> conn_;
-  // conn_'s session, once open. Owned by the connection, so that pump() keeps it alive (with the
-  // connection) while a callback reads a message borrowed from it, and a retired one lives on until the
-  // connection is destroyed.
+  // conn_'s session, once open. Owned by the connection: a callback may retire the connection while it
+  // reads a message borrowed from the session's storage, and a retired connection is destroyed only from
+  // Scheduler::post (retireConnection), after the delivery.
   Session* session_ = nullptr;
   std::uint64_t epoch_ = 0;
-  bool currentBinary_ = false;
-  std::error_code transportError_;
 
   TimerId connectTimer_ = 0, reconnectTimer_ = 0, tickTimer_ = 0, disconnectTimer_ = 0;
   Millis tickAt_{0};
-
-  std::vector<std::unique_ptr<Sub>> subs_;
-  OutgoingList queue_;  // offline queue, in publish order
   std::size_t queueBytes_ = 0;
-  OutgoingList pending_;  // sent with a receipt, not confirmed yet, in send order
-  // Receipts mostly arrive in send order: a confirmed entry is nulled instead of erased (erasing the front
-  // of a vector moves the rest: N receipts cost N^2/2 moves). pending_[0, pendingHead_) are all null;
-  // pendingNulls_ counts every null. Other code calls compactPending() before it walks the list.
-  std::size_t pendingHead_ = 0, pendingNulls_ = 0;
-  std::vector<std::function<void()>> deactivateDone_;
 
   std::uint32_t failures_ = 0;
   Millis connectedAt_{0};
   std::optional<Millis> nextAttemptAt_;
-  std::error_code lastError_;
   SessionCounters totals_{};
   std::uint64_t attempts_ = 0, reconnects_ = 0, connects_ = 0;
   std::optional<Millis> lastReceiptRtt_;
@@ -433,11 +528,10 @@ void ClientImpl::deliver() {
   auto self = shared_from_this();
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
-    auto note = std::move(notes_[nextNote_++]);  // taken out first: run() may append (and reallocate)
+    std::unique_ptr<Note> note(static_cast<Note*>(notes_.first()));
+    notes_.remove(note.get());  // taken out first: run() may destroy the client (and the list's notes)
     run(*note);
   }
-  notes_.clear();
-  nextNote_ = 0;
   endDelivery();
 }
 
@@ -447,19 +541,19 @@ void ClientImpl::run(Note& n) {
       route(n.message->view.header("subscription").value_or(""), Message(n.message));
       return;
     case NoteKind::publishDone:
-      for (const auto& cb : n.callbacks) cb(n.ec);
+      n.done(n.ec);
       return;
     case NoteKind::call:
       n.fn();
       return;
     case NoteKind::beforeConnect:
       // An earlier callback may have cancelled this attempt: then the hook is not called at all.
-      if (n.epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(n.callbacks[0]);
+      if (n.epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(n.done);
       return;
     case NoteKind::connect:
     case NoteKind::stompError:
     case NoteKind::unhandledReceipt:
-      return emit(n.kind, &n.message->frame);
+      return emit(n.kind, n.message.get());
     case NoteKind::disconnect:
     case NoteKind::webSocketError:
       return emit(n.kind, &n.ec);
@@ -476,14 +570,19 @@ void ClientImpl::run(Note& n) {
 // everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
 // skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
 void ClientImpl::emit(NoteKind event, const void* arg) {
+  if (hook_) {
+    const bool frame =
+        event == NoteKind::connect || event == NoteKind::stompError || event == NoteKind::unhandledReceipt;
+    hook_(hookContext_, static_cast<ClientEvent>(event), frame ? &static_cast<const MessageState*>(arg)->view : arg);
+  }
   const ListenerId newest = listenerSeq_;
   for (ListenerId after = 0; !destroyed_;) {
-    auto it = std::find_if(listeners_.begin(), listeners_.end(),
-                           [&](const Listener& x) { return x.id > after && x.event == event; });
-    if (it == listeners_.end() || it->id > newest) return;
-    after = it->id;
+    const Listener* l =
+        findIn<Listener>(listeners_, [&](const Listener& x) { return x.id > after && x.event == event; });
+    if (!l || l->id > newest) return;
+    after = l->id;
     // A listener that removes itself (or destroys the client) stays alive in dropped_ while it runs.
-    it->call(it->fn, arg);
+    l->call(l, arg);
   }
 }
 
@@ -525,10 +624,10 @@ void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
 
 void ClientImpl::setState(ClientState s, std::error_code reason) {
   if (s == state_) return;
-  StateChange change{s, state_, reason, s == ClientState::reconnecting ? nextAttemptAt_ : std::nullopt};
+  StateChange& change = enqueue(NoteKind::stateChange).change;
+  change = {s, state_, reason, nextAttemptAt_};
   state_ = s;
-  if (s != ClientState::reconnecting) nextAttemptAt_.reset();
-  enqueue(NoteKind::stateChange).change = change;
+  if (s != ClientState::reconnecting) change.nextAttemptAt = nextAttemptAt_ = std::nullopt;
 }
 
 Metrics ClientImpl::metrics() const {
@@ -551,7 +650,7 @@ Metrics ClientImpl::metrics() const {
   m.heartbeatsOut = c.heartbeatsOut;
   m.queueDepth = queue_.size();
   m.queueBytes = queueBytes_;
-  m.pendingReceipts = pending_.size() - pendingNulls_;
+  m.pendingReceipts = pending_.size();
   m.subscriptions = subs_.size();
   m.lastReceivedAt = lastReceivedAt_;
   m.lastReceiptRtt = lastReceiptRtt_;
@@ -591,7 +690,7 @@ void ClientImpl::startAttempt() {
     };
     Note& n = enqueue(NoteKind::beforeConnect);
     n.epoch = epoch;
-    n.callbacks.push_back(std::move(done));
+    n.done = std::move(done);
   } else {
     openTransport();
   }
@@ -615,11 +714,14 @@ void ClientImpl::openTransport() {
     handleFailure(errc::transport_error);
     return;
   }
+  // Newest first, each offered version once.
+  static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
+  unsigned offered = 0;
+  for (Version v : options_.versions) offered |= 1u << static_cast<int>(v);
   std::string protocols[3];
   std::size_t n = 0;
-  for (Version v : {Version::v1_2, Version::v1_1, Version::v1_0})
-    if (std::find(options_.versions.begin(), options_.versions.end(), v) != options_.versions.end())
-      protocols[n++] = subprotocolFor(v);
+  for (int v = static_cast<int>(Version::v1_2); v >= 0; --v)
+    if (offered >> v & 1) protocols[n++] = subprotocolFor(static_cast<Version>(v));
   conn_->transport->open(options_.brokerURL, std::span<const std::string>(protocols, n));
 }
 
@@ -646,15 +748,9 @@ void ClientImpl::handleFailure(std::error_code ec) {
   if (state_ == ClientState::inactive || state_ == ClientState::failed) return;
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
-  compactPending();
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if ((*it)->transaction.empty()) {
-      ++it;
-      continue;
-    }
-    finish(**it, errc::connection_closed);
-    it = pending_.erase(it);
-  }
+  forEach<Outgoing>(pending_, [&](Outgoing& o) {
+    if (!o.transaction.empty()) finish(pending_, o, errc::connection_closed);
+  });
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
   ++failures_;
   if (wasConnected) enqueue(NoteKind::disconnect, ec);
@@ -679,7 +775,11 @@ void ClientImpl::handleFailure(std::error_code ec) {
 void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) {
   if (destroyed_) return;
   auto self = shared_from_this();
-  if (done) deactivateDone_.push_back(std::move(done));
+  if (done) {
+    Note* n = newNote(NoteKind::call);
+    n->fn = std::move(done);
+    deactivateDone_.pushBack(n);
+  }
   switch (state_) {
     case ClientState::inactive:
     case ClientState::failed:
@@ -720,9 +820,7 @@ void ClientImpl::finishDeactivate(std::error_code reason) {
   failures_ = 0;
   if (hadSession) enqueue(NoteKind::disconnect, reason);
   setState(ClientState::inactive, reason);
-  auto done = std::move(deactivateDone_);
-  deactivateDone_.clear();
-  for (auto& d : done) enqueue(NoteKind::call).fn = std::move(d);
+  notes_.splice(deactivateDone_);
 }
 
 void ClientImpl::shutdown() {
@@ -733,13 +831,15 @@ void ClientImpl::shutdown() {
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
   failAllPublishes(errc::deactivated);
-  for (auto& s : subs_) dropSub(s);
-  subs_.clear();
-  notes_.clear();
-  nextNote_ = 0;
-  deactivateDone_.clear();
-  for (const auto& l : listeners_) drop(l);
-  listeners_.clear();
+  for (List* l : {&subs_, &listeners_}) {
+    while (!l->empty()) {
+      auto* n = static_cast<Node*>(l->first());
+      l->remove(n);
+      drop(n);
+    }
+  }
+  deleteAll<Note>(notes_);
+  deleteAll<Note>(deactivateDone_);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -791,7 +891,10 @@ void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
 
 void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean) {
   if (destroyed_ || c != conn_.get()) return;
-  enqueue(NoteKind::webSocketClose).close = CloseEvent{code, std::string(reason), wasClean};
+  CloseEvent& close = enqueue(NoteKind::webSocketClose).close;
+  close.code = code;
+  close.reason = reason;
+  close.wasClean = wasClean;
   c->closed = true;  // retire it without closing it again
   handleFailure(transportError_ ? transportError_ : std::error_code(errc::connection_closed));
   deliver();
@@ -801,8 +904,8 @@ void ClientImpl::pump() {
   const std::uint64_t epoch = epoch_;
   flushOutput();
   SessionEventView ev;
-  // The loop stops once the connection is retired (a new epoch); until then this keeps its session.
-  const std::shared_ptr<Connection> keep = conn_;
+  // The loop stops once the connection is retired (a new epoch). Its session stays alive meanwhile: a
+  // retired connection is destroyed from Scheduler::post, never inside this call.
   while (!destroyed_ && epoch == epoch_ && session_) {
     if (!session_->nextEvent(ev)) break;
     handleSessionEvent(ev);
@@ -837,8 +940,8 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.client = weak_from_this();
   m.epoch = epoch_;
   const std::string_view subId = frame.header("subscription").value_or("");
-  const std::size_t sub = findSub(subId);
-  m.acks = sub < subs_.size() && subs_[sub]->ackMode != 0;
+  const Sub* sub = findSub(subId);
+  m.acks = sub && sub->ackMode != 0;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
@@ -854,9 +957,8 @@ void ClientImpl::onMessage(const FrameView& frame) {
 
 // Routed at delivery time: an earlier callback may have unsubscribed it.
 void ClientImpl::route(std::string_view subscription, const Message& msg) {
-  const std::size_t sub = findSub(subscription);
-  if (sub < subs_.size()) {
-    const MessageCallback& cb = subs_[sub]->callback;  // alive even if it unsubscribes itself (see dropSub)
+  if (const Sub* sub = findSub(subscription)) {
+    const MessageCallback& cb = sub->callback;  // alive even if it unsubscribes itself (see drop)
     if (cb) cb(msg);
   } else {
     emit(NoteKind::unhandledMessage, &msg);
@@ -873,11 +975,9 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
       break;
     case SessionEvent::Type::receipt: {
       auto id = ev.frame.header("receipt-id").value_or("");
-      auto it = findPending([&](const Outgoing& o) { return o.state->receiptId == id; });
-      if (it != pending_.end()) {
-        lastReceiptRtt_ = now() - (*it)->sentAt;
-        finish(**it, {});
-        settlePending(it);
+      if (auto* o = findIn<Outgoing>(pending_, [&](const Outgoing& x) { return x.state->receiptId == id; })) {
+        lastReceiptRtt_ = now() - o->sentAt;
+        finish(pending_, *o, {});
       } else {
         enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
       }
@@ -905,29 +1005,25 @@ void ClientImpl::onConnected(const FrameView& frame) {
   session_->updateTime(now());
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
-  for (const auto& s : subs_) session_->subscribe(s->id, s->destination, kAckModes[s->ackMode], s->headers);
+  forEach<Sub>(subs_,
+               [&](const Sub& s) { session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers); });
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
-  compactPending();
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (auto ec = sendPublish(**it)) {
-      finish(**it, ec);
-      it = pending_.erase(it);
+  forEach<Outgoing>(pending_, [&](Outgoing& o) {
+    if (auto ec = sendPublish(o)) finish(pending_, o, ec);
+  });
+  List queued;
+  queued.splice(queue_);
+  queueBytes_ = 0;
+  forEach<Outgoing>(queued, [&](Outgoing& o) {
+    auto ec = sendPublish(o);
+    if (ec || !o.params.receipt) {
+      finish(queued, o, ec);  // (no timer without a receipt)
     } else {
-      ++it;
+      queued.remove(&o);
+      pending_.pushBack(&o);
     }
-  }
-  OutgoingList queued = std::move(queue_);
-  queue_.clear();
-  for (auto& o : queued) {
-    queueBytes_ -= o->bytes;
-    auto ec = sendPublish(*o);
-    if (ec || !o->params.receipt) {
-      finish(*o, ec);  // (no timer without a receipt)
-    } else {
-      pending_.push_back(std::move(o));
-    }
-  }
+  });
   enqueueFrame(NoteKind::connect, frame);
 }
 
@@ -952,25 +1048,16 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
   if (st->status == PublishStatus::completed || st->status == PublishStatus::failed) return;
   st->status = ec ? PublishStatus::failed : PublishStatus::completed;
   st->error = ec;
-  auto callbacks = std::move(st->callbacks);
-  st->callbacks.clear();
-  if (callbacks.empty()) return;
-  Note& n = enqueue(NoteKind::publishDone);
-  n.ec = ec;
-  n.callbacks = std::move(callbacks);
+  forEach<Note>(st->callbacks, [&](Note& n) { n.ec = ec; });
+  notes_.splice(st->callbacks);
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
   queueBytes_ = 0;
-  compactPending();
   // Unconfirmed ones first: they were published earlier. (complete() only queues notes: no callback
   // runs in between.)
-  for (auto* list : {&pending_, &queue_}) {
-    OutgoingList l = std::move(*list);
-    list->clear();
-    for (auto& o : l) {
-      finish(*o, ec);
-    }
+  for (List* list : {&pending_, &queue_}) {
+    while (!list->empty()) finish(*list, *static_cast<Outgoing*>(list->first()), ec);
   }
 }
 
@@ -980,19 +1067,16 @@ void ClientImpl::failAllPublishes(std::error_code ec) {
 // one whose timer fires first, as all receipt timers have the same timeout.
 void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
   const auto match = [&](const Outgoing& o) { return (o.state->receipt & Task::kMask) == receipt; };
-  std::shared_ptr<PublishState> st;
-  if (auto it = findPending(match); it != pending_.end()) {
-    st = std::move((*it)->state);
-    settlePending(it);
-  } else if (auto q = std::find_if(queue_.begin(), queue_.end(), [&](const auto& o) { return match(*o); });
-             q != queue_.end()) {
-    queueBytes_ -= (*q)->bytes;
-    st = std::move((*q)->state);
-    queue_.erase(q);
-  } else {
-    return;
+  List* list = &pending_;
+  Outgoing* o = findIn<Outgoing>(pending_, match);
+  if (!o) {
+    list = &queue_;
+    o = findIn<Outgoing>(queue_, match);
+    if (!o) return;
+    queueBytes_ -= o->bytes;
   }
-  complete(st, errc::receipt_timeout);
+  o->timer = 0;  // this one, fired
+  finish(*list, *o, errc::receipt_timeout);
 }
 
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
@@ -1019,7 +1103,7 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 
   std::size_t bytes = params.body.size() + params.destination.size();
   for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
-  std::unique_ptr<Outgoing> o(new Outgoing{.params = std::move(params), .state = st, .bytes = bytes, .timer = 0, .sentAt = {}, .transaction = transaction});
+  std::unique_ptr<Outgoing> o(new Outgoing(std::move(params), st, bytes, transaction));
 
   if (state_ == ClientState::connected) {
     if (auto ec = sendPublish(*o)) return ec;
@@ -1042,10 +1126,10 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
     arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
   }
   if (st->status == PublishStatus::sent) {
-    pending_.push_back(std::move(o));
+    pending_.pushBack(o.release());
   } else {
     queueBytes_ += o->bytes;
-    queue_.push_back(std::move(o));
+    queue_.pushBack(o.release());
   }
   deliver();
   return {};
@@ -1054,23 +1138,24 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 // ------------------------------------------------------------------------------------------------
 // Subscriptions, acks, transactions
 
-Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, const Headers& headers) {
+Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers) {
   std::string id;
-  auto ec = addSubscription(destination, std::move(cb), headers, id);
+  auto ec = addSubscription(destination, std::move(cb), std::move(headers), id);
   return Subscription(weak_from_this(), std::move(id), std::move(destination), ec);
 }
 
 // `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
-                                            const Headers& headers, std::string& id) {
+                                            Headers&& headers, std::string& id) {
   if (destroyed_) return errc::invalid_state;
   // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
-  std::unique_ptr<Sub> s(new Sub{.id = {}, .destination = destination, .ackMode = 0, .headers = headers, .callback = std::move(cb)});
+  std::unique_ptr<Sub> s(new Sub(destination, std::move(headers), std::move(cb)));
   std::string_view ack = kAckModes[0];
-  for (const auto& h : headers) {
-    if (h.name == "id" && s->id.empty()) {
+  for (const auto& h : s->headers) {
+    const std::string_view name = h.name;
+    if (name == "id" && s->id.empty()) {
       s->id = h.value;
-    } else if (h.name == "ack") {
+    } else if (name == "ack") {
       ack = h.value;
     }
   }
@@ -1087,9 +1172,9 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
   } else if (hasSubscription(s->id)) {
     return errc::invalid_argument;
   }
-  subs_.push_back(std::move(s));
+  const Sub& added = *s;
+  subs_.pushBack(s.release());
   if (state_ == ClientState::connected) {
-    const Sub& added = *subs_.back();
     live().subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
     flushOutput();
   }
@@ -1098,10 +1183,10 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
   if (destroyed_) return errc::invalid_state;
-  const std::size_t sub = findSub(id);
-  if (sub == subs_.size()) return errc::invalid_state;
-  dropSub(subs_[sub]);
-  subs_.erase(subs_.begin() + static_cast<std::ptrdiff_t>(sub));
+  Sub* sub = findSub(id);
+  if (!sub) return errc::invalid_state;
+  subs_.remove(sub);
+  drop(sub);
   if (state_ == ClientState::connected) {
     auto ec = live().unsubscribe(id, headers);
     flushOutput();
@@ -1259,7 +1344,10 @@ void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (done()) {
     fn(state_->error);
   } else {
-    state_->callbacks.push_back(std::move(fn));
+    auto* n = new detail::Note;
+    n->kind = detail::NoteKind::publishDone;
+    n->done = std::move(fn);
+    state_->callbacks.pushBack(n);
   }
 }
 
@@ -1292,6 +1380,7 @@ std::string_view Message::destination() const noexcept { return view().header("d
 std::string_view Message::subscription() const noexcept { return view().header("subscription").value_or(""); }
 std::string_view Message::messageId() const noexcept { return view().header("message-id").value_or(""); }
 bool Message::isBinary() const noexcept { return state_ && state_->binary; }
+bool Message::ackable() const noexcept { return state_ && state_->acks; }
 std::error_code Message::ack(const Headers& headers) const {
   return detail::ClientImpl::settle(*this, true, nullptr, headers);
 }
@@ -1358,7 +1447,7 @@ void Client::setConnectHeaders(Headers headers) { impl_->setConnectHeaders(std::
 const ClientOptions& Client::options() const noexcept { return impl_->options(); }
 Metrics Client::metrics() const { return impl_->metrics(); }
 Subscription Client::subscribe(std::string destination, MessageCallback onMessage, Headers headers) {
-  return impl_->subscribe(std::move(destination), std::move(onMessage), headers);
+  return impl_->subscribe(std::move(destination), std::move(onMessage), std::move(headers));
 }
 PublishHandle Client::publish(PublishParams params) { return impl_->publish(std::move(params)); }
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
@@ -1367,8 +1456,12 @@ namespace {
 // Arg: the listener's parameter type as the API declares it.
 template <class Arg>
 ListenerId addListener(detail::ClientImpl& impl, detail::NoteKind event, std::function<void(Arg)>&& fn) {
-  return impl.addListener({0, event, new std::function<void(Arg)>(std::move(fn)), detail::invokeListener<Arg>,
-                           detail::deleteListener<Arg>});
+  auto* l = new detail::ListenerOf<Arg>();
+  l->destroy = detail::ListenerOf<Arg>::free;
+  l->event = event;
+  l->call = detail::ListenerOf<Arg>::invoke;
+  l->fn = std::move(fn);
+  return impl.addListener(l);
 }
 }  // namespace
 
@@ -1382,5 +1475,6 @@ ListenerId Client::onWebSocketError(std::function<void(std::error_code)> fn) { r
 ListenerId Client::onUnhandledMessage(MessageCallback fn) { return addListener(*impl_, NoteKind::unhandledMessage, std::move(fn)); }
 ListenerId Client::onUnhandledReceipt(std::function<void(const Frame&)> fn) { return addListener(*impl_, NoteKind::unhandledReceipt, std::move(fn)); }
 bool Client::removeListener(ListenerId id) { return impl_->removeListener(id); }
+void Client::setEventHook(EventHook hook, void* context) { impl_->setEventHook(hook, context); }
 
 }  // namespace stompwire

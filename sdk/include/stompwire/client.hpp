@@ -113,6 +113,28 @@ struct CloseEvent {
 
 using ListenerId = std::uint64_t;
 
+// The events of the on* listeners below, for the one-function event hook (Client::setEventHook). A
+// frame's views point into one block where, as on the wire, the header names and values follow each
+// other (name, value, name, value...) and the body follows the last value (the wasm module hands that
+// block to JS as it is).
+enum class ClientEvent : std::uint8_t {
+  connect,           // data: const FrameView* (the CONNECTED frame)
+  disconnect,        // const std::error_code*
+  stompError,        // const FrameView* (the ERROR frame)
+  stateChange,       // const StateChange*
+  webSocketClose,    // const CloseEvent*
+  webSocketError,    // const std::error_code*
+  unhandledMessage,  // const Message*
+  unhandledReceipt,  // const FrameView* (the RECEIPT frame)
+};
+
+// A C-shaped alternative to the on* listeners for a binding that forwards every event elsewhere (the
+// wasm module's C ABI): one plain function for all events, `data` pointing at the event's value (see
+// ClientEvent), valid during the call. It costs no std::function per event, so a build that only uses
+// the hook does not carry the listeners' machinery. Same guarantees as a listener (the hook may call any
+// method, including deactivate() and destroying the Client); it runs before the listeners of the event.
+using EventHook = void (*)(void* context, ClientEvent event, const void* data);
+
 // ---------------------------------------------------------------------------------------------
 // Handles
 
@@ -154,6 +176,7 @@ class Message {
   Message& operator=(const Message& other);
   ~Message() = default;
   // The frame as views: valid as long as this Message. Cheaper than frame() for a borrowed Message.
+  // Laid out as the frames of ClientEvent: names, values and the body back to back.
   const FrameView& view() const noexcept;
   const Frame& frame() const noexcept;
   std::string_view body() const noexcept;
@@ -163,6 +186,9 @@ class Message {
   std::string_view subscription() const noexcept;  // the subscription id
   std::string_view messageId() const noexcept;
   bool isBinary() const noexcept;  // arrived in a binary WebSocket message
+  // From a client or client-individual subscription: ack() and nack() apply (for a binding that keeps
+  // a copy of the Message only where it can be acknowledged).
+  bool ackable() const noexcept;
   // ACK/NACK (client and client-individual subscriptions). Fails with invalid_state on an auto
   // subscription or when the message was already ACKed/NACKed outside a transaction, connection_closed
   // when the connection it came on is gone (the broker redelivers).
@@ -317,6 +343,8 @@ class Client {
   ListenerId onUnhandledMessage(MessageCallback fn);
   ListenerId onUnhandledReceipt(std::function<void(const Frame& receipt)> fn);
   bool removeListener(ListenerId id);
+  // Replaces the event hook (null: none). `context` is handed back to it.
+  void setEventHook(EventHook hook, void* context = nullptr);
 
  private:
   explicit Client(std::shared_ptr<detail::ClientImpl> impl) : impl_(std::move(impl)) {}

@@ -627,3 +627,34 @@ TEST_CASE("removeListener works for every event kind", "[client][events]") {
   CHECK(n == 0);
   CHECK(f.logged("unhandled:x"));  // the fixture's own listeners still run
 }
+
+TEST_CASE("Message::ackable: true only for client and client-individual subscriptions, kept by copies", "[client][ack]") {
+  ClientFixture f;
+  std::vector<std::pair<std::string, bool>> seen;
+  std::vector<Message> kept;
+  auto record = [&](const Message& m) {
+    seen.emplace_back(std::string(m.subscription()), m.ackable());
+    kept.push_back(m);  // an owned copy keeps the flag
+  };
+  f.client->subscribe("/a", record, {{"id", "auto"}});
+  f.client->subscribe("/b", record, {{"id", "explicit-auto"}, {"ack", "auto"}});
+  f.client->subscribe("/c", record, {{"id", "client"}, {"ack", "client"}});
+  f.client->subscribe("/d", record, {{"id", "individual"}, {"ack", "client-individual"}});
+  bool unhandledAckable = true;
+  f.client->onUnhandledMessage([&](const Message& m) { unhandledAckable = m.ackable(); });
+  auto& l = f.activateAndConnect();
+  l.deliver(message("auto", "1") + message("explicit-auto", "2") + message("client", "3", "m-3", "a-3") +
+            message("individual", "4", "m-4", "a-4") + message("nobody", "5"));
+  CHECK(seen == std::vector<std::pair<std::string, bool>>{
+                    {"auto", false}, {"explicit-auto", false}, {"client", true}, {"individual", true}});
+  CHECK_FALSE(unhandledAckable);
+  REQUIRE(kept.size() == 4);
+  CHECK_FALSE(kept[0].ackable());
+  CHECK(kept[2].ackable());
+  CHECK(kept[3].ackable());
+  // ackable says whether ack() applies, not whether it still succeeds.
+  CHECK(kept[0].ack() == errc::invalid_state);
+  CHECK_FALSE(kept[2].ack());
+  CHECK(kept[2].ackable());
+  CHECK_FALSE(Message().ackable());
+}
