@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <regex>
 #include <stdexcept>
+#include <string_view>
 
 namespace stompwire::test {
 
@@ -31,6 +32,42 @@ int decodeStatus(int status) {
 int msUntil(Clock::time_point deadline) {
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left <= 0 ? 0 : left > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(left);
+}
+
+// Plain parsing, not std::regex: GCC 12 warns inside <regex> at -O1 with the sanitizers
+// (-Werror=maybe-uninitialized in std::function), which broke the asan build of this file.
+bool allDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "listening on ws://HOST:PORT/ws" (wss:// with TLS; HOST may hold colons, as an IPv6 literal does).
+bool parseListening(std::string_view line, bool& tls, std::string& host, std::string& port) {
+  constexpr std::string_view prefix = "listening on ws", suffix = "/ws";
+  if (!line.starts_with(prefix) || !line.ends_with(suffix)) return false;
+  line.remove_prefix(prefix.size());
+  line.remove_suffix(suffix.size());
+  tls = line.starts_with('s');
+  if (tls) line.remove_prefix(1);
+  if (!line.starts_with("://")) return false;
+  line.remove_prefix(3);
+  const auto colon = line.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || !allDigits(line.substr(colon + 1))) return false;
+  host = line.substr(0, colon);
+  port = line.substr(colon + 1);
+  return true;
+}
+
+// The Content-Length of a response head (any case, optional spaces after the colon), or npos.
+std::size_t contentLength(std::string_view head) {
+  std::string lower(head);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  constexpr std::string_view name = "content-length:";
+  const auto at = lower.find(name);
+  if (at == std::string::npos) return std::string::npos;
+  std::string_view v = std::string_view(lower).substr(at + name.size());
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  const auto end = std::min(v.size(), v.find_first_not_of("0123456789"));
+  return allDigits(v.substr(0, end)) ? std::stoul(std::string(v.substr(0, end))) : std::string::npos;
 }
 }  // namespace
 
@@ -90,12 +127,9 @@ std::unique_ptr<ServerProcess> ServerProcess::start(std::vector<std::string> arg
     }
     line = p->out_.substr(0, p->out_.find('\n'));
   }
-  static const std::regex re(R"(^listening on (wss?)://(.+):(\d+)/ws$)");
-  std::smatch m;
-  if (!std::regex_match(line, m, re)) throw std::runtime_error("unexpected first line: " + line);
-  p->tls_ = m[1] == "wss";
-  p->host_ = m[2];
-  p->port_ = static_cast<std::uint16_t>(std::stoi(m[3]));
+  std::string port;
+  if (!parseListening(line, p->tls_, p->host_, port)) throw std::runtime_error("unexpected first line: " + line);
+  p->port_ = static_cast<std::uint16_t>(std::stoi(port));
   p->url_ = line.substr(std::strlen("listening on "));
   // The line is printed once the server accepts, so one request answers (it blocks until the reply
   // or the deadline; at least a second, as the line may have come late).
@@ -247,10 +281,8 @@ HttpResponse httpRequest(const std::string& host, std::uint16_t port, const std:
     auto end = resp.find("\r\n\r\n");
     if (end != std::string::npos) {
       // Stop at Content-Length so a keep-alive answer does not wait for the timeout.
-      static const std::regex cl(R"(content-length:\s*(\d+))", std::regex::icase);
-      std::smatch m;
-      std::string head = resp.substr(0, end);
-      if (std::regex_search(head, m, cl) && resp.size() >= end + 4 + std::stoul(m[1])) break;
+      const std::size_t length = contentLength(std::string_view(resp).substr(0, end));
+      if (length != std::string::npos && resp.size() >= end + 4 + length) break;
     }
   }
   close(fd);
