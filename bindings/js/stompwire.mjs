@@ -469,9 +469,8 @@ async function instantiate(source) {
     source ??= url;
     if (typeof source === 'string' || source instanceof URL) source = fetch(source);
     source = await source;
-    if (typeof Response === 'function' && source instanceof Response) {
-      source = await source.arrayBuffer();
-    }
+    // A Response (from fetch or the app): its bytes.
+    if (source.arrayBuffer) source = await source.arrayBuffer();
   }
   // An Instance from a Module, {module, instance} from bytes.
   const r = await WebAssembly.instantiate(source, imports);
