@@ -347,6 +347,19 @@ function openSocket(conn, key, url, protocols) {
   s.onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
 }
 
+// A call to connection conn's socket, if it has one; a closing socket may throw (its close event follows).
+function toSocket(conn, fn) {
+  const s = sockets.get(conn)?._sock;
+  if (s) {
+    view();
+    calling(() => {
+      try {
+        fn(s);
+      } catch {}
+    });
+  }
+}
+
 function calling(fn) {
   busy++;
   try {
@@ -383,45 +396,19 @@ const imports = {
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
-    g(conn, p, n, binary) {
-      const s = sockets.get(conn)?._sock;
-      if (!s) return;
-      view();
-      const data = binary ? u8.slice(p, p + n) : decode(u8, p, n);
-      calling(() => {
-        try {
-          s.send(data);
-        } catch {} // closing: the close event follows
-      });
-    },
+    g: (conn, p, n, binary) => toSocket(conn, (s) => s.send(binary ? u8.slice(p, p + n) : decode(u8, p, n))),
     // sw_ws_close
-    h(conn, code, p, n) {
-      const s = sockets.get(conn)?._sock;
-      if (!s) return;
-      view();
-      const reason = str(p, n);
-      calling(() => {
-        try {
-          s.close(code, reason);
-        } catch {}
-      });
-    },
+    h: (conn, code, p, n) => toSocket(conn, (s) => s.close(code, str(p, n))),
     // sw_ws_buffered
     i: (conn) => sockets.get(conn)?._sock?.bufferedAmount ?? 0,
     // sw_ws_release
     j(conn) {
-      const s = sockets.get(conn)?._sock;
+      toSocket(conn, (s) => {
+        // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
+        s.onopen = s.onmessage = s.onerror = s.onclose = noop;
+        if (s.readyState === 0 || s.readyState === 1) s.close(1000);
+      });
       sockets.delete(conn);
-      if (!s) return;
-      // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
-      s.onopen = s.onmessage = s.onerror = s.onclose = noop;
-      if (s.readyState === 0 || s.readyState === 1) {
-        calling(() => {
-          try {
-            s.close(1000);
-          } catch {}
-        });
-      }
     },
     // sw_event
     k: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
