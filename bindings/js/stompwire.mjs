@@ -320,14 +320,18 @@ function openSocket(conn, key, url, protocols) {
   const c = clients.get(key);
   const rec = { _conn: conn, _sock: null };
   sockets.set(conn, rec);
+  const onerror = (ev, code = socketError(ev)) => {
+    c._lastSocketError = ev;
+    later(rec, () => sw_ws_error(conn, code));
+  };
+  const onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
   let s;
   try {
     s = c._transport(url, protocols);
   } catch (cause) {
-    c._lastSocketError = cause;
-    later(rec, () => sw_ws_error(conn, 0));
-    later(rec, () => sw_ws_closed(conn, 1006, 0, args([errorText(cause)])));
-    return;
+    // The factory threw: an error and a close, as from a socket that failed at once.
+    onerror(cause, 0);
+    return onclose({ reason: errorText(cause) });
   }
   rec._sock = s;
   try {
@@ -339,12 +343,8 @@ function openSocket(conn, key, url, protocols) {
     if (!busy && !backlog.length && sockets.get(conn) === rec) feed(conn, ev.data);
     else later(rec, () => feed(conn, ev.data));
   };
-  s.onerror = (ev) => {
-    c._lastSocketError = ev;
-    const code = socketError(ev);
-    later(rec, () => sw_ws_error(conn, code));
-  };
-  s.onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
+  s.onerror = onerror;
+  s.onclose = onclose;
 }
 
 // A call to connection conn's socket, if it has one; a closing socket may throw (its close event follows).
