@@ -9,13 +9,12 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { codedError, dec, errorText, makeTransportFactory, noop } from './transport.mjs';
+import { codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
-const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 let W; // the module's exports
 // Its functions, bound at init. The module names its imports and exports by letters (every name is spelled
