@@ -9,13 +9,12 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { codedError, dec, errorText, makeTransportFactory, noop } from './transport.mjs';
+import { codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
-const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 let W; // the module's exports
 // Its functions, bound at init. The module names its imports and exports by letters (every name is spelled
@@ -320,14 +319,18 @@ function openSocket(conn, key, url, protocols) {
   const c = clients.get(key);
   const rec = { _conn: conn, _sock: null };
   sockets.set(conn, rec);
+  const onerror = (ev, code = socketError(ev)) => {
+    c._lastSocketError = ev;
+    later(rec, () => sw_ws_error(conn, code));
+  };
+  const onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
   let s;
   try {
     s = c._transport(url, protocols);
   } catch (cause) {
-    c._lastSocketError = cause;
-    later(rec, () => sw_ws_error(conn, 0));
-    later(rec, () => sw_ws_closed(conn, 1006, 0, args([errorText(cause)])));
-    return;
+    // The factory threw: an error and a close, as from a socket that failed at once.
+    onerror(cause, 0);
+    return onclose({ reason: errorText(cause) });
   }
   rec._sock = s;
   try {
@@ -339,12 +342,21 @@ function openSocket(conn, key, url, protocols) {
     if (!busy && !backlog.length && sockets.get(conn) === rec) feed(conn, ev.data);
     else later(rec, () => feed(conn, ev.data));
   };
-  s.onerror = (ev) => {
-    c._lastSocketError = ev;
-    const code = socketError(ev);
-    later(rec, () => sw_ws_error(conn, code));
-  };
-  s.onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
+  s.onerror = onerror;
+  s.onclose = onclose;
+}
+
+// A call to connection conn's socket, if it has one; a closing socket may throw (its close event follows).
+function toSocket(conn, fn) {
+  const s = sockets.get(conn)?._sock;
+  if (s) {
+    view();
+    calling(() => {
+      try {
+        fn(s);
+      } catch {}
+    });
+  }
 }
 
 function calling(fn) {
@@ -383,45 +395,19 @@ const imports = {
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
-    g(conn, p, n, binary) {
-      const s = sockets.get(conn)?._sock;
-      if (!s) return;
-      view();
-      const data = binary ? u8.slice(p, p + n) : decode(u8, p, n);
-      calling(() => {
-        try {
-          s.send(data);
-        } catch {} // closing: the close event follows
-      });
-    },
+    g: (conn, p, n, binary) => toSocket(conn, (s) => s.send(binary ? u8.slice(p, p + n) : decode(u8, p, n))),
     // sw_ws_close
-    h(conn, code, p, n) {
-      const s = sockets.get(conn)?._sock;
-      if (!s) return;
-      view();
-      const reason = str(p, n);
-      calling(() => {
-        try {
-          s.close(code, reason);
-        } catch {}
-      });
-    },
+    h: (conn, code, p, n) => toSocket(conn, (s) => s.close(code, str(p, n))),
     // sw_ws_buffered
     i: (conn) => sockets.get(conn)?._sock?.bufferedAmount ?? 0,
     // sw_ws_release
     j(conn) {
-      const s = sockets.get(conn)?._sock;
+      toSocket(conn, (s) => {
+        // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
+        s.onopen = s.onmessage = s.onerror = s.onclose = noop;
+        if (s.readyState === 0 || s.readyState === 1) s.close(1000);
+      });
       sockets.delete(conn);
-      if (!s) return;
-      // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
-      s.onopen = s.onmessage = s.onerror = s.onclose = noop;
-      if (s.readyState === 0 || s.readyState === 1) {
-        calling(() => {
-          try {
-            s.close(1000);
-          } catch {}
-        });
-      }
     },
     // sw_event
     k: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
@@ -469,9 +455,8 @@ async function instantiate(source) {
     source ??= url;
     if (typeof source === 'string' || source instanceof URL) source = fetch(source);
     source = await source;
-    if (typeof Response === 'function' && source instanceof Response) {
-      source = await source.arrayBuffer();
-    }
+    // A Response (from fetch or the app): its bytes.
+    if (source.arrayBuffer) source = await source.arrayBuffer();
   }
   // An Instance from a Module, {module, instance} from bytes.
   const r = await WebAssembly.instantiate(source, imports);

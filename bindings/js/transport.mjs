@@ -27,12 +27,14 @@ export function defaultSockJsURL(brokerURL) {
 /** The package's errors: an Error with a `code` string (and `extra`'s fields). */
 export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
 
+// An optional dependency's import, left alone by bundlers (shared with stompwire.mjs: ws, node:fs/promises).
+export const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
+
 let sockJsModule = null;
 function loadSockJs(given) {
   given ||= typeof globalThis.SockJS === 'function' && globalThis.SockJS;
   if (given) return Promise.resolve(given);
-  // Ignored by bundlers: the dependency is optional.
-  return (sockJsModule ??= import(/* webpackIgnore: true */ /* @vite-ignore */ 'sockjs-client').then(
+  return (sockJsModule ??= dynamicImport('sockjs-client').then(
     (m) => m.default ?? m,
     (cause) => {
       sockJsModule = null;
