@@ -436,7 +436,9 @@ let loading = null;
 /**
  * Loads the module once. `source` (optional): the .wasm as bytes, a Response, a URL, or a compiled
  * WebAssembly.Module, for apps that host the file themselves. Default: stompwire.wasm next to this file,
- * read with fs in Node and fetched elsewhere.
+ * read with fs in Node and fetched elsewhere. The first call loads: an app that hosts the file calls
+ * init(source) before it creates a client (the module does not start a default load on import, which
+ * would make a later init(source) return that load instead).
  */
 export function init(source) {
   return (loading ??= instantiate(source));
@@ -900,7 +902,5 @@ for (const e of EVENTS) {
     },
   });
 }
-
-init().catch(noop);
 
 export { Client as default, Frame, Message, Subscription, Transaction };

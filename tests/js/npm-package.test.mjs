@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, realpathSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync, realpathSync, existsSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,6 +54,32 @@ test('the tarball installs into an empty project and works from Node', async () 
   const { stdout } = await run(process.execPath, ['-e', `import('stompwire/package.json', { with: { type: 'json' } }).then(
     (m) => console.log(m.default.exports['.'].types))`], { cwd: app });
   assert.equal(stdout.trim(), './index.d.ts');
+});
+
+test('the installed package loads a self-hosted .wasm handed to init(bytes) when the default file is absent', async () => {
+  const app = join(temp, 'app');
+  const pkg = join(app, 'node_modules', 'stompwire');
+  assert.ok(existsSync(join(pkg, 'stompwire.wasm')), 'run after the install test');
+  // As when a bundler did not copy the file next to the module: the app serves it from elsewhere.
+  renameSync(join(pkg, 'stompwire.wasm'), join(app, 'hosted.wasm'));
+  writeFileSync(join(app, 'hosted.mjs'), `
+    import { readFile } from 'node:fs/promises';
+    import { Client, init } from 'stompwire';
+    await init(await readFile('hosted.wasm'));
+    const client = await Client.create({ brokerURL: process.argv[2], heartbeatIncoming: 0, heartbeatOutgoing: 0 });
+    client.activate();
+    await client.publish({ destination: '/topic/hosted', body: 'x', receipt: true });
+    console.log(client.state);
+    client.dispose();
+  `);
+  const broker = await new MockBroker().start();
+  try {
+    const { stdout } = await run(process.execPath, ['hosted.mjs', broker.url], { cwd: app, timeout: 20000 });
+    assert.equal(stdout.trim(), 'connected');
+  } finally {
+    await broker.stop();
+    renameSync(join(app, 'hosted.wasm'), join(pkg, 'stompwire.wasm'));
+  }
 });
 
 test('index.d.ts: the typed examples pass tsc --noEmit (with and without the DOM lib)', async () => {
