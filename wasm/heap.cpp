@@ -1,7 +1,8 @@
 // The allocator of stompwire.wasm (linked with -sMALLOC=none): segregated free lists over memory.grow,
 // in place of emmalloc (~2.2 KB of wasm plus the heap walk behind mallinfo; this one is ~0.4 KB).
 //
-// Each block has an 8-byte header (its size, and the free-list link while it is free) and a class size:
+// Each block has an 8-byte header (its size, and the free-list link while it is free, its class while in
+// use) and a class size:
 // 8-byte steps up to 32 bytes, then 4 steps per power of two (40, 48, 56, 64, 80, 96, 112, 128, 160, ...),
 // so a block wastes at most 25% (plus the header). A freed block goes to its class's list and is reused
 // for the next request of that class; blocks are neither split nor merged, and memory, once grown, stays
@@ -22,7 +23,10 @@ namespace {
 
 struct Block {
   std::uint32_t size;  // of the block, header included
-  Block* next;         // while free
+  union {
+    Block* next;         // while free
+    std::uint32_t cls;   // while in use: its class (free() needs no classOf)
+  };
 };
 static_assert(sizeof(Block) == 8, "the header keeps payloads 8-aligned (alignof(max_align_t) in wasm32)");
 
@@ -62,6 +66,7 @@ void* allocate(std::size_t n) {
     top += size;
     b->size = size;
   }
+  b->cls = c;
   inUse += b->size;
   return reinterpret_cast<unsigned char*>(b) + 8;
 }
@@ -71,9 +76,8 @@ Block* blockOf(void* p) { return reinterpret_cast<Block*>(static_cast<unsigned c
 void release(void* p) {
   if (!p) return;
   Block* b = blockOf(p);
-  std::uint32_t size;
-  const unsigned c = classOf(b->size, size);
-  inUse -= size;
+  const unsigned c = b->cls;
+  inUse -= b->size;
   b->next = freeLists[c];
   freeLists[c] = b;
 }

@@ -399,14 +399,11 @@ int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& 
 }
 
 PublishParams readPublish(Args& a, int flags) {
-  const std::string_view destination = a.str();
-  Headers headers = a.headers();
-  return {.destination = std::string(destination),
-          .body = std::string(a.str()),
-          .headers = std::move(headers),
-          .binary = (flags & 1) != 0,
-          .receipt = (flags & 2) != 0,
-          .skipContentLengthHeader = (flags & 4) != 0};
+  PublishParams p{.binary = (flags & 1) != 0, .receipt = (flags & 2) != 0, .skipContentLengthHeader = (flags & 4) != 0};
+  p.destination = a.str();
+  a.headers().swap(p.headers);
+  p.body = a.str();
+  return p;
 }
 
 }  // namespace
