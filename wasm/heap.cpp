@@ -32,7 +32,9 @@ static_assert(sizeof(Block) == 8, "the header keeps payloads 8-aligned (alignof(
 
 constexpr unsigned kClasses = 128;  // 4 per power of two up to 2^31
 Block* freeLists[kClasses];
-std::uintptr_t top, end;  // the bump region: [top, end) is grown memory nobody uses yet
+// The bump pointer: from it to the end of memory is grown memory nobody uses yet. wasm-ld aligns
+// __heap_base to 16 and every block size is a multiple of 8, so it stays 8-aligned.
+unsigned char* top = &__heap_base;
 std::size_t inUse;
 
 // The class of a block of at least `total` bytes (a multiple of 8, >= 16), and that class's size.
@@ -53,14 +55,9 @@ void* allocate(std::size_t n) {
   if (b) {
     freeLists[c] = b->next;
   } else {
-    if (!top) {
-      top = (reinterpret_cast<std::uintptr_t>(&__heap_base) + 7) & ~std::uintptr_t{7};
-      end = __builtin_wasm_memory_size(0) << 16;
-    }
-    if (size > end - top) {
-      const std::uintptr_t pages = (size - (end - top) + 0xffff) >> 16;
-      if (__builtin_wasm_memory_grow(0, pages) == static_cast<std::size_t>(-1)) return nullptr;
-      end += pages << 16;
+    const std::uintptr_t room = (__builtin_wasm_memory_size(0) << 16) - reinterpret_cast<std::uintptr_t>(top);
+    if (size > room) {
+      if (__builtin_wasm_memory_grow(0, (size - room + 0xffff) >> 16) == static_cast<std::size_t>(-1)) return nullptr;
     }
     b = reinterpret_cast<Block*>(top);
     top += size;
