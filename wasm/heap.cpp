@@ -117,7 +117,7 @@ __attribute__((used, visibility("default"), export_name("c"))) double sw_heap_us
 // libc++'s operator new loops over the new_handler; this module has none (and no exceptions): out of
 // memory aborts, as it did there.
 void* operator new(std::size_t n) {
-  void* p = allocate(n ? n : 1);
+  void* p = allocate(n);  // (n = 0 gets a block of its own too)
   if (!p) std::abort();
   return p;
 }

@@ -466,7 +466,7 @@ const void* __shared_weak_count::__get_deleter(const type_info&) const noexcept 
 // ---------------------------------------------------------------------------------------------
 // The ABI.
 
-SW_EXPORT("a") void* sw_alloc(std::size_t n) { return std::malloc(n ? n : 1); }
+SW_EXPORT("a") void* sw_alloc(std::size_t n) { return std::malloc(n); }  // (a distinct block for n = 0 too: heap.cpp)
 SW_EXPORT("b") void sw_free(void* p) { std::free(p); }
 // sw_heap_used: in heap.cpp.
 SW_EXPORT("d") const FrameInfo* sw_frame_info() { return &frameInfo; }
