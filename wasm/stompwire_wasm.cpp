@@ -509,7 +509,7 @@ SW_EXPORT("o") int sw_last_error() { return lastError; }
 SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* args) {
   Args a{args};
   ClientOptions o;
-  o.brokerURL = std::string(a.str());
+  o.brokerURL = a.str();
   // Bit 2: 1.2, 1: 1.1, 0: 1.0. Kept in place out of the default (all versions, newest first): no
   // push_back, whose growth path would be inlined here.
   const auto versions = static_cast<unsigned>(a.num());
