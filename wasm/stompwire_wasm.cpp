@@ -586,9 +586,10 @@ SW_EXPORT("w") const double* sw_metrics(ClientEntry* e) {
 // args: destination, headers (may carry id and ack). Returns the Subscription (check sw_sub_error).
 SW_EXPORT("x") Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const unsigned char* args) {
   Args a{args};
-  std::string destination(a.str());
-  Headers headers = a.headers();
-  return new Subscription(e->client->subscribe(std::move(destination), Forward{e->key, subKey}, std::move(headers)));
+  // The arguments are built in the parameters (no moved-from temporaries); the destination's view is taken
+  // first, as the block orders them.
+  const std::string_view destination = a.str();
+  return new Subscription(e->client->subscribe(std::string(destination), Forward{e->key, subKey}, a.headers()));
 }
 SW_EXPORT("y") int sw_sub_error(Subscription* s) { return code(s->error()); }
 SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {
@@ -621,8 +622,7 @@ SW_EXPORT("D") void sw_message_free(Message* m) { delete m; }
 // args: id ("" for a generated one). Returns the Transaction (check sw_tx_error; its id in sw_out_*).
 SW_EXPORT("E") Transaction* sw_begin(ClientEntry* e, const unsigned char* args) {
   Args a{args};
-  std::string id(a.str());
-  auto* tx = new Transaction(e->client->begin(std::move(id)));
+  auto* tx = new Transaction(e->client->begin(std::string(a.str())));
   out = tx->id();
   return tx;
 }
