@@ -418,13 +418,12 @@ PublishParams readPublish(Args& a, int flags) {
 namespace std {
 inline namespace __2 {
 error_category::~error_category() noexcept {}
-error_condition error_category::default_error_condition(int ev) const noexcept { return error_condition(ev, *this); }
-bool error_category::equivalent(int code, const error_condition& condition) const noexcept {
-  return default_error_condition(code) == condition;
-}
-bool error_category::equivalent(const error_code& code, int condition) const noexcept {
-  return *this == code.category() && code.value() == condition;
-}
+// The three below serve comparisons of an error_code with an error_condition (or std::errc), which
+// nothing in this module makes (the core and the ABI compare codes with codes): they are kept only by
+// the categories' vtables. A future use traps loudly (a test fails) instead of answering wrongly.
+error_condition error_category::default_error_condition(int) const noexcept { __builtin_trap(); }
+bool error_category::equivalent(int, const error_condition&) const noexcept { __builtin_trap(); }
+bool error_category::equivalent(const error_code&, int) const noexcept { __builtin_trap(); }
 namespace {
 struct PlainCategory final : error_category {
   constexpr explicit PlainCategory(const char* n) : name_(n) {}
