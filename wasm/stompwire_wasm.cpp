@@ -472,7 +472,11 @@ SW_EXPORT("d") const FrameInfo* sw_frame_info() { return &frameInfo; }
 SW_EXPORT("e") const char* sw_out_ptr() { return out.data(); }
 SW_EXPORT("f") std::size_t sw_out_len() { return out.size(); }
 SW_EXPORT("g") std::size_t sw_error_text(int e, int message) {
-  out = message ? stompwire_category().message(e) : std::string(errcName(static_cast<errc>(e)));
+  if (message) {
+    out = stompwire_category().message(e);
+  } else {
+    out = errcName(static_cast<errc>(e));
+  }
   return out.size();
 }
 SW_EXPORT("h") double sw_pending_work() { return static_cast<double>(scheduler.pending()); }
