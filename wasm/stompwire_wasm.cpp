@@ -121,7 +121,7 @@ void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, fal
 
 struct Args {
   const unsigned char* p;
-  std::string_view str() {
+  [[gnu::noinline]] std::string_view str() {
     std::uint32_t n;
     std::memcpy(&n, p, 4);
     std::string_view s(reinterpret_cast<const char*>(p + 4), n);
