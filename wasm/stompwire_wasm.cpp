@@ -220,9 +220,7 @@ class JsScheduler final : public Scheduler {
     // Oldest first: the many timers are receipt timeouts, cancelled in the order they were armed as the
     // receipts arrive, so take() finds them at the head (newest first made a burst of N publishes with
     // receipts cost N^2/2 steps).
-    Node* n = new Node{nullptr, id, std::move(fn)};
-    *timersTail_ = n;
-    timersTail_ = &n->next;
+    append(timersTail_, id, std::move(fn));
     ++timerCount_;
     sw_timer_set(id, static_cast<double>(delay.count()));
     return id;
@@ -234,9 +232,7 @@ class JsScheduler final : public Scheduler {
     }
   }
   void post(std::function<void()> fn) override {
-    Node* n = new Node{nullptr, 0, std::move(fn)};
-    *postedTail_ = n;
-    postedTail_ = &n->next;
+    append(postedTail_, 0, std::move(fn));
     ++postedCount_;
     if (!requested_) {
       requested_ = true;
@@ -271,6 +267,11 @@ class JsScheduler final : public Scheduler {
     std::uint32_t id;
     std::function<void()> fn;
   };
+  [[gnu::noinline]] static void append(Node**& tail, std::uint32_t id, std::function<void()>&& fn) {
+    Node* n = new Node{nullptr, id, std::move(fn)};
+    *tail = n;
+    tail = &n->next;
+  }
   // Unlinks the timer and returns its node (null if unknown: fired or cancelled already).
   Node* take(std::uint32_t id) {
     for (Node** link = &timers_; Node* n = *link; link = &n->next) {
