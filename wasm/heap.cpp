@@ -1,7 +1,8 @@
 // The allocator of stompwire.wasm (linked with -sMALLOC=none): segregated free lists over memory.grow,
 // in place of emmalloc (~2.2 KB of wasm plus the heap walk behind mallinfo; this one is ~0.4 KB).
 //
-// Each block has an 8-byte header (its size, and the free-list link while it is free) and a class size:
+// Each block has an 8-byte header (its size, and the free-list link while it is free, its class while in
+// use) and a class size:
 // 8-byte steps up to 32 bytes, then 4 steps per power of two (40, 48, 56, 64, 80, 96, 112, 128, 160, ...),
 // so a block wastes at most 25% (plus the header). A freed block goes to its class's list and is reused
 // for the next request of that class; blocks are neither split nor merged, and memory, once grown, stays
@@ -22,13 +23,18 @@ namespace {
 
 struct Block {
   std::uint32_t size;  // of the block, header included
-  Block* next;         // while free
+  union {
+    Block* next;         // while free
+    std::uint32_t cls;   // while in use: its class (free() needs no classOf)
+  };
 };
 static_assert(sizeof(Block) == 8, "the header keeps payloads 8-aligned (alignof(max_align_t) in wasm32)");
 
 constexpr unsigned kClasses = 128;  // 4 per power of two up to 2^31
 Block* freeLists[kClasses];
-std::uintptr_t top, end;  // the bump region: [top, end) is grown memory nobody uses yet
+// The bump pointer: from it to the end of memory is grown memory nobody uses yet. wasm-ld aligns
+// __heap_base to 16 and every block size is a multiple of 8, so it stays 8-aligned.
+unsigned char* top = &__heap_base;
 std::size_t inUse;
 
 // The class of a block of at least `total` bytes (a multiple of 8, >= 16), and that class's size.
@@ -49,19 +55,15 @@ void* allocate(std::size_t n) {
   if (b) {
     freeLists[c] = b->next;
   } else {
-    if (!top) {
-      top = (reinterpret_cast<std::uintptr_t>(&__heap_base) + 7) & ~std::uintptr_t{7};
-      end = __builtin_wasm_memory_size(0) << 16;
-    }
-    if (size > end - top) {
-      const std::uintptr_t pages = (size - (end - top) + 0xffff) >> 16;
-      if (__builtin_wasm_memory_grow(0, pages) == static_cast<std::size_t>(-1)) return nullptr;
-      end += pages << 16;
+    const std::uintptr_t room = (__builtin_wasm_memory_size(0) << 16) - reinterpret_cast<std::uintptr_t>(top);
+    if (size > room) {
+      if (__builtin_wasm_memory_grow(0, (size - room + 0xffff) >> 16) == static_cast<std::size_t>(-1)) return nullptr;
     }
     b = reinterpret_cast<Block*>(top);
     top += size;
     b->size = size;
   }
+  b->cls = c;
   inUse += b->size;
   return reinterpret_cast<unsigned char*>(b) + 8;
 }
@@ -71,9 +73,8 @@ Block* blockOf(void* p) { return reinterpret_cast<Block*>(static_cast<unsigned c
 void release(void* p) {
   if (!p) return;
   Block* b = blockOf(p);
-  std::uint32_t size;
-  const unsigned c = classOf(b->size, size);
-  inUse -= size;
+  const unsigned c = b->cls;
+  inUse -= b->size;
   b->next = freeLists[c];
   freeLists[c] = b;
 }
@@ -116,7 +117,7 @@ __attribute__((used, visibility("default"), export_name("c"))) double sw_heap_us
 // libc++'s operator new loops over the new_handler; this module has none (and no exceptions): out of
 // memory aborts, as it did there.
 void* operator new(std::size_t n) {
-  void* p = allocate(n ? n : 1);
+  void* p = allocate(n);  // (n = 0 gets a block of its own too)
   if (!p) std::abort();
   return p;
 }
