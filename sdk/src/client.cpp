@@ -907,12 +907,14 @@ void ClientImpl::pump() {
   // The loop stops once the connection is retired (a new epoch). Its session stays alive meanwhile: a
   // retired connection is destroyed from Scheduler::post, never inside this call.
   while (!destroyed_ && epoch == epoch_ && session_) {
-    if (!session_->nextEvent(ev)) break;
+    if (!session_->nextEvent(ev)) {
+      armTick();
+      break;
+    }
     handleSessionEvent(ev);
-    if (!destroyed_ && epoch == epoch_ && session_) flushOutput();
+    flushOutput();  // (nothing once the connection is retired: that clears session_)
     deliver();
   }
-  if (!destroyed_ && epoch == epoch_ && session_) armTick();
   deliver();
 }
 
