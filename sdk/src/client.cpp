@@ -125,25 +125,10 @@ struct MessageState {
 
 // An owned copy of `view`: what a queued message or frame notification keeps, in one allocation.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
-  static_assert(std::is_trivially_destructible_v<HeaderView> && alignof(HeaderView) <= alignof(std::max_align_t));
+  static_assert(alignof(HeaderView) <= alignof(std::max_align_t));
   auto c = std::make_shared<MessageState>();
-  const std::size_t count = view.headers.size();
-  std::size_t n = count * sizeof(HeaderView) + view.command.size() + view.body.size();
-  for (const auto& h : view.headers) n += h.name.size() + h.value.size();
-  c->block.reset(new char[n]);  // aligned for any type
-  auto* views = reinterpret_cast<HeaderView*>(c->block.get());
-  char* at = c->block.get() + count * sizeof(HeaderView);
-  auto put = [&at](std::string_view s) {
-    if (!s.empty()) std::memcpy(at, s.data(), s.size());
-    at += s.size();
-    return std::string_view(at - s.size(), s.size());
-  };
-  const std::string_view command = put(view.command);
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::string_view name = put(view.headers[i].name);
-    new (views + i) HeaderView{name, put(view.headers[i].value)};
-  }
-  c->view = FrameView{command, std::span<const HeaderView>(views, count), put(view.body)};
+  c->block.reset(new char[packedSize(view)]);  // aligned for any type
+  c->view = packFrame(view, c->block.get());
   return c;
 }
 

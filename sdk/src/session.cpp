@@ -183,8 +183,7 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
   // One growth check per frame, then plain copies (this runs for every MESSAGE).
   constexpr std::size_t kAlign = alignof(EventRecord);
   const std::size_t n = frame.headers.size();
-  std::size_t total = sizeof(EventRecord) + n * sizeof(HeaderView) + frame.command.size() + frame.body.size();
-  for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
+  std::size_t total = sizeof(EventRecord) + detail::packedSize(frame);
   total = (total + kAlign - 1) & ~(kAlign - 1);
   const std::size_t at = events_.size;
   if (at + total > events_.capacity) {
@@ -212,21 +211,9 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
   events_.size = at + total;
   char* const base = events_.data.get() + at;
   auto* r = new (base) EventRecord{type, ec, {}, {}, n, at + total};
-  // HeaderView is an aggregate (an implicit-lifetime type): the buffer's storage provides the objects.
-  auto* const views = reinterpret_cast<HeaderView*>(r + 1);
-  char* p = reinterpret_cast<char*>(views + n);
-  auto keep = [&p](std::string_view s) {
-    std::string_view v(p, s.size());
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
-    p += s.size();
-    return v;
-  };
-  r->command = keep(frame.command);
-  for (std::size_t i = 0; i < n; ++i) {
-    views[i].name = keep(frame.headers[i].name);
-    views[i].value = keep(frame.headers[i].value);
-  }
-  r->body = keep(frame.body);
+  const FrameView copy = detail::packFrame(frame, r + 1);
+  r->command = copy.command;
+  r->body = copy.body;
 }
 
 // Only when every event was taken, so the storage of the last one handed out is what gets reused.
