@@ -989,7 +989,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   connectedAt_ = now();
   ++connects_;
   lastError_ = {};
-  session_->updateTime(now());
+  session_->updateTime(connectedAt_);
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
   forEach<Sub>(subs_,
