@@ -996,20 +996,13 @@ void ClientImpl::onConnected(const FrameView& frame) {
                [&](const Sub& s) { session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers); });
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
-  forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    if (auto ec = sendPublish(o)) finish(pending_, o, ec);
-  });
-  List queued;
-  queued.splice(queue_);
+  // The offline queue joins the unconfirmed ones (all of those have a receipt): one pass sends them all
+  // and keeps the ones with a receipt.
+  pending_.splice(queue_);
   queueBytes_ = 0;
-  forEach<Outgoing>(queued, [&](Outgoing& o) {
+  forEach<Outgoing>(pending_, [&](Outgoing& o) {
     auto ec = sendPublish(o);
-    if (ec || !o.params.receipt) {
-      finish(queued, o, ec);  // (no timer without a receipt)
-    } else {
-      queued.remove(&o);
-      pending_.pushBack(&o);
-    }
+    if (ec || !o.params.receipt) finish(pending_, o, ec);  // (no timer without a receipt)
   });
   enqueueFrame(NoteKind::connect, frame);
 }
