@@ -1034,11 +1034,10 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
   queueBytes_ = 0;
-  // Unconfirmed ones first: they were published earlier. (complete() only queues notes: no callback
-  // runs in between.)
-  for (List* list : {&pending_, &queue_}) {
-    while (!list->empty()) finish(*list, *static_cast<Outgoing*>(list->first()), ec);
-  }
+  // Unconfirmed ones first, the queue after them: they were published earlier. (complete() only queues
+  // notes: no callback runs in between.)
+  pending_.splice(queue_);
+  while (!pending_.empty()) finish(pending_, *static_cast<Outgoing*>(pending_.first()), ec);
 }
 
 // A publish leaves queue_/pending_ only together with cancelling its timer, so a timer that fires finds it.
