@@ -346,6 +346,13 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
       n->destroy(n);
     }
   }
+  void dropAll(List& l) {
+    while (!l.empty()) {
+      auto* n = static_cast<Node*>(l.first());
+      l.remove(n);
+      drop(n);
+    }
+  }
   static void destroyAll(List& l) {
     // One at a time: a destructor may call back into the client.
     while (!l.empty()) {
@@ -816,13 +823,8 @@ void ClientImpl::shutdown() {
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
   failAllPublishes(errc::deactivated);
-  for (List* l : {&subs_, &listeners_}) {
-    while (!l->empty()) {
-      auto* n = static_cast<Node*>(l->first());
-      l->remove(n);
-      drop(n);
-    }
-  }
+  dropAll(subs_);
+  dropAll(listeners_);
   deleteAll<Note>(notes_);
   deleteAll<Note>(deactivateDone_);
 }
