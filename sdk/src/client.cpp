@@ -772,34 +772,20 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
     n->fn = std::move(done);
     deactivateDone_.pushBack(n);
   }
-  switch (state_) {
-    case ClientState::inactive:
-    case ClientState::failed:
-    case ClientState::connecting:
-    case ClientState::reconnecting:
+  if (state_ == ClientState::connected && !opts.force) {
+    // Graceful: DISCONNECT with a receipt; the client is inactive once it arrives (or the timeout).
+    std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
+    if (live().disconnect(receipt)) {
       finishDeactivate({});
-      break;
-    case ClientState::connected:
-      if (opts.force) {
-        finishDeactivate({});
-        break;
+    } else {
+      flushOutput();
+      setState(ClientState::deactivating);
+      if (options_.disconnectTimeout.count() > 0) {
+        arm(disconnectTimer_, options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
       }
-      {
-        std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
-        if (live().disconnect(receipt)) {
-          finishDeactivate({});
-          break;
-        }
-        flushOutput();
-        setState(ClientState::deactivating);
-        if (options_.disconnectTimeout.count() > 0) {
-          arm(disconnectTimer_, options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
-        }
-      }
-      break;
-    case ClientState::deactivating:
-      if (opts.force) finishDeactivate({});
-      break;
+    }
+  } else if (state_ != ClientState::deactivating || opts.force) {
+    finishDeactivate({});  // (a graceful one already under way goes on)
   }
   deliver();
 }
