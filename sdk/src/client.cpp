@@ -958,14 +958,12 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
       }
       break;
     }
-    case SessionEvent::Type::error: {
-      enqueueFrame(NoteKind::stompError, ev.frame);
-      handleFailure(errc::stomp_error);
-      break;
-    }
     case SessionEvent::Type::disconnected:
       finishDeactivate({});
       break;
+    case SessionEvent::Type::error:
+      enqueueFrame(NoteKind::stompError, ev.frame);
+      [[fallthrough]];  // its error is stomp_error
     case SessionEvent::Type::failed:
       handleFailure(ev.error);
       break;
