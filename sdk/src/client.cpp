@@ -125,25 +125,10 @@ struct MessageState {
 
 // An owned copy of `view`: what a queued message or frame notification keeps, in one allocation.
 std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
-  static_assert(std::is_trivially_destructible_v<HeaderView> && alignof(HeaderView) <= alignof(std::max_align_t));
+  static_assert(alignof(HeaderView) <= alignof(std::max_align_t));
   auto c = std::make_shared<MessageState>();
-  const std::size_t count = view.headers.size();
-  std::size_t n = count * sizeof(HeaderView) + view.command.size() + view.body.size();
-  for (const auto& h : view.headers) n += h.name.size() + h.value.size();
-  c->block.reset(new char[n]);  // aligned for any type
-  auto* views = reinterpret_cast<HeaderView*>(c->block.get());
-  char* at = c->block.get() + count * sizeof(HeaderView);
-  auto put = [&at](std::string_view s) {
-    if (!s.empty()) std::memcpy(at, s.data(), s.size());
-    at += s.size();
-    return std::string_view(at - s.size(), s.size());
-  };
-  const std::string_view command = put(view.command);
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::string_view name = put(view.headers[i].name);
-    new (views + i) HeaderView{name, put(view.headers[i].value)};
-  }
-  c->view = FrameView{command, std::span<const HeaderView>(views, count), put(view.body)};
+  c->block.reset(new char[packedSize(view)]);  // aligned for any type
+  c->view = packFrame(view, c->block.get());
   return c;
 }
 
@@ -359,6 +344,13 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
       dropped_.pushBack(n);
     } else {
       n->destroy(n);
+    }
+  }
+  void dropAll(List& l) {
+    while (!l.empty()) {
+      auto* n = static_cast<Node*>(l.first());
+      l.remove(n);
+      drop(n);
     }
   }
   static void destroyAll(List& l) {
@@ -780,34 +772,20 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) 
     n->fn = std::move(done);
     deactivateDone_.pushBack(n);
   }
-  switch (state_) {
-    case ClientState::inactive:
-    case ClientState::failed:
-    case ClientState::connecting:
-    case ClientState::reconnecting:
+  if (state_ == ClientState::connected && !opts.force) {
+    // Graceful: DISCONNECT with a receipt; the client is inactive once it arrives (or the timeout).
+    std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
+    if (live().disconnect(receipt)) {
       finishDeactivate({});
-      break;
-    case ClientState::connected:
-      if (opts.force) {
-        finishDeactivate({});
-        break;
+    } else {
+      flushOutput();
+      setState(ClientState::deactivating);
+      if (options_.disconnectTimeout.count() > 0) {
+        arm(disconnectTimer_, options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
       }
-      {
-        std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
-        if (live().disconnect(receipt)) {
-          finishDeactivate({});
-          break;
-        }
-        flushOutput();
-        setState(ClientState::deactivating);
-        if (options_.disconnectTimeout.count() > 0) {
-          arm(disconnectTimer_, options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
-        }
-      }
-      break;
-    case ClientState::deactivating:
-      if (opts.force) finishDeactivate({});
-      break;
+    }
+  } else if (state_ != ClientState::deactivating || opts.force) {
+    finishDeactivate({});  // (a graceful one already under way goes on)
   }
   deliver();
 }
@@ -831,13 +809,8 @@ void ClientImpl::shutdown() {
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
   failAllPublishes(errc::deactivated);
-  for (List* l : {&subs_, &listeners_}) {
-    while (!l->empty()) {
-      auto* n = static_cast<Node*>(l->first());
-      l->remove(n);
-      drop(n);
-    }
-  }
+  dropAll(subs_);
+  dropAll(listeners_);
   deleteAll<Note>(notes_);
   deleteAll<Note>(deactivateDone_);
 }
@@ -907,12 +880,14 @@ void ClientImpl::pump() {
   // The loop stops once the connection is retired (a new epoch). Its session stays alive meanwhile: a
   // retired connection is destroyed from Scheduler::post, never inside this call.
   while (!destroyed_ && epoch == epoch_ && session_) {
-    if (!session_->nextEvent(ev)) break;
+    if (!session_->nextEvent(ev)) {
+      armTick();
+      break;
+    }
     handleSessionEvent(ev);
-    if (!destroyed_ && epoch == epoch_ && session_) flushOutput();
+    flushOutput();  // (nothing once the connection is retired: that clears session_)
     deliver();
   }
-  if (!destroyed_ && epoch == epoch_ && session_) armTick();
   deliver();
 }
 
@@ -983,14 +958,12 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
       }
       break;
     }
-    case SessionEvent::Type::error: {
-      enqueueFrame(NoteKind::stompError, ev.frame);
-      handleFailure(errc::stomp_error);
-      break;
-    }
     case SessionEvent::Type::disconnected:
       finishDeactivate({});
       break;
+    case SessionEvent::Type::error:
+      enqueueFrame(NoteKind::stompError, ev.frame);
+      [[fallthrough]];  // its error is stomp_error
     case SessionEvent::Type::failed:
       handleFailure(ev.error);
       break;
@@ -1002,27 +975,20 @@ void ClientImpl::onConnected(const FrameView& frame) {
   connectedAt_ = now();
   ++connects_;
   lastError_ = {};
-  session_->updateTime(now());
+  session_->updateTime(connectedAt_);
   // Order on the wire: subscriptions, then unconfirmed publishes (they were sent first), then the
   // offline queue, so a reconnect preserves publish order.
   forEach<Sub>(subs_,
                [&](const Sub& s) { session_->subscribe(s.id, s.destination, kAckModes[s.ackMode], s.headers); });
   // The state change is queued before the publish completions (notifications only run after this).
   setState(ClientState::connected);
-  forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    if (auto ec = sendPublish(o)) finish(pending_, o, ec);
-  });
-  List queued;
-  queued.splice(queue_);
+  // The offline queue joins the unconfirmed ones (all of those have a receipt): one pass sends them all
+  // and keeps the ones with a receipt.
+  pending_.splice(queue_);
   queueBytes_ = 0;
-  forEach<Outgoing>(queued, [&](Outgoing& o) {
+  forEach<Outgoing>(pending_, [&](Outgoing& o) {
     auto ec = sendPublish(o);
-    if (ec || !o.params.receipt) {
-      finish(queued, o, ec);  // (no timer without a receipt)
-    } else {
-      queued.remove(&o);
-      pending_.pushBack(&o);
-    }
+    if (ec || !o.params.receipt) finish(pending_, o, ec);  // (no timer without a receipt)
   });
   enqueueFrame(NoteKind::connect, frame);
 }
@@ -1054,11 +1020,10 @@ void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_co
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
   queueBytes_ = 0;
-  // Unconfirmed ones first: they were published earlier. (complete() only queues notes: no callback
-  // runs in between.)
-  for (List* list : {&pending_, &queue_}) {
-    while (!list->empty()) finish(*list, *static_cast<Outgoing*>(list->first()), ec);
-  }
+  // Unconfirmed ones first, the queue after them: they were published earlier. (complete() only queues
+  // notes: no callback runs in between.)
+  pending_.splice(queue_);
+  while (!pending_.empty()) finish(pending_, *static_cast<Outgoing*>(pending_.first()), ec);
 }
 
 // A publish leaves queue_/pending_ only together with cancelling its timer, so a timer that fires finds it.

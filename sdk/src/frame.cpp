@@ -1,6 +1,10 @@
 #include "stompwire/frame.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "text.hpp"
 
 namespace stompwire {
 
@@ -34,5 +38,34 @@ void Frame::set(std::string_view name, std::string_view value) {
 void Frame::erase(std::string_view name) {
   std::erase_if(headers, [&](const Header& h) { return h.name == name; });
 }
+
+namespace detail {
+
+std::size_t packedSize(const FrameView& frame) noexcept {
+  std::size_t n = frame.headers.size() * sizeof(HeaderView) + frame.command.size() + frame.body.size();
+  for (const auto& h : frame.headers) n += h.name.size() + h.value.size();
+  return n;
+}
+
+FrameView packFrame(const FrameView& frame, void* block) noexcept {
+  static_assert(std::is_trivially_destructible_v<HeaderView>);
+  const std::size_t count = frame.headers.size();
+  auto* const views = static_cast<HeaderView*>(block);
+  char* p = reinterpret_cast<char*>(views + count);
+  auto keep = [&p](std::string_view s) {
+    std::string_view v(p, s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    return v;
+  };
+  const std::string_view command = keep(frame.command);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view name = keep(frame.headers[i].name);
+    new (views + i) HeaderView{name, keep(frame.headers[i].value)};
+  }
+  return FrameView{command, std::span<const HeaderView>(views, count), keep(frame.body)};
+}
+
+}  // namespace detail
 
 }  // namespace stompwire

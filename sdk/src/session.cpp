@@ -179,54 +179,48 @@ void Session::fail(std::error_code ec) {
   record(SessionEvent::Type::failed, FrameView{}, ec);
 }
 
+namespace {
+
+template <class Record>
+const Record* recordAt(const char* p) {
+  return std::launder(reinterpret_cast<const Record*>(p));
+}
+
+template <class Record>
+FrameView viewOf(const Record* r) {
+  return FrameView{r->command, {reinterpret_cast<const HeaderView*>(r + 1), r->headerCount}, r->body};
+}
+
+// Writes an event's record at `p`: the record, then the frame's copy (packFrame).
+template <class Record>
+void putRecord(char* p, SessionEvent::Type type, std::error_code ec, const FrameView& frame, std::size_t next) {
+  auto* r = new (p) Record{type, ec, {}, {}, frame.headers.size(), next};
+  const FrameView copy = detail::packFrame(frame, r + 1);
+  r->command = copy.command;
+  r->body = copy.body;
+}
+
+}  // namespace
+
 void Session::record(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
   // One growth check per frame, then plain copies (this runs for every MESSAGE).
   constexpr std::size_t kAlign = alignof(EventRecord);
-  const std::size_t n = frame.headers.size();
-  std::size_t total = sizeof(EventRecord) + n * sizeof(HeaderView) + frame.command.size() + frame.body.size();
-  for (const auto& h : frame.headers) total += h.name.size() + h.value.size();
-  total = (total + kAlign - 1) & ~(kAlign - 1);
   const std::size_t at = events_.size;
-  if (at + total > events_.capacity) {
-    // Grows by doubling; the views of the pending events move along.
-    const std::size_t capacity = std::max(at + total, 2 * events_.capacity);
+  const std::size_t next = at + ((sizeof(EventRecord) + detail::packedSize(frame) + kAlign - 1) & ~(kAlign - 1));
+  if (next > events_.capacity) {
+    // Grows by doubling; the pending events are copied over (at the same offsets) with their views.
+    const std::size_t capacity = std::max(next, 2 * events_.capacity);
     std::unique_ptr<char[]> grown(new char[capacity]);
-    char* const oldBase = events_.data.get();
-    char* const base = grown.get();
-    if (at) std::memcpy(base, oldBase, at);
-    auto rebase = [&](std::string_view& v) { v = std::string_view(base + (v.data() - oldBase), v.size()); };
     for (std::size_t off = nextEvent_; off < at;) {
-      auto* r = std::launder(reinterpret_cast<EventRecord*>(base + off));
-      rebase(r->command);
-      rebase(r->body);
-      auto* h = reinterpret_cast<HeaderView*>(r + 1);
-      for (std::size_t i = 0; i < r->headerCount; ++i) {
-        rebase(h[i].name);
-        rebase(h[i].value);
-      }
+      const auto* r = recordAt<EventRecord>(events_.data.get() + off);
+      putRecord<EventRecord>(grown.get() + off, r->type, r->error, viewOf(r), r->next);
       off = r->next;
     }
     events_.data = std::move(grown);
     events_.capacity = capacity;
   }
-  events_.size = at + total;
-  char* const base = events_.data.get() + at;
-  auto* r = new (base) EventRecord{type, ec, {}, {}, n, at + total};
-  // HeaderView is an aggregate (an implicit-lifetime type): the buffer's storage provides the objects.
-  auto* const views = reinterpret_cast<HeaderView*>(r + 1);
-  char* p = reinterpret_cast<char*>(views + n);
-  auto keep = [&p](std::string_view s) {
-    std::string_view v(p, s.size());
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
-    p += s.size();
-    return v;
-  };
-  r->command = keep(frame.command);
-  for (std::size_t i = 0; i < n; ++i) {
-    views[i].name = keep(frame.headers[i].name);
-    views[i].value = keep(frame.headers[i].value);
-  }
-  r->body = keep(frame.body);
+  events_.size = next;
+  putRecord<EventRecord>(events_.data.get() + at, type, ec, frame, next);
 }
 
 // Only when every event was taken, so the storage of the last one handed out is what gets reused.
@@ -330,21 +324,24 @@ std::error_code Session::send(std::string_view destination, std::string_view bod
   return queue(w, body, options);
 }
 
-std::error_code Session::ackOrNack(bool nack, std::optional<std::string_view> ackId,
-                                   std::optional<std::string_view> messageId,
-                                   std::optional<std::string_view> subscription, std::string_view transaction,
+// `message`: a Frame or a FrameView. Only the headers the version needs are looked up.
+template <class Message>
+std::error_code Session::ackOrNack(bool nack, const Message& message, std::string_view transaction,
                                    const std::vector<Header>& headers) {
   if (state_ != SessionState::connected) return errc::not_connected;
   if (nack && version_ == Version::v1_0) return errc::unsupported_version;
   detail::FrameWriter w(nack ? "NACK"sv : "ACK"sv, version_);
   // The caller's headers may not repeat or override ours (the first of a name wins on the broker).
   if (version_ == Version::v1_2) {
+    auto ackId = message.header("ack"sv);
     if (!ackId) return errc::invalid_argument;  // the server sends `ack` only for client acknowledgement
     w.own("id"sv, *ackId);
   } else {
+    auto messageId = message.header("message-id"sv);
     if (!messageId) return errc::invalid_argument;
     w.own("message-id"sv, *messageId);
     if (version_ == Version::v1_1) {
+      auto subscription = message.header("subscription"sv);
       if (!subscription) return errc::invalid_argument;
       w.own("subscription"sv, *subscription);
     }
@@ -355,19 +352,16 @@ std::error_code Session::ackOrNack(bool nack, std::optional<std::string_view> ac
 }
 
 std::error_code Session::ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack(false, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
-                   transaction, headers);
+  return ackOrNack(false, message, transaction, headers);
 }
 
 std::error_code Session::nack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
-  return ackOrNack(true, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
-                   transaction, headers);
+  return ackOrNack(true, message, transaction, headers);
 }
 
 std::error_code Session::acknowledge(const FrameView& message, bool nack, std::string_view transaction,
                                      const std::vector<Header>& headers) {
-  return ackOrNack(nack, message.header("ack"sv), message.header("message-id"sv), message.header("subscription"sv),
-                   transaction, headers);
+  return ackOrNack(nack, message, transaction, headers);
 }
 
 std::error_code Session::transactionFrame(std::string_view command, std::string_view transaction) {
@@ -407,10 +401,10 @@ bool Session::nextEvent(SessionEventView& out) {
     compactEvents();
     return false;
   }
-  const auto* r = std::launder(reinterpret_cast<const EventRecord*>(events_.data.get() + nextEvent_));
+  const auto* r = recordAt<EventRecord>(events_.data.get() + nextEvent_);
   out.type = r->type;
   out.error = r->error;
-  out.frame = FrameView{r->command, {reinterpret_cast<const HeaderView*>(r + 1), r->headerCount}, r->body};
+  out.frame = viewOf(r);
   nextEvent_ = r->next;
   return true;
 }

@@ -196,8 +196,8 @@ class Session final {
   std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
   void push(std::string wire, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
-  std::error_code ackOrNack(bool nack, std::optional<std::string_view> ackId, std::optional<std::string_view> messageId,
-                            std::optional<std::string_view> subscription, std::string_view transaction,
+  template <class Message>
+  std::error_code ackOrNack(bool nack, const Message& message, std::string_view transaction,
                             const std::vector<Header>& headers);
   bool offers(Version v) const noexcept;
   Millis incomingLimit() const noexcept;

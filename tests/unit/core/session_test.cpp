@@ -247,6 +247,7 @@ TEST_CASE("ERROR before CONNECTED is surfaced with headers and body", "[session]
   auto ev = drain(s);
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].type == SessionEvent::Type::error);
+  CHECK(ev[0].error == errc::stomp_error);  // the client fails the connection with the event's error
   CHECK(ev[0].frame.header("message") == "bad login");
   CHECK(ev[0].frame.body == "who are you");
   CHECK(s.state() == SessionState::closed);
