@@ -242,7 +242,7 @@ void Session::tick(Millis now) {
   if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= incomingLimit())
     return fail(errc::heartbeat_timeout);
   if (heartbeat_.send.count() > 0 && now_ - lastSent_ >= heartbeat_.send) {
-    output_.push_back({std::string(kHeartbeat), false});
+    output_.push_back({std::string(kHeartbeat.data(), kHeartbeat.size()), false});
     ++counters_.heartbeatsOut;
     counters_.bytesOut += kHeartbeat.size();
     lastSent_ = now_;
@@ -268,7 +268,7 @@ std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, Se
 
 std::error_code Session::queue(detail::FrameWriter& w) { return queue(w, {}, {.binary = false, .contentLength = false}); }
 
-void Session::push(std::string wire, bool binary) {
+void Session::push(std::string&& wire, bool binary) {
   ++counters_.framesOut;
   counters_.bytesOut += wire.size();
   lastSent_ = now_;
@@ -385,7 +385,7 @@ std::error_code Session::disconnect(std::string_view receiptId) {
   detail::FrameWriter w("DISCONNECT"sv, version_);
   w.header("receipt"sv, receiptId);
   if (auto ec = queue(w)) return ec;
-  disconnectReceipt_ = std::string(receiptId);
+  disconnectReceipt_.assign(receiptId.data(), receiptId.size());
   state_ = SessionState::disconnecting;
   return {};
 }

@@ -194,7 +194,7 @@ class Session final {
   void compactEvents() noexcept;
   std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
   std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
-  void push(std::string wire, bool binary);
+  void push(std::string&& wire, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
   template <class Message>
   std::error_code ackOrNack(bool nack, const Message& message, std::string_view transaction,
