@@ -275,11 +275,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
 
   // Public API.
   void activate();
-  void deactivate(DeactivateOptions opts, std::function<void()> done);
+  void deactivate(DeactivateOptions opts, std::function<void()>&& done);
   void shutdown();
   ClientState state() const noexcept { return state_; }
   const ClientOptions& options() const noexcept { return options_; }
-  void setConnectHeaders(Headers h) { connectHeaders_.swap(h); }  // (swap: no move-assignment code)
+  void setConnectHeaders(Headers&& h) { connectHeaders_.swap(h); }  // (swap: no move-assignment code)
   Metrics metrics() const;
   Subscription subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
@@ -306,7 +306,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
-  Transaction begin(std::string id);
+  Transaction begin(std::string&& id);
   static std::error_code txCommand(Transaction& tx, bool commit);  // commit() or abort()
   std::error_code ackMessage(const MessageState& m, bool ack, std::string_view transaction, const Headers& headers);
   // Message::ack/nack and Transaction::ack/nack (tx non-null).
@@ -764,7 +764,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   setState(ClientState::reconnecting, ec);
 }
 
-void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()> done) {
+void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done) {
   if (destroyed_) return;
   auto self = shared_from_this();
   if (done) {
@@ -1183,7 +1183,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::str
   return ec;
 }
 
-Transaction ClientImpl::begin(std::string id) {
+Transaction ClientImpl::begin(std::string&& id) {
   if (id.empty()) id = withNumber("tx-", ++txSeq_);
   std::error_code ec = errc::invalid_state;
   std::uint64_t epoch = 0;

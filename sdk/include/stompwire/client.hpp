@@ -219,7 +219,7 @@ class Subscription {
 
  private:
   friend class detail::ClientImpl;
-  Subscription(std::weak_ptr<detail::ClientImpl> c, std::string id, std::string dest, std::error_code ec)
+  Subscription(std::weak_ptr<detail::ClientImpl>&& c, std::string&& id, std::string&& dest, std::error_code ec)
       : client_(std::move(c)), id_(std::move(id)), destination_(std::move(dest)), error_(ec) {}
   std::weak_ptr<detail::ClientImpl> client_;
   std::string id_;
@@ -251,7 +251,7 @@ class Transaction {
 
  private:
   friend class detail::ClientImpl;
-  Transaction(std::weak_ptr<detail::ClientImpl> c, std::string id, std::uint64_t connection, std::error_code ec)
+  Transaction(std::weak_ptr<detail::ClientImpl>&& c, std::string&& id, std::uint64_t connection, std::error_code ec)
       : client_(std::move(c)), id_(std::move(id)), connection_(connection), error_(ec) {}
   std::weak_ptr<detail::ClientImpl> client_;
   std::string id_;
