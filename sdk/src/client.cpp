@@ -489,7 +489,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
 
 class Connection final : public TransportListener {
  public:
-  explicit Connection(std::weak_ptr<ClientImpl> c) : client_(std::move(c)) {}
+  explicit Connection(std::weak_ptr<ClientImpl>&& c) : client_(std::move(c)) {}
   std::unique_ptr<Transport> transport;
   std::optional<Session> session;  // after onOpen
   bool closed = false;
@@ -774,7 +774,8 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
   }
   if (state_ == ClientState::connected && !opts.force) {
     // Graceful: DISCONNECT with a receipt; the client is inactive once it arrives (or the timeout).
-    std::string receipt = withNumber("disconnect-", ++disconnectSeq_);
+    std::string receipt;
+    setNumbered(receipt, "disconnect-", ++disconnectSeq_);
     if (live().disconnect(receipt)) {
       finishDeactivate({});
     } else {
@@ -1063,7 +1064,7 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
   if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
     st->receipt = ++receiptSeq_;
-    st->receiptId = withNumber("rcpt-", st->receipt);
+    setNumbered(st->receiptId, "rcpt-", st->receipt);
   }
 
   std::size_t bytes = params.body.size() + params.destination.size();
@@ -1131,7 +1132,7 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
   if (s->ackMode == 3) return errc::invalid_argument;
   if (s->id.empty()) {
     do {
-      s->id = withNumber("sub-", subSeq_++);
+      setNumbered(s->id, "sub-", subSeq_++);
     } while (hasSubscription(s->id));
     id = s->id;
   } else if (hasSubscription(s->id)) {
@@ -1184,7 +1185,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::str
 }
 
 Transaction ClientImpl::begin(std::string&& id) {
-  if (id.empty()) id = withNumber("tx-", ++txSeq_);
+  if (id.empty()) setNumbered(id, "tx-", ++txSeq_);
   std::error_code ec = errc::invalid_state;
   std::uint64_t epoch = 0;
   if (!destroyed_) ec = errc::not_connected;

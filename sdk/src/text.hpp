@@ -31,10 +31,10 @@ inline void appendNumber(std::string& out, std::uint64_t v) {
   out.append(digits, static_cast<std::size_t>(putNumber(digits, v) - digits));
 }
 
-// prefix + the decimal digits of v.
-inline std::string withNumber(std::string prefix, std::uint64_t v) {
-  appendNumber(prefix, v);
-  return prefix;
+// out = prefix + the decimal digits of v (written in place: no temporary string to move in and destroy).
+inline void setNumbered(std::string& out, std::string_view prefix, std::uint64_t v) {
+  out.assign(prefix.data(), prefix.size());
+  appendNumber(out, v);
 }
 
 // A frame's copy in one block (what the session's event storage and a kept message hold): its header
