@@ -909,15 +909,16 @@ void ClientImpl::armTick() {
 }
 
 void ClientImpl::onMessage(const FrameView& frame) {
-  MessageState m;
-  m.view = frame;
-  m.borrowed = true;
-  m.binary = currentBinary_;
-  m.client = weak_from_this();
-  m.epoch = epoch_;
   const std::string_view subId = frame.header("subscription").value_or("");
   const Sub* sub = findSub(subId);
-  m.acks = sub && sub->ackMode != 0;
+  MessageState m{.view = frame,
+                 .frame = {},
+                 .block = {},
+                 .borrowed = true,
+                 .binary = currentBinary_,
+                 .acks = sub && sub->ackMode != 0,
+                 .client = weak_from_this(),
+                 .epoch = epoch_};
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
