@@ -823,9 +823,6 @@ void ClientImpl::shutdown() {
 void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
   // Built in place (designated initializers): no default versions list built and then replaced.
-  ParserLimits limits;
-  limits.maxFrameSize = options_.maxIncomingFrameSize;
-  limits.maxBodySize = options_.maxIncomingFrameSize;
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
                                                     .host = {},  // these three come in connectHeaders
                                                     .login = {},
@@ -835,7 +832,8 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
                                                     .heartbeatOutgoing = options_.heartbeatOutgoing,
                                                     .heartbeatIncoming = options_.heartbeatIncoming,
                                                     .heartbeatToleranceMultiplier = options_.heartbeatToleranceMultiplier,
-                                                    .limits = limits,
+                                                    .limits = {.maxFrameSize = options_.maxIncomingFrameSize,
+                                                               .maxBodySize = options_.maxIncomingFrameSize},
                                                     .splitLargeFrames = options_.splitLargeFrames,
                                                     .maxWebSocketChunkSize = options_.maxWebSocketChunkSize});
   if (auto ec = session_->start(now())) {
