@@ -388,10 +388,12 @@ const imports = {
     // sw_post
     e: () => queueMicrotask(() => sw_run_posted()),
     // sw_ws_open
-    f(conn, key, up, ul, pp, pl) {
+    f(conn, key, up, ul, versions) {
       view();
       const url = str(up, ul);
-      const protocols = pl ? str(pp, pl).split(',') : [];
+      // Bit N: subprotocol v1N.stomp, newest first.
+      const protocols = [];
+      for (let v = 3; v--; ) if (versions >> v & 1) protocols.push(`v1${v}.stomp`);
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
