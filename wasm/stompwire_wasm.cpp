@@ -79,38 +79,31 @@ struct FrameInfo {
   const char* body;
   std::uint32_t bodyLength;
   const char* headerBytes;   // name0 value0 name1 value1 ... back to back
-  const std::uint32_t* headerLengths;  // 2 per header
+  // The frame's own HeaderView array: JS reads the length of name i at word 4i+1, of value i at 4i+3
+  // (a string_view is {data, size} in libc++).
+  const HeaderView* headers;
   std::uint32_t headerCount;
   std::uint32_t binary;
 };
+static_assert(sizeof(HeaderView) == 16 && sizeof(std::string_view) == 8);
 
 FrameInfo frameInfo;
-// A plain growable array: std::vector<uint32_t>::resize alone costs ~700 bytes of wasm.
-std::uint32_t* headerLengths = nullptr;
-std::size_t headerLengthsCap = 0;
 
 // The header names and values go out as one block, which JS decodes with one call, together with the
 // body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent: tested in
 // tests/unit/core/client_hook_test.cpp): the block is pointed at, never copied.
 void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
-  if (2 * count > headerLengthsCap) {
-    std::free(headerLengths);
-    headerLengthsCap = 2 * count + 30;
-    headerLengths = static_cast<std::uint32_t*>(std::malloc(headerLengthsCap * sizeof(std::uint32_t)));
-  }
   const char* block = count ? std::string_view(f.headers[0].name).data() : f.body.data();
   const char* next = block;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view name = f.headers[i].name, value = f.headers[i].value;
-    headerLengths[2 * i] = static_cast<std::uint32_t>(name.size());
-    headerLengths[2 * i + 1] = static_cast<std::uint32_t>(value.size());
     // Not back to back: the core broke its layout guarantee; JS would read other bytes.
     if (name.data() != next || value.data() != next + name.size()) __builtin_trap();
     next = value.data() + value.size();
   }
   frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
-               static_cast<std::uint32_t>(f.body.size()), block, headerLengths,
+               static_cast<std::uint32_t>(f.body.size()), block, f.headers.data(),
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 

@@ -200,7 +200,8 @@ function readFrame(Kind = Frame, handle = 0, command) {
   const lp = u32[f + 5] >> 2;
   const lengths = new Array(n);
   let total = 0;
-  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + i];
+  // The HeaderView array: {name data, name size, value data, value size} per header.
+  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
   const bp = u32[f + 2];
   const bn = u32[f + 3];
   let text, body, bytes;
