@@ -78,9 +78,8 @@ struct FrameInfo {
   std::uint32_t commandLength;
   const char* body;
   std::uint32_t bodyLength;
-  const char* headerBytes;   // name0 value0 name1 value1 ... back to back
   // The frame's own HeaderView array: JS reads the length of name i at word 4i+1, of value i at 4i+3
-  // (a string_view is {data, size} in libc++).
+  // (a string_view is {data, size} in libc++); the names and values lie back to back from word 0.
   const HeaderView* headers;
   std::uint32_t headerCount;
   std::uint32_t binary;
@@ -94,8 +93,7 @@ FrameInfo frameInfo;
 // tests/unit/core/client_hook_test.cpp): the block is pointed at, never copied.
 void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
-  const char* block = count ? std::string_view(f.headers[0].name).data() : f.body.data();
-  const char* next = block;
+  const char* next = count ? f.headers[0].name.data() : nullptr;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view name = f.headers[i].name, value = f.headers[i].value;
     // Not back to back: the core broke its layout guarantee; JS would read other bytes.
@@ -103,7 +101,7 @@ void describe(const FrameView& f, bool binary) {
     next = value.data() + value.size();
   }
   frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
-               static_cast<std::uint32_t>(f.body.size()), block, f.headers.data(),
+               static_cast<std::uint32_t>(f.body.size()), f.headers.data(),
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
