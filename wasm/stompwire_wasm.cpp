@@ -477,9 +477,10 @@ SW_EXPORT("i") void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
 SW_EXPORT("j") void sw_run_posted() { scheduler.runPosted(); }
 
 SW_EXPORT("k") void sw_ws_opened(JsTransport* t, const unsigned char* args) {
+  // A view into the args block, not a copy: a callback run from onOpen may write the block again, but
+  // the core reads the subprotocol (if at all) before it runs any.
   Args a{args};
-  std::string protocol(a.str());
-  t->listener.onOpen(protocol);
+  t->listener.onOpen(a.str());
 }
 SW_EXPORT("l") void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
