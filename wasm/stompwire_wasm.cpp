@@ -492,9 +492,10 @@ SW_EXPORT("m") void sw_ws_error(JsTransport* t, int error) {
   t->listener.onError(error ? static_cast<errc>(error) : errc::transport_error);
 }
 SW_EXPORT("n") void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
+  // A view, not a copy: the core copies the reason into its close event before any callback runs (one
+  // could write the args block again).
   Args a{args};
-  std::string reason(a.str());
-  t->listener.onClose(closeCode, reason, wasClean != 0);
+  t->listener.onClose(closeCode, a.str(), wasClean != 0);
 }
 
 int lastError = 0;
