@@ -595,11 +595,14 @@ SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {
 }
 SW_EXPORT("A") void sw_sub_free(Subscription* s) { delete s; }
 
-// flags: 1 binary, 2 receipt, 4 no content-length. args: destination, headers, body.
-SW_EXPORT("B") int sw_publish(ClientEntry* e, std::uint32_t pubKey, int flags, const unsigned char* args) {
+// In transaction tx if not null, else on client e. key: the client's (events go to it; read from JS, as
+// publishing may run callbacks). flags: 1 binary, 2 receipt, 4 no content-length. args: destination,
+// headers, body.
+SW_EXPORT("B") int sw_publish(ClientEntry* e, Transaction* tx, std::uint32_t key, std::uint32_t pubKey, int flags,
+                              const unsigned char* args) {
   Args a{args};
-  const std::uint32_t key = e->key;
-  PublishHandle h = e->client->publish(readPublish(a, flags));
+  PublishParams p = readPublish(a, flags);
+  PublishHandle h = tx ? tx->publish(std::move(p)) : e->client->publish(std::move(p));
   return publishResult(key, pubKey, h);
 }
 
@@ -625,10 +628,4 @@ SW_EXPORT("E") Transaction* sw_begin(ClientEntry* e, const unsigned char* args) 
 }
 SW_EXPORT("F") int sw_tx_error(Transaction* tx) { return code(tx->error()); }
 SW_EXPORT("G") int sw_tx_end(Transaction* tx, int commit) { return code(commit ? tx->commit() : tx->abort()); }
-SW_EXPORT("H") int sw_tx_publish(Transaction* tx, std::uint32_t clientKey, std::uint32_t pubKey, int flags,
-                            const unsigned char* args) {
-  Args a{args};
-  PublishHandle h = tx->publish(readPublish(a, flags));
-  return publishResult(clientKey, pubKey, h);
-}
 SW_EXPORT("I") void sw_tx_free(Transaction* tx) { delete tx; }
