@@ -35,8 +35,8 @@ SW_IMPORT("b") double sw_random();
 SW_IMPORT("c") void sw_timer_set(std::uint32_t id, double delay);
 SW_IMPORT("d") void sw_timer_clear(std::uint32_t id);
 SW_IMPORT("e") void sw_post();
-SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen, const char* protocols,
-                               std::size_t protocolsLen);
+SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen,
+                               unsigned versions);
 SW_IMPORT("g") void sw_ws_send(void* conn, const char* data, std::size_t length, int binary);
 SW_IMPORT("h") void sw_ws_close(void* conn, int code, const char* reason, std::size_t length);
 SW_IMPORT("i") double sw_ws_buffered(void* conn);
@@ -78,39 +78,30 @@ struct FrameInfo {
   std::uint32_t commandLength;
   const char* body;
   std::uint32_t bodyLength;
-  const char* headerBytes;   // name0 value0 name1 value1 ... back to back
-  const std::uint32_t* headerLengths;  // 2 per header
+  // The frame's own HeaderView array: JS reads the length of name i at word 4i+1, of value i at 4i+3
+  // (a string_view is {data, size} in libc++); the names and values lie back to back from word 0.
+  const HeaderView* headers;
   std::uint32_t headerCount;
   std::uint32_t binary;
 };
+static_assert(sizeof(HeaderView) == 16 && sizeof(std::string_view) == 8);
 
 FrameInfo frameInfo;
-// A plain growable array: std::vector<uint32_t>::resize alone costs ~700 bytes of wasm.
-std::uint32_t* headerLengths = nullptr;
-std::size_t headerLengthsCap = 0;
 
 // The header names and values go out as one block, which JS decodes with one call, together with the
 // body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent: tested in
 // tests/unit/core/client_hook_test.cpp): the block is pointed at, never copied.
 void describe(const FrameView& f, bool binary) {
   const std::size_t count = f.headers.size();
-  if (2 * count > headerLengthsCap) {
-    std::free(headerLengths);
-    headerLengthsCap = 2 * count + 30;
-    headerLengths = static_cast<std::uint32_t*>(std::malloc(headerLengthsCap * sizeof(std::uint32_t)));
-  }
-  const char* block = count ? std::string_view(f.headers[0].name).data() : f.body.data();
-  const char* next = block;
+  const char* next = count ? f.headers[0].name.data() : nullptr;
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view name = f.headers[i].name, value = f.headers[i].value;
-    headerLengths[2 * i] = static_cast<std::uint32_t>(name.size());
-    headerLengths[2 * i + 1] = static_cast<std::uint32_t>(value.size());
     // Not back to back: the core broke its layout guarantee; JS would read other bytes.
     if (name.data() != next || value.data() != next + name.size()) __builtin_trap();
     next = value.data() + value.size();
   }
   frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
-               static_cast<std::uint32_t>(f.body.size()), block, headerLengths,
+               static_cast<std::uint32_t>(f.body.size()), f.headers.data(),
                static_cast<std::uint32_t>(count), binary ? 1u : 0u};
 }
 
@@ -306,12 +297,11 @@ class JsTransport final : public Transport {
   JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
   ~JsTransport() override { sw_ws_release(this); }
   void open(std::string_view url, std::span<const std::string> subprotocols) override {
-    std::string list;
-    for (const auto& p : subprotocols) {
-      if (!list.empty()) list += ',';
-      list += p;
-    }
-    sw_ws_open(this, client_, url.data(), url.size(), list.data(), list.size());
+    // The core offers only v1N.stomp subprotocols (subprotocolFor), newest first: JS rebuilds the list
+    // from bit N of the mask.
+    unsigned versions = 0;
+    for (const auto& p : subprotocols) versions |= 1u << (p[2] - '0');
+    sw_ws_open(this, client_, url.data(), url.size(), versions);
   }
   void send(std::string_view data, bool binary) override { sw_ws_send(this, data.data(), data.size(), binary); }
   void close(int code, std::string_view reason) override { sw_ws_close(this, code, reason.data(), reason.size()); }
@@ -487,9 +477,10 @@ SW_EXPORT("i") void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
 SW_EXPORT("j") void sw_run_posted() { scheduler.runPosted(); }
 
 SW_EXPORT("k") void sw_ws_opened(JsTransport* t, const unsigned char* args) {
+  // A view into the args block, not a copy: a callback run from onOpen may write the block again, but
+  // the core reads the subprotocol (if at all) before it runs any.
   Args a{args};
-  std::string protocol(a.str());
-  t->listener.onOpen(protocol);
+  t->listener.onOpen(a.str());
 }
 SW_EXPORT("l") void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
@@ -501,9 +492,10 @@ SW_EXPORT("m") void sw_ws_error(JsTransport* t, int error) {
   t->listener.onError(error ? static_cast<errc>(error) : errc::transport_error);
 }
 SW_EXPORT("n") void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
+  // A view, not a copy: the core copies the reason into its close event before any callback runs (one
+  // could write the args block again).
   Args a{args};
-  std::string reason(a.str());
-  t->listener.onClose(closeCode, reason, wasClean != 0);
+  t->listener.onClose(closeCode, a.str(), wasClean != 0);
 }
 
 int lastError = 0;
@@ -603,11 +595,14 @@ SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {
 }
 SW_EXPORT("A") void sw_sub_free(Subscription* s) { delete s; }
 
-// flags: 1 binary, 2 receipt, 4 no content-length. args: destination, headers, body.
-SW_EXPORT("B") int sw_publish(ClientEntry* e, std::uint32_t pubKey, int flags, const unsigned char* args) {
+// In transaction tx if not null, else on client e. key: the client's (events go to it; read from JS, as
+// publishing may run callbacks). flags: 1 binary, 2 receipt, 4 no content-length. args: destination,
+// headers, body.
+SW_EXPORT("B") int sw_publish(ClientEntry* e, Transaction* tx, std::uint32_t key, std::uint32_t pubKey, int flags,
+                              const unsigned char* args) {
   Args a{args};
-  const std::uint32_t key = e->key;
-  PublishHandle h = e->client->publish(readPublish(a, flags));
+  PublishParams p = readPublish(a, flags);
+  PublishHandle h = tx ? tx->publish(std::move(p)) : e->client->publish(std::move(p));
   return publishResult(key, pubKey, h);
 }
 
@@ -633,10 +628,4 @@ SW_EXPORT("E") Transaction* sw_begin(ClientEntry* e, const unsigned char* args) 
 }
 SW_EXPORT("F") int sw_tx_error(Transaction* tx) { return code(tx->error()); }
 SW_EXPORT("G") int sw_tx_end(Transaction* tx, int commit) { return code(commit ? tx->commit() : tx->abort()); }
-SW_EXPORT("H") int sw_tx_publish(Transaction* tx, std::uint32_t clientKey, std::uint32_t pubKey, int flags,
-                            const unsigned char* args) {
-  Args a{args};
-  PublishHandle h = tx->publish(readPublish(a, flags));
-  return publishResult(clientKey, pubKey, h);
-}
 SW_EXPORT("I") void sw_tx_free(Transaction* tx) { delete tx; }

@@ -26,7 +26,7 @@ let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_e
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
   sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_sub_error,
   sw_unsubscribe, sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_error, sw_tx_end,
-  sw_tx_publish, sw_tx_free;
+  sw_tx_free;
 let u8, u32, dv, frameInfo;
 // Two heap buffers, [pointer, capacity]: 0 packs call arguments, 1 takes socket input.
 const bufs = [[0, 0], [0, 0]];
@@ -195,13 +195,14 @@ class Frame {
 function readFrame(Kind = Frame, handle = 0, command) {
   view();
   const f = frameInfo;
-  const n = 2 * u32[f + 6];
-  const hp = u32[f + 4];
-  const lp = u32[f + 5] >> 2;
+  const n = 2 * u32[f + 5];
+  const lp = u32[f + 4] >> 2;
+  const bp = u32[f + 2];
+  const hp = n ? u32[lp] : bp;
   const lengths = new Array(n);
   let total = 0;
-  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + i];
-  const bp = u32[f + 2];
+  // The HeaderView array: {name data, name size, value data, value size} per header.
+  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
   const bn = u32[f + 3];
   let text, body, bytes;
   if (bp === hp + total && bn < 65536 && (text = ascii(u8, hp, total + bn)) !== undefined) {
@@ -219,7 +220,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
     }
     bytes = u8.slice(bp, bp + bn);
   }
-  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 7] === 1, handle);
+  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 6] === 1, handle);
   if (handle) released.register(frame, [sw_message_free, handle], frame);
   return frame;
 }
@@ -388,10 +389,12 @@ const imports = {
     // sw_post
     e: () => queueMicrotask(() => sw_run_posted()),
     // sw_ws_open
-    f(conn, key, up, ul, pp, pl) {
+    f(conn, key, up, ul, versions) {
       view();
       const url = str(up, ul);
-      const protocols = pl ? str(pp, pl).split(',') : [];
+      // Bit N: subprotocol v1N.stomp, newest first.
+      const protocols = [];
+      for (let v = 3; v--; ) if (versions >> v & 1) protocols.push(`v1${v}.stomp`);
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
@@ -470,7 +473,7 @@ async function instantiate(source) {
     q: sw_client_destroy, r: sw_activate, s: sw_deactivate, t: sw_before_connect_done, u: sw_state,
     v: sw_set_connect_headers, w: sw_metrics, x: sw_subscribe, y: sw_sub_error, z: sw_unsubscribe,
     A: sw_sub_free, B: sw_publish, C: sw_ack, D: sw_message_free, E: sw_begin, F: sw_tx_error,
-    G: sw_tx_end, H: sw_tx_publish, I: sw_tx_free
+    G: sw_tx_end, I: sw_tx_free
   } = W);
   W._initialize();
   view();
@@ -852,7 +855,7 @@ export class Client {
     }
     const key = ++seq;
     const a = args([String(p.destination ?? ''), ...headerList(p.headers), body]);
-    const r = tx ? sw_tx_publish(tx, this._key, key, flags, a) : sw_publish(this._h, key, flags, a);
+    const r = sw_publish(this._h, tx, this._key, key, flags, a);
     if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
   }
