@@ -35,8 +35,8 @@ SW_IMPORT("b") double sw_random();
 SW_IMPORT("c") void sw_timer_set(std::uint32_t id, double delay);
 SW_IMPORT("d") void sw_timer_clear(std::uint32_t id);
 SW_IMPORT("e") void sw_post();
-SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen,
-                               unsigned versions);
+SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen, const char* protocols,
+                               std::size_t protocolsLen);
 SW_IMPORT("g") void sw_ws_send(void* conn, const char* data, std::size_t length, int binary);
 SW_IMPORT("h") void sw_ws_close(void* conn, int code, const char* reason, std::size_t length);
 SW_IMPORT("i") double sw_ws_buffered(void* conn);
@@ -297,11 +297,12 @@ class JsTransport final : public Transport {
   JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
   ~JsTransport() override { sw_ws_release(this); }
   void open(std::string_view url, std::span<const std::string> subprotocols) override {
-    // The core offers only v1N.stomp subprotocols (subprotocolFor), newest first: JS rebuilds the list
-    // from bit N of the mask.
-    unsigned versions = 0;
-    for (const auto& p : subprotocols) versions |= 1u << (p[2] - '0');
-    sw_ws_open(this, client_, url.data(), url.size(), versions);
+    std::string list;
+    for (const auto& p : subprotocols) {
+      if (!list.empty()) list += ',';
+      list += p;
+    }
+    sw_ws_open(this, client_, url.data(), url.size(), list.data(), list.size());
   }
   void send(std::string_view data, bool binary) override { sw_ws_send(this, data.data(), data.size(), binary); }
   void close(int code, std::string_view reason) override { sw_ws_close(this, code, reason.data(), reason.size()); }

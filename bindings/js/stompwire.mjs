@@ -389,12 +389,10 @@ const imports = {
     // sw_post
     e: () => queueMicrotask(() => sw_run_posted()),
     // sw_ws_open
-    f(conn, key, up, ul, versions) {
+    f(conn, key, up, ul, pp, pl) {
       view();
       const url = str(up, ul);
-      // Bit N: subprotocol v1N.stomp, newest first.
-      const protocols = [];
-      for (let v = 3; v--; ) if (versions >> v & 1) protocols.push(`v1${v}.stomp`);
+      const protocols = pl ? str(pp, pl).split(',') : [];
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
