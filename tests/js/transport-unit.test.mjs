@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { makeTransportFactory } from '../../bindings/js/transport.mjs';
+import { until } from './support/mock-broker.mjs';
 
 const ticks = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
@@ -167,7 +168,7 @@ test("transport 'auto': a silent WebSocket is dropped after fallbackTimeout; clo
   const t = setup({ transport: 'auto', fallbackTimeout: 20 });
   const { s, events } = t.open();
   const [ws] = t.log;
-  await new Promise((r) => setTimeout(r, 60));
+  await until(() => ws.closes.length, 'the fallback timeout closing the silent WebSocket');
   assert.deepEqual(ws.closes, [[1000, undefined]]);
   const [, sj] = t.log;
   assert.equal(sj.kind, 'sockjs');
