@@ -50,9 +50,11 @@ class FrameWriter {
  public:
   FrameWriter(std::string_view command, Version version);
   void header(std::string_view name, std::string_view value);
-  // A header the session sets itself: headers() leaves out the caller's headers of that name.
+  // A header the session sets itself: headers() leaves out the caller's headers of that name. At most
+  // kMaxOwn per frame (ACK in 1.1: message-id, subscription, transaction) are remembered; a further one
+  // is written but filters nothing (never out of bounds): a frame that needs more raises kMaxOwn.
   void own(std::string_view name, std::string_view value) {
-    own_[owned_++] = name;
+    if (owned_ < kMaxOwn) own_[owned_++] = name;
     header(name, value);
   }
   // The caller's headers, leaving out the names written with own() and, with `dedupe`, repeats among
@@ -68,7 +70,8 @@ class FrameWriter {
   Version version_;
   bool escaped_;
   std::error_code error_;
-  std::string_view own_[3];
+  static constexpr std::size_t kMaxOwn = 3;
+  std::string_view own_[kMaxOwn];
   std::size_t owned_ = 0;
 };
 
