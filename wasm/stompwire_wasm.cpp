@@ -3,7 +3,7 @@
 // saved, see TOOLCHAIN.md).
 //
 // Conventions of the ABI:
-// - handles are pointers to heap objects owned by this module (ClientEntry, Subscription, Message,
+// - handles are pointers to heap objects owned by this module (Client, Subscription, Message,
 //   Transaction, JsTransport); JS frees each one exactly once;
 // - string arguments arrive packed in one "args" block written by JS: for a string, u32 length then the
 //   bytes padded to 4; for a number, a f64. Every entry point copies what it needs out of the block
@@ -318,13 +318,9 @@ class JsTransport final : public Transport {
 // ---------------------------------------------------------------------------------------------
 // Clients.
 
-struct ClientEntry {
-  std::uint32_t key;
-  std::unique_ptr<Client> client;
-  // At most one beforeConnect is outstanding per attempt; a newer attempt makes older ones stale.
-  BeforeConnectDone beforeConnect;
-  std::uint32_t beforeConnectSeq = 0;
-};
+// A client's handle is its Client; the JS key of the client (which its events carry) is the event
+// hook's context, and the entry points that hand the core a callback get it from JS.
+std::uint32_t keyOf(void* context) { return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(context)); }
 
 // The callbacks the ABI hands the core (the events go through the event hook, onEvent below): one
 // callable type for the three signatures (subscription messages, publish completions, deactivate). Size:
@@ -378,7 +374,7 @@ void onEvent(void* context, ClientEvent event, const void* data) {
       break;
     }
   }
-  sw_event(static_cast<const ClientEntry*>(context)->key, static_cast<int>(event) + 1, a, b, c);
+  sw_event(keyOf(context), static_cast<int>(event) + 1, a, b, c);
 }
 static_assert(static_cast<int>(ClientEvent::connect) + 1 == evConnect &&
               static_cast<int>(ClientEvent::webSocketClose) + 1 == evWebSocketClose &&
@@ -504,7 +500,7 @@ SW_EXPORT("o") int sw_last_error() { return lastError; }
 
 // Options, in the order bindings/js writes them. Returns the entry, or null with the errc in
 // sw_last_error() and the bad option's name in sw_out_*.
-SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned char* args) {
+SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* args) {
   Args a{args};
   ClientOptions o;
   o.brokerURL = a.str();
@@ -521,14 +517,11 @@ SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned c
   const bool beforeConnect = a.num() != 0;
   a.headers().swap(o.connectHeaders);  // (swap: no move-assignment code)
 
-  auto entry = std::make_unique<ClientEntry>();
-  entry->key = key;
-  ClientEntry* raw = entry.get();
   if (beforeConnect) {
-    o.beforeConnect = [raw](BeforeConnectDone done) {
-      std::uint32_t id = ++raw->beforeConnectSeq;
-      raw->beforeConnect = std::move(done);
-      sw_event(raw->key, evBeforeConnect, static_cast<int>(id), 0, 0);
+    // `done` goes to JS as a heap copy, which JS hands back exactly once (sw_before_connect_done), also
+    // after the client is gone: the core ignores a late or stale call (it holds a weak reference).
+    o.beforeConnect = [key](BeforeConnectDone done) {
+      sw_event(key, evBeforeConnect, static_cast<int>(reinterpret_cast<std::uintptr_t>(new BeforeConnectDone(std::move(done)))), 0, 0);
     };
   }
   auto r = Client::create(
@@ -540,33 +533,31 @@ SW_EXPORT("p") ClientEntry* sw_client_create(std::uint32_t key, const unsigned c
     out = r.what;
     return nullptr;
   }
-  entry->client = std::move(r.client);
-  entry->client->setEventHook(onEvent, entry.get());
-  return entry.release();
+  r.client->setEventHook(onEvent, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
+  return r.client.release();
 }
 
 // Destroys the client: no callback of it runs afterwards (pending publishes are failed by JS).
-SW_EXPORT("q") void sw_client_destroy(ClientEntry* e) { delete e; }
+SW_EXPORT("q") void sw_client_destroy(Client* c) { delete c; }
 
-SW_EXPORT("r") void sw_activate(ClientEntry* e) { e->client->activate(); }
-SW_EXPORT("s") void sw_deactivate(ClientEntry* e, int force, std::uint32_t doneKey) {
-  e->client->deactivate({.force = force != 0}, Forward{e->key, doneKey});
+SW_EXPORT("r") void sw_activate(Client* c) { c->activate(); }
+SW_EXPORT("s") void sw_deactivate(Client* c, int force, std::uint32_t key, std::uint32_t doneKey) {
+  c->deactivate({.force = force != 0}, Forward{key, doneKey});
 }
-SW_EXPORT("t") void sw_before_connect_done(ClientEntry* e, std::uint32_t id, int error) {
-  if (id != e->beforeConnectSeq || !e->beforeConnect) return;
-  auto done = std::move(e->beforeConnect);
-  e->beforeConnect = nullptr;
-  done(error ? std::error_code(errc::before_connect_failed) : std::error_code());
+// Runs and frees a `done` of evBeforeConnect.
+SW_EXPORT("t") void sw_before_connect_done(BeforeConnectDone* done, int error) {
+  (*done)(error ? std::error_code(errc::before_connect_failed) : std::error_code());
+  delete done;
 }
-SW_EXPORT("u") int sw_state(ClientEntry* e) { return static_cast<int>(e->client->state()); }
-SW_EXPORT("v") void sw_set_connect_headers(ClientEntry* e, const unsigned char* args) {
+SW_EXPORT("u") int sw_state(Client* c) { return static_cast<int>(c->state()); }
+SW_EXPORT("v") void sw_set_connect_headers(Client* c, const unsigned char* args) {
   Args a{args};
-  e->client->setConnectHeaders(a.headers());
+  c->setConnectHeaders(a.headers());
 }
 
-SW_EXPORT("w") const double* sw_metrics(ClientEntry* e) {
+SW_EXPORT("w") const double* sw_metrics(Client* c) {
   static double m[19];
-  Metrics x = e->client->metrics();
+  Metrics x = c->metrics();
   auto opt = [](const std::optional<Millis>& v) { return v ? static_cast<double>(v->count()) : -1.0; };
   double values[19] = {static_cast<double>(x.state), static_cast<double>(x.attempts), static_cast<double>(x.reconnects),
                        static_cast<double>(x.connects), static_cast<double>(x.consecutiveFailures),
@@ -582,12 +573,12 @@ SW_EXPORT("w") const double* sw_metrics(ClientEntry* e) {
 }
 
 // args: destination, headers (may carry id and ack). Returns the Subscription (check sw_sub_error).
-SW_EXPORT("x") Subscription* sw_subscribe(ClientEntry* e, std::uint32_t subKey, const unsigned char* args) {
+SW_EXPORT("x") Subscription* sw_subscribe(Client* c, std::uint32_t key, std::uint32_t subKey, const unsigned char* args) {
   Args a{args};
   // The arguments are built in the parameters (no moved-from temporaries); the destination's view is taken
   // first, as the block orders them.
   const std::string_view destination = a.str();
-  return new Subscription(e->client->subscribe(std::string(destination), Forward{e->key, subKey}, a.headers()));
+  return new Subscription(c->subscribe(std::string(destination), Forward{key, subKey}, a.headers()));
 }
 SW_EXPORT("y") int sw_sub_error(Subscription* s) { return code(s->error()); }
 SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {
@@ -596,14 +587,14 @@ SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {
 }
 SW_EXPORT("A") void sw_sub_free(Subscription* s) { delete s; }
 
-// In transaction tx if not null, else on client e. key: the client's (events go to it; read from JS, as
+// In transaction tx if not null, else on client c. key: the client's (events go to it; read from JS, as
 // publishing may run callbacks). flags: 1 binary, 2 receipt, 4 no content-length. args: destination,
 // headers, body.
-SW_EXPORT("B") int sw_publish(ClientEntry* e, Transaction* tx, std::uint32_t key, std::uint32_t pubKey, int flags,
+SW_EXPORT("B") int sw_publish(Client* c, Transaction* tx, std::uint32_t key, std::uint32_t pubKey, int flags,
                               const unsigned char* args) {
   Args a{args};
   PublishParams p = readPublish(a, flags);
-  PublishHandle h = tx ? tx->publish(std::move(p)) : e->client->publish(std::move(p));
+  PublishHandle h = tx ? tx->publish(std::move(p)) : c->publish(std::move(p));
   return publishResult(key, pubKey, h);
 }
 
@@ -621,9 +612,9 @@ SW_EXPORT("C") int sw_ack(Message* m, int nack, Transaction* tx, const unsigned 
 SW_EXPORT("D") void sw_message_free(Message* m) { delete m; }
 
 // args: id ("" for a generated one). Returns the Transaction (check sw_tx_error; its id in sw_out_*).
-SW_EXPORT("E") Transaction* sw_begin(ClientEntry* e, const unsigned char* args) {
+SW_EXPORT("E") Transaction* sw_begin(Client* c, const unsigned char* args) {
   Args a{args};
-  auto* tx = new Transaction(e->client->begin(std::string(a.str())));
+  auto* tx = new Transaction(c->begin(std::string(a.str())));
   out = tx->id();
   return tx;
 }

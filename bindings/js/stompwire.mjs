@@ -507,7 +507,7 @@ class Subscription {
   }
   _attach() {
     const c = this._client;
-    const h = sw_subscribe(c._h, this._key, args([this.destination, ...headerList(this._headers)]));
+    const h = sw_subscribe(c._h, c._key, this._key, args([this.destination, ...headerList(this._headers)]));
     const e = sw_sub_error(h);
     if (e) {
       sw_sub_free(h);
@@ -728,7 +728,8 @@ export class Client {
         : readFrame(kind === 7 ? Message : Frame));
     }
     if (kind === 10) {
-      const done = (failed) => this._h && sw_before_connect_done(this._h, a, failed);
+      // a: the module's `done`, handed back exactly once (also after dispose(): the module frees it).
+      const done = (failed) => sw_before_connect_done(a, failed);
       let r;
       try {
         r = this._o.beforeConnect(this);
@@ -760,7 +761,7 @@ export class Client {
     if (!this._h) return settled(this._disposed ? Promise.resolve() : this.ready.then(() => this.deactivate(options)));
     const key = ++seq;
     const p = new Promise((r) => this._pending.set(key, () => r()));
-    sw_deactivate(this._h, options.force ? 1 : 0, key);
+    sw_deactivate(this._h, options.force ? 1 : 0, this._key, key);
     return p;
   }
 
