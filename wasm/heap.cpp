@@ -110,6 +110,10 @@ std::size_t strlen(const char* s) {
   return static_cast<std::size_t>(p - s);
 }
 
+// Fatal errors (out of memory, libc++'s checks without exceptions) trap, as this module's own checks do
+// (__builtin_trap): libc's abort() would call the WASI import proc_exit, which JS would have to provide.
+void abort() { __builtin_trap(); }
+
 // Bytes of the wasm heap in use (allocated and not freed): the leak probe of the tests.
 __attribute__((used, visibility("default"), export_name("c"))) double sw_heap_used() { return static_cast<double>(inUse); }
 }

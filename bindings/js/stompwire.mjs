@@ -422,11 +422,6 @@ const imports = {
       }
     },
   },
-  wasi_snapshot_preview1: {
-    proc_exit(code) {
-      throw new Error(`stompwire wasm aborted (${code})`);
-    },
-  },
 };
 
 // ------------------------------------------------------------------------------------------------
