@@ -519,8 +519,9 @@ SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* 
 
   if (beforeConnect) {
     // `done` goes to JS as a heap copy, which JS hands back exactly once (sw_before_connect_done), also
-    // after the client is gone: the core ignores a late or stale call (it holds a weak reference).
-    o.beforeConnect = [key](BeforeConnectDone done) {
+    // after the client is gone: the core ignores a late or stale call (it holds a weak reference). By
+    // rvalue reference: moved once, from the core's argument straight to the heap.
+    o.beforeConnect = [key](BeforeConnectDone&& done) {
       sw_event(key, evBeforeConnect, static_cast<int>(reinterpret_cast<std::uintptr_t>(new BeforeConnectDone(std::move(done)))), 0, 0);
     };
   }
@@ -572,15 +573,17 @@ SW_EXPORT("w") const double* sw_metrics(Client* c) {
   return m;
 }
 
-// args: destination, headers (may carry id and ack). Returns the Subscription (check sw_sub_error).
+// args: destination, headers (may carry id and ack). Returns the Subscription, its error in sw_last_error()
+// (refused: still a handle to free).
 SW_EXPORT("x") Subscription* sw_subscribe(Client* c, std::uint32_t key, std::uint32_t subKey, const unsigned char* args) {
   Args a{args};
   // The arguments are built in the parameters (no moved-from temporaries); the destination's view is taken
   // first, as the block orders them.
   const std::string_view destination = a.str();
-  return new Subscription(c->subscribe(std::string(destination), Forward{key, subKey}, a.headers()));
+  auto* s = new Subscription(c->subscribe(std::string(destination), Forward{key, subKey}, a.headers()));
+  lastError = code(s->error());
+  return s;
 }
-SW_EXPORT("y") int sw_sub_error(Subscription* s) { return code(s->error()); }
 SW_EXPORT("z") int sw_unsubscribe(Subscription* s, const unsigned char* args) {
   Args a{args};
   return code(s->unsubscribe(a.headers()));
@@ -611,13 +614,14 @@ SW_EXPORT("C") int sw_ack(Message* m, int nack, Transaction* tx, const unsigned 
 }
 SW_EXPORT("D") void sw_message_free(Message* m) { delete m; }
 
-// args: id ("" for a generated one). Returns the Transaction (check sw_tx_error; its id in sw_out_*).
+// args: id ("" for a generated one). Returns the Transaction, its error in sw_last_error() (failed: still a
+// handle to free) and its id in sw_out_*.
 SW_EXPORT("E") Transaction* sw_begin(Client* c, const unsigned char* args) {
   Args a{args};
   auto* tx = new Transaction(c->begin(std::string(a.str())));
   out = tx->id();
+  lastError = code(tx->error());
   return tx;
 }
-SW_EXPORT("F") int sw_tx_error(Transaction* tx) { return code(tx->error()); }
 SW_EXPORT("G") int sw_tx_end(Transaction* tx, int commit) { return code(commit ? tx->commit() : tx->abort()); }
 SW_EXPORT("I") void sw_tx_free(Transaction* tx) { delete tx; }

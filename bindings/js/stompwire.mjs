@@ -24,9 +24,8 @@ let W; // the module's exports
 let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text,
   sw_pending_work, sw_timer_fire, sw_run_posted, sw_ws_opened, sw_ws_message, sw_ws_error, sw_ws_closed,
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
-  sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_sub_error,
-  sw_unsubscribe, sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_error, sw_tx_end,
-  sw_tx_free;
+  sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_unsubscribe,
+  sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_end, sw_tx_free;
 let u8, u32, dv, frameInfo;
 // Two heap buffers, [pointer, capacity]: 0 packs call arguments, 1 takes socket input.
 const bufs = [[0, 0], [0, 0]];
@@ -464,9 +463,9 @@ async function instantiate(source) {
     g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, j: sw_run_posted, k: sw_ws_opened,
     l: sw_ws_message, m: sw_ws_error, n: sw_ws_closed, o: sw_last_error, p: sw_client_create,
     q: sw_client_destroy, r: sw_activate, s: sw_deactivate, t: sw_before_connect_done, u: sw_state,
-    v: sw_set_connect_headers, w: sw_metrics, x: sw_subscribe, y: sw_sub_error, z: sw_unsubscribe,
-    A: sw_sub_free, B: sw_publish, C: sw_ack, D: sw_message_free, E: sw_begin, F: sw_tx_error,
-    G: sw_tx_end, I: sw_tx_free
+    v: sw_set_connect_headers, w: sw_metrics, x: sw_subscribe, z: sw_unsubscribe,
+    A: sw_sub_free, B: sw_publish, C: sw_ack, D: sw_message_free, E: sw_begin, G: sw_tx_end,
+    I: sw_tx_free
   } = W);
   W._initialize();
   view();
@@ -503,7 +502,7 @@ class Subscription {
   _attach() {
     const c = this._client;
     const h = sw_subscribe(c._h, c._key, this._key, args([this.destination, ...headerList(this._headers)]));
-    const e = sw_sub_error(h);
+    const e = sw_last_error();
     if (e) {
       sw_sub_free(h);
       this._end();
@@ -858,7 +857,7 @@ export class Client {
     if (!this._h) throw error('not_connected', 'not connected');
     const h = sw_begin(this._h, args([id]));
     const txId = outStr();
-    const e = sw_tx_error(h);
+    const e = sw_last_error();
     if (e) {
       sw_tx_free(h);
       throw error(e);
