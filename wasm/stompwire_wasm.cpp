@@ -34,7 +34,7 @@ SW_IMPORT("a") double sw_now();
 SW_IMPORT("b") double sw_random();
 SW_IMPORT("c") void sw_timer_set(std::uint32_t id, double delay);
 SW_IMPORT("d") void sw_timer_clear(std::uint32_t id);
-SW_IMPORT("e") void sw_post();
+SW_IMPORT("e") void sw_post(std::uint32_t id);  // sw_timer_fire(id) from a microtask
 SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen, const char* protocols,
                                std::size_t protocolsLen);
 SW_IMPORT("g") void sw_ws_send(void* conn, const char* data, std::size_t length, int binary);
@@ -200,19 +200,14 @@ std::string out;  // the last string result (sw_out_ptr / sw_out_len)
 // ---------------------------------------------------------------------------------------------
 // Scheduler over JS timers.
 
-// Timers and posted work are heap nodes in intrusive lists: no vector of std::function to grow, move
-// and erase (whose instantiations cost more wasm than these few pointer operations).
+// Timers are heap nodes in an intrusive list: no vector of std::function to grow, move and erase (whose
+// instantiations cost more wasm than these few pointer operations). Posted work is a timer too, which JS
+// fires from a microtask: one list, one way in (sw_timer_fire).
 class JsScheduler final : public Scheduler {
  public:
   Millis now() const override { return Millis(static_cast<Millis::rep>(sw_now())); }
   TimerId schedule(Millis delay, std::function<void()> fn) override {
-    std::uint32_t id = ++seq_;
-    if (id == 0) id = ++seq_;
-    // Oldest first: the many timers are receipt timeouts, cancelled in the order they were armed as the
-    // receipts arrive, so take() finds them at the head (newest first made a burst of N publishes with
-    // receipts cost N^2/2 steps).
-    append(timersTail_, id, std::move(fn));
-    ++timerCount_;
+    const std::uint32_t id = add(std::move(fn));
     sw_timer_set(id, static_cast<double>(delay.count()));
     return id;
   }
@@ -222,35 +217,14 @@ class JsScheduler final : public Scheduler {
       sw_timer_clear(static_cast<std::uint32_t>(id));
     }
   }
-  void post(std::function<void()> fn) override {
-    append(postedTail_, 0, std::move(fn));
-    ++postedCount_;
-    if (!requested_) {
-      requested_ = true;
-      sw_post();
-    }
-  }
+  void post(std::function<void()> fn) override { sw_post(add(std::move(fn))); }
   void fire(std::uint32_t id) {
     if (Node* n = take(id)) {
       n->fn();  // unlinked first: it may cancel or schedule timers
       delete n;
     }
   }
-  void runPosted() {
-    requested_ = false;
-    // Only what was posted before this run: work posted meanwhile gets its own turn.
-    Node* n = posted_;
-    posted_ = nullptr;
-    postedTail_ = &posted_;
-    postedCount_ = 0;
-    while (n) {
-      Node* next = n->next;
-      n->fn();
-      delete n;
-      n = next;
-    }
-  }
-  std::size_t pending() const { return timerCount_ + postedCount_; }
+  std::size_t pending() const { return timerCount_; }
 
  private:
   struct Node {
@@ -258,10 +232,18 @@ class JsScheduler final : public Scheduler {
     std::uint32_t id;
     std::function<void()> fn;
   };
-  [[gnu::noinline]] static void append(Node**& tail, std::uint32_t id, std::function<void()>&& fn) {
+  // Returns the new timer's id.
+  std::uint32_t add(std::function<void()>&& fn) {
+    std::uint32_t id = ++seq_;
+    if (id == 0) id = ++seq_;
+    // Oldest first: the many timers are receipt timeouts, cancelled in the order they were armed as the
+    // receipts arrive, so take() finds them at the head (newest first made a burst of N publishes with
+    // receipts cost N^2/2 steps).
     Node* n = new Node{nullptr, id, std::move(fn)};
-    *tail = n;
-    tail = &n->next;
+    *timersTail_ = n;
+    timersTail_ = &n->next;
+    ++timerCount_;
+    return id;
   }
   // Unlinks the timer and returns its node (null if unknown: fired or cancelled already).
   Node* take(std::uint32_t id) {
@@ -278,12 +260,8 @@ class JsScheduler final : public Scheduler {
   // The scheduler lives as long as the module and is never destroyed: no destructor frees the nodes.
   Node* timers_ = nullptr;
   Node** timersTail_ = &timers_;
-  Node* posted_ = nullptr;
-  Node** postedTail_ = &posted_;
   std::size_t timerCount_ = 0;
-  std::size_t postedCount_ = 0;  // not counting a batch that runPosted() runs
   std::uint32_t seq_ = 0;
-  bool requested_ = false;
 };
 
 JsScheduler scheduler;  // lives as long as the module (no static destructors: it never exits)
@@ -471,7 +449,6 @@ SW_EXPORT("g") std::size_t sw_error_text(int e, int message) {
 SW_EXPORT("h") double sw_pending_work() { return static_cast<double>(scheduler.pending()); }
 
 SW_EXPORT("i") void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
-SW_EXPORT("j") void sw_run_posted() { scheduler.runPosted(); }
 
 SW_EXPORT("k") void sw_ws_opened(JsTransport* t, const unsigned char* args) {
   // A view into the args block, not a copy: a callback run from onOpen may write the block again, but

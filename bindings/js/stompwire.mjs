@@ -22,7 +22,7 @@ let W; // the module's exports
 // give each function its letter. The bundle (scripts/build-js) calls W.<letter> directly instead: keep
 // this list and the binding in instantiate() as they are (`let sw_...;` and `({ a: sw_..., ... } = W);`).
 let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text,
-  sw_pending_work, sw_timer_fire, sw_run_posted, sw_ws_opened, sw_ws_message, sw_ws_error, sw_ws_closed,
+  sw_pending_work, sw_timer_fire, sw_ws_opened, sw_ws_message, sw_ws_error, sw_ws_closed,
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
   sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_unsubscribe,
   sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_end, sw_tx_free;
@@ -385,8 +385,8 @@ const imports = {
       clearTimeout(timers.get(id));
       timers.delete(id);
     },
-    // sw_post
-    e: () => queueMicrotask(() => sw_run_posted()),
+    // sw_post: posted work, a timer fired from a microtask
+    e: (id) => queueMicrotask(() => sw_timer_fire(id)),
     // sw_ws_open
     f(conn, key, up, ul, pp, pl) {
       view();
@@ -460,7 +460,7 @@ async function instantiate(source) {
   W = (r.instance ?? r).exports;
   ({
     a: sw_alloc, b: sw_free, c: sw_heap_used, d: sw_frame_info, e: sw_out_ptr, f: sw_out_len,
-    g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, j: sw_run_posted, k: sw_ws_opened,
+    g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, k: sw_ws_opened,
     l: sw_ws_message, m: sw_ws_error, n: sw_ws_closed, o: sw_last_error, p: sw_client_create,
     q: sw_client_destroy, r: sw_activate, s: sw_deactivate, t: sw_before_connect_done, u: sw_state,
     v: sw_set_connect_headers, w: sw_metrics, x: sw_subscribe, z: sw_unsubscribe,
