@@ -450,26 +450,23 @@ SW_EXPORT("h") double sw_pending_work() { return static_cast<double>(scheduler.p
 
 SW_EXPORT("i") void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
 
-SW_EXPORT("k") void sw_ws_opened(JsTransport* t, const unsigned char* args) {
-  // A view into the args block, not a copy: a callback run from onOpen may write the block again, but
-  // the core reads the subprotocol (if at all) before it runs any.
-  Args a{args};
-  t->listener.onOpen(a.str());
-}
 SW_EXPORT("l") void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
 }
 static_assert(static_cast<int>(errc::unauthorized) == 27 && static_cast<int>(errc::forbidden) == 28,
               "bindings/js/stompwire.mjs (HANDSHAKE_ERRORS) passes these numbers");
-// error: an errc the JS side could tell (unauthorized/forbidden from a handshake status), else 0.
-SW_EXPORT("m") void sw_ws_error(JsTransport* t, int error) {
-  t->listener.onError(error ? static_cast<errc>(error) : errc::transport_error);
-}
-SW_EXPORT("n") void sw_ws_closed(JsTransport* t, int closeCode, int wasClean, const unsigned char* args) {
-  // A view, not a copy: the core copies the reason into its close event before any callback runs (one
-  // could write the args block again).
-  Args a{args};
-  t->listener.onClose(closeCode, a.str(), wasClean != 0);
+// The socket's other events, one entry point:
+// - 0 open: args = the subprotocol;
+// - 1 error: a = an errc the JS side could tell (unauthorized/forbidden from a handshake status), else 0;
+// - 2 close: a = the code, b = wasClean, args = the reason.
+// The text is a view into the args block, not a copy: the core reads the subprotocol (if at all) and
+// copies the reason into its close event before any callback runs (one could write the block again).
+SW_EXPORT("k") void sw_ws_event(JsTransport* t, int kind, int a, int b, const unsigned char* args) {
+  TransportListener& l = t->listener;
+  if (kind == 1) return l.onError(a ? static_cast<errc>(a) : errc::transport_error);
+  const std::string_view text = Args{args}.str();
+  if (kind == 0) return l.onOpen(text);
+  l.onClose(a, text, b != 0);
 }
 
 int lastError = 0;

@@ -22,7 +22,7 @@ let W; // the module's exports
 // give each function its letter. The bundle (scripts/build-js) calls W.<letter> directly instead: keep
 // this list and the binding in instantiate() as they are (`let sw_...;` and `({ a: sw_..., ... } = W);`).
 let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text,
-  sw_pending_work, sw_timer_fire, sw_ws_opened, sw_ws_message, sw_ws_error, sw_ws_closed,
+  sw_pending_work, sw_timer_fire, sw_ws_event, sw_ws_message,
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
   sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_unsubscribe,
   sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_end, sw_tx_free;
@@ -321,9 +321,9 @@ function openSocket(conn, key, url, protocols) {
   sockets.set(conn, rec);
   const onerror = (ev, code = socketError(ev)) => {
     c._lastSocketError = ev;
-    later(rec, () => sw_ws_error(conn, code));
+    later(rec, () => sw_ws_event(conn, 1, code));
   };
-  const onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
+  const onclose = (ev) => later(rec, () => sw_ws_event(conn, 2, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
   let s;
   try {
     s = c._transport(url, protocols);
@@ -336,7 +336,7 @@ function openSocket(conn, key, url, protocols) {
   try {
     s.binaryType = 'arraybuffer';
   } catch {}
-  s.onopen = () => later(rec, () => sw_ws_opened(conn, args([s.protocol ?? ''])));
+  s.onopen = () => later(rec, () => sw_ws_event(conn, 0, 0, 0, args([s.protocol ?? ''])));
   s.onmessage = (ev) => {
     // The common case without the closure and the queue of later().
     if (!busy && !backlog.length && sockets.get(conn) === rec) feed(conn, ev.data);
@@ -460,8 +460,8 @@ async function instantiate(source) {
   W = (r.instance ?? r).exports;
   ({
     a: sw_alloc, b: sw_free, c: sw_heap_used, d: sw_frame_info, e: sw_out_ptr, f: sw_out_len,
-    g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, k: sw_ws_opened,
-    l: sw_ws_message, m: sw_ws_error, n: sw_ws_closed, o: sw_last_error, p: sw_client_create,
+    g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, k: sw_ws_event,
+    l: sw_ws_message, o: sw_last_error, p: sw_client_create,
     q: sw_client_destroy, r: sw_activate, s: sw_deactivate, t: sw_before_connect_done, u: sw_state,
     v: sw_set_connect_headers, w: sw_metrics, x: sw_subscribe, z: sw_unsubscribe,
     A: sw_sub_free, B: sw_publish, C: sw_ack, D: sw_message_free, E: sw_begin, G: sw_tx_end,
