@@ -137,9 +137,9 @@ struct Args {
   }
 };
 
-// The numeric options, in the order bindings/js writes them (after brokerURL and the versions), as one
-// table: a loop over it is smaller than a store per option. Each one arrives as a f64, NaN when JS
-// leaves the default alone. The kind of each field comes from its declared type (a field whose type
+// The numeric options, in the order bindings/js writes them (after brokerURL, the versions and the
+// connect headers), as one table: a loop over it is smaller than a store per option. Each one arrives as
+// a f64, NaN when JS leaves the default alone. The kind of each field comes from its declared type (a field whose type
 // changes to one not handled here fails to compile).
 enum FieldKind : std::uint8_t { fBool, fDouble, fMillis, fU32 };
 template <class T>
@@ -472,26 +472,26 @@ SW_EXPORT("k") void sw_ws_event(JsTransport* t, int kind, int a, int b, const un
 int lastError = 0;
 SW_EXPORT("o") int sw_last_error() { return lastError; }
 
-// Options, in the order bindings/js writes them. Returns the entry, or null with the errc in
+// Options, in the order bindings/js writes them. Returns the Client, or null with the errc in
 // sw_last_error() and the bad option's name in sw_out_*.
 SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* args) {
   Args a{args};
-  ClientOptions o;
-  o.brokerURL = a.str();
-  // Bit 2: 1.2, 1: 1.1, 0: 1.0. Kept in place out of the default (all versions, newest first): no
-  // push_back, whose growth path would be inlined here.
-  const auto versions = static_cast<unsigned>(a.num());
+  const std::string_view url = a.str();
+  // Bit 2: 1.2, 1: 1.1, 0: 1.0; listed newest first, as the default (allVersions()) is. Built from an
+  // array in one go: no push_back, whose growth path would be inlined here, and no default list built
+  // and then filtered.
+  const auto bits = static_cast<unsigned>(a.num());
   static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
-  auto kept = o.versions.begin();
-  for (Version v : o.versions) {
-    if (versions >> static_cast<int>(v) & 1) *kept++ = v;
+  Version versions[3];
+  std::size_t n = 0;
+  for (int v = 2; v >= 0; --v) {
+    if (bits >> v & 1) versions[n++] = static_cast<Version>(v);
   }
-  o.versions.erase(kept, o.versions.end());
+  ClientOptions o{.brokerURL = std::string(url),
+                  .versions = std::vector<Version>(versions, versions + n),
+                  .connectHeaders = a.headers()};
   readOptionNumbers(a, o);
-  const bool beforeConnect = a.num() != 0;
-  a.headers().swap(o.connectHeaders);  // (swap: no move-assignment code)
-
-  if (beforeConnect) {
+  if (a.num() != 0) {
     // `done` goes to JS as a heap copy, which JS hands back exactly once (sw_before_connect_done), also
     // after the client is gone: the core ignores a late or stale call (it holds a weak reference). By
     // rvalue reference: moved once, from the core's argument straight to the heap.

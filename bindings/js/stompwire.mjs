@@ -642,6 +642,7 @@ export class Client {
     const list = [
       o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
       versions & 8 ? 0 : versions,
+      ...headerList(o.connectHeaders),
       flag(o.useStompCommand),
       num(o.heartbeatIncoming),
       num(o.heartbeatOutgoing),
@@ -662,7 +663,7 @@ export class Client {
       num(o.maxIncomingFrameSize),
       o.beforeConnect ? 1 : 0,
     ];
-    const h = sw_client_create(this._key, args(headerList(o.connectHeaders, list)));
+    const h = sw_client_create(this._key, args(list));
     if (!h) {
       const code = sw_last_error();
       const what = outStr();
