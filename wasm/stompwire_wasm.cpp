@@ -365,12 +365,14 @@ int publishResult(std::uint32_t key, std::uint32_t pubKey, const PublishHandle& 
   return -1;
 }
 
+// Built in place, the fields in declaration order: hence the order of the args block.
 PublishParams readPublish(Args& a, int flags) {
-  PublishParams p{.binary = (flags & 1) != 0, .receipt = (flags & 2) != 0, .skipContentLengthHeader = (flags & 4) != 0};
-  p.destination = a.str();
-  a.headers().swap(p.headers);
-  p.body = a.str();
-  return p;
+  return {.destination = std::string(a.str()),
+          .body = std::string(a.str()),
+          .headers = a.headers(),
+          .binary = (flags & 1) != 0,
+          .receipt = (flags & 2) != 0,
+          .skipContentLengthHeader = (flags & 4) != 0};
 }
 
 }  // namespace
@@ -566,7 +568,7 @@ SW_EXPORT("A") void sw_sub_free(Subscription* s) { delete s; }
 
 // In transaction tx if not null, else on client c. key: the client's (events go to it; read from JS, as
 // publishing may run callbacks). flags: 1 binary, 2 receipt, 4 no content-length. args: destination,
-// headers, body.
+// body, headers.
 SW_EXPORT("B") int sw_publish(Client* c, Transaction* tx, std::uint32_t key, std::uint32_t pubKey, int flags,
                               const unsigned char* args) {
   Args a{args};

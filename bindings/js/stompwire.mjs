@@ -848,7 +848,7 @@ export class Client {
       body = String(body);
     }
     const key = ++seq;
-    const a = args([String(p.destination ?? ''), ...headerList(p.headers), body]);
+    const a = args([String(p.destination ?? ''), body, ...headerList(p.headers)]);
     const r = sw_publish(this._h, tx, this._key, key, flags, a);
     if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
