@@ -397,7 +397,7 @@ namespace {
 struct PlainCategory final : error_category {
   constexpr explicit PlainCategory(const char* n) : name_(n) {}
   const char* name() const noexcept override { return name_; }
-  std::string message(int) const override { return "unknown error"; }
+  std::string message(int) const override { return "unknown"; }  // (the text errcName gives too: one copy)
   const char* name_;
 };
 }  // namespace
