@@ -89,20 +89,14 @@ static_assert(sizeof(HeaderView) == 16 && sizeof(std::string_view) == 8);
 FrameInfo frameInfo;
 
 // The header names and values go out as one block, which JS decodes with one call, together with the
-// body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent: tested in
-// tests/unit/core/client_hook_test.cpp): the block is pointed at, never copied.
+// body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent): the block
+// is pointed at, never copied. Not checked here at run time (a loop over the headers per frame, 41 B
+// gzipped): tests/unit/core/client_hook_test.cpp checks the layout for every event kind and for
+// borrowed, queued and kept messages, and the JS tests read every kind of frame through it.
 void describe(const FrameView& f, bool binary) {
-  const std::size_t count = f.headers.size();
-  const char* next = count ? f.headers[0].name.data() : nullptr;
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::string_view name = f.headers[i].name, value = f.headers[i].value;
-    // Not back to back: the core broke its layout guarantee; JS would read other bytes.
-    if (name.data() != next || value.data() != next + name.size()) __builtin_trap();
-    next = value.data() + value.size();
-  }
   frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
                static_cast<std::uint32_t>(f.body.size()), f.headers.data(),
-               static_cast<std::uint32_t>(count), binary ? 1u : 0u};
+               static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
 }
 
 void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, false); }
