@@ -110,6 +110,25 @@ std::size_t strlen(const char* s) {
   return static_cast<std::size_t>(p - s);
 }
 
+// libc's memchr aligns its pointer before it reads a word at a time (166 bytes of wasm). WebAssembly loads
+// need no alignment: 8 bytes per step from the start, then bytes (a zero byte of w ^ pattern is a match:
+// the classic has-zero-byte test, exact for the first match).
+void* memchr(const void* s, int c, std::size_t n) {
+  const auto* p = static_cast<const unsigned char*>(s);
+  constexpr std::uint64_t kOnes = 0x0101010101010101u;
+  const std::uint64_t pattern = kOnes * static_cast<unsigned char>(c);
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    w ^= pattern;
+    if ((w - kOnes) & ~w & (kOnes << 7)) break;
+  }
+  for (; n; --n, ++p) {
+    if (*p == static_cast<unsigned char>(c)) return const_cast<unsigned char*>(p);
+  }
+  return nullptr;
+}
+
 // Fatal errors (out of memory, libc++'s checks without exceptions) trap, as this module's own checks do
 // (__builtin_trap): libc's abort() would call the WASI import proc_exit, which JS would have to provide.
 void abort() { __builtin_trap(); }
