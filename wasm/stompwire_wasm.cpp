@@ -376,8 +376,9 @@ PublishParams readPublish(Args& a, int flags) {
 // dynamic_cast/exception-matching machinery (~3.5 KB of wasm that this -fno-rtti, -fno-exceptions
 // module never runs; system_error.cpp's message formatting would also pull in snprintf, ~6 KB more).
 // The same members defined here, without RTTI, keep those objects out of the link.
-// They mirror libc++ 13's (src/system_error.cpp, src/memory.cpp); a libc++ that needs more from those
-// objects fails the link with duplicate symbols instead of misbehaving.
+// They mirror libc++ 13's (src/system_error.cpp, src/memory.cpp; the weak count's in their single-threaded
+// form); a libc++ that needs more from those objects fails the link with duplicate symbols instead of
+// misbehaving.
 namespace std {
 inline namespace __2 {
 error_category::~error_category() noexcept {}
@@ -406,20 +407,19 @@ const error_category& system_category() noexcept {
 
 __shared_count::~__shared_count() {}
 __shared_weak_count::~__shared_weak_count() {}
+// The module is single-threaded (no -pthread): plain counts instead of libc++'s atomic ones (whose
+// compare-exchange loop in lock() only retries when another thread raced it). A count of -1 means none.
 void __shared_weak_count::__release_weak() noexcept {
-  if (__atomic_load_n(&__shared_weak_owners_, __ATOMIC_ACQUIRE) == 0) {
+  if (__shared_weak_owners_ == 0) {
     __on_zero_shared_weak();
-  } else if (__atomic_add_fetch(&__shared_weak_owners_, -1, __ATOMIC_ACQ_REL) == -1) {
-    __on_zero_shared_weak();
+  } else {
+    --__shared_weak_owners_;
   }
 }
 __shared_weak_count* __shared_weak_count::lock() noexcept {
-  long owners = __atomic_load_n(&__shared_owners_, __ATOMIC_SEQ_CST);
-  while (owners != -1) {
-    if (__atomic_compare_exchange_n(&__shared_owners_, &owners, owners + 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-      return this;
-  }
-  return nullptr;
+  if (__shared_owners_ == -1) return nullptr;
+  ++__shared_owners_;
+  return this;
 }
 const void* __shared_weak_count::__get_deleter(const type_info&) const noexcept { return nullptr; }
 }  // namespace __2
