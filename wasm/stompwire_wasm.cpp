@@ -4,7 +4,7 @@
 //
 // Conventions of the ABI:
 // - handles are pointers to heap objects owned by this module (Client, Subscription, Message,
-//   Transaction, JsTransport); JS frees each one exactly once;
+//   Transaction, JsTransport, a beforeConnect's done); JS frees each one exactly once;
 // - string arguments arrive packed in one "args" block written by JS: for a string, u32 length then the
 //   bytes padded to 4; for a number, a f64. Every entry point copies what it needs out of the block
 //   before it calls into the core, because a user callback may run a nested call that rewrites it;
@@ -60,7 +60,7 @@ enum Event {
   evUnhandledMessage,  // frame
   evUnhandledReceipt,  // frame
   evPublishDone,       // a = publish key, b = errc
-  evBeforeConnect,     // a = done key
+  evBeforeConnect,     // a = the done handle (for sw_before_connect_done)
   evDeactivated,       // a = done key
 };
 
@@ -133,8 +133,8 @@ struct Args {
 
 // The numeric options, in the order bindings/js writes them (after brokerURL, the versions and the
 // connect headers), as one table: a loop over it is smaller than a store per option. Each one arrives as
-// a f64, NaN when JS leaves the default alone. The kind of each field comes from its declared type (a field whose type
-// changes to one not handled here fails to compile).
+// a f64, NaN when JS leaves the default alone. The kind of each field comes from its declared type (a
+// field whose type changes to one not handled here fails to compile).
 enum FieldKind : std::uint8_t { fBool, fDouble, fMillis, fU32 };
 template <class T>
 constexpr FieldKind fieldKind() {
@@ -492,7 +492,8 @@ SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* 
     // after the client is gone: the core ignores a late or stale call (it holds a weak reference). By
     // rvalue reference: moved once, from the core's argument straight to the heap.
     o.beforeConnect = [key](BeforeConnectDone&& done) {
-      sw_event(key, evBeforeConnect, static_cast<int>(reinterpret_cast<std::uintptr_t>(new BeforeConnectDone(std::move(done)))), 0, 0);
+      sw_event(key, evBeforeConnect,
+               static_cast<int>(reinterpret_cast<std::uintptr_t>(new BeforeConnectDone(std::move(done)))), 0, 0);
     };
   }
   auto r = Client::create(
