@@ -111,8 +111,8 @@ std::size_t strlen(const char* s) {
 }
 
 // libc's memchr aligns its pointer before it reads a word at a time (166 bytes of wasm). WebAssembly loads
-// need no alignment: 8 bytes per step from the start, then bytes (a zero byte of w ^ pattern is a match:
-// the classic has-zero-byte test, exact for the first match).
+// need no alignment: 8 bytes per step from the start while no byte of the word matches (a zero byte of
+// w ^ pattern: the has-zero-byte test never misses one), then byte by byte to the first match.
 void* memchr(const void* s, int c, std::size_t n) {
   const auto* p = static_cast<const unsigned char*>(s);
   constexpr std::uint64_t kOnes = 0x0101010101010101u;
