@@ -57,7 +57,7 @@ export function makeTransportFactory(options, openWebSocket) {
   const factory = (url, protocols) => {
     const plan = mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
     const open = (kind) => {
-      if (kind === 'websocket') return openWebSocket(url, protocols);
+      if (kind === 'websocket') return () => openWebSocket(url, protocols);
       const sockjsURL = options.sockjsURL ?? defaultSockJsURL(url);
       return loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(sockjsURL, null, options.sockjsOptions));
     };
@@ -73,25 +73,27 @@ export const errorText = (e) => String(e?.message ?? e);
 export const noop = () => {}; // shared with stompwire.mjs
 
 // What the client core sees: one WebSocket-like object per connection attempt, trying the kinds in `plan`
-// in order behind it. sockjs-client loads asynchronously: `open('sockjs')` gives a promise of a function
-// that creates the SockJS object, called only if the attempt is still wanted by then. SockJS shows its
-// transport name as the protocol (shown as ''), carries text only and accepts close codes 1000 and
-// 3000-4999 (the core closes with 1000 or 4000).
+// in order behind it. `open(kind)` gives a function that creates the socket: at once for a WebSocket, as a
+// promise for SockJS (sockjs-client loads asynchronously), called only if the attempt is still wanted by
+// then. SockJS shows its transport name as the protocol (shown as ''), carries text only and accepts close
+// codes 1000 and 3000-4999 (the core closes with 1000 or 4000).
 class FallbackSocket {
   constructor(plan, open, factory, fallbackTimeout) {
     // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
-    // once open.
+    // once open. The close event it gets is the inner socket's own, or one made here (code, reason, wasClean).
     this.readyState = 0;
     this._sent = []; // what the core sent before the first frame: replayed after a fall-over
     // Set later: _i, _kind and _inner (the attempt now: index, kind, socket; _inner null while SockJS
     // loads), _timer, _gotFrame, _closing (close()'s [code, reason]).
     const attempt = (i) => {
       const kind = plan[i];
-      const last = i === plan.length - 1;
+      const last = !plan[i + 1];
       this._i = i;
       this._kind = kind;
       this._inner = null;
       const stale = () => this._i !== i;
+      // Whether a failure of this attempt falls over to the next kind rather than ending the socket.
+      const more = () => !last && !this._gotFrame && !this._closing;
       const failOver = () => {
         const inner = this._inner;
         clearTimeout(this._timer);
@@ -103,12 +105,17 @@ class FallbackSocket {
         }
         attempt(i + 1);
       };
-      const lost = (error) => {
-        if (!last) return failOver();
-        this._end({ code: 1006, reason: errorText(error), wasClean: false }, error);
-      };
-      const use = (inner) => {
-        this._inner = inner;
+      // The socket could not be made: the next kind, or an error and a close (never from within the
+      // constructor: only the last kind can end the socket, and it is never the first to be made at once).
+      const lost = (error) => (last ? this._end({ code: 1006, reason: errorText(error), wasClean: false }, error) : failOver());
+      const make = (create) => {
+        if (stale() || this._closing) return;
+        let inner;
+        try {
+          inner = this._inner = create();
+        } catch (error) {
+          return lost(error);
+        }
         try {
           inner.binaryType = 'arraybuffer';
         } catch {}
@@ -117,13 +124,10 @@ class FallbackSocket {
           // SockJS: a close() while it connected waited for this (closing it earlier leaves the session
           // on the server until it times out).
           if (this._closing) return inner.close(...(kind === 'sockjs' ? this._closing : [1000]));
-          if (this.readyState === 0) {
-            this.readyState = 1;
-            this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
-            this.onopen?.({ type: 'open' });
-          } else {
-            for (const d of this._sent) inner.send(text(kind, d));
-          }
+          if (this.readyState) return this._sent.forEach((d) => inner.send(text(kind, d)));
+          this.readyState = 1;
+          this.protocol = kind === 'sockjs' ? '' : inner.protocol;
+          this.onopen?.();
         };
         inner.onmessage = (ev) => {
           if (stale()) return;
@@ -136,41 +140,14 @@ class FallbackSocket {
           this.onmessage?.(ev);
         };
         // sockjs-client's error events are not passed on (its close event says what happened).
-        if (kind === 'websocket') {
-          inner.onerror = (ev) => {
-            if (stale() || (!this._gotFrame && !last && !this._closing)) return;
-            this.onerror?.(ev);
-          };
-        }
-        inner.onclose = (ev) => {
-          if (stale()) return;
-          if (!this._gotFrame && !last && !this._closing) return failOver();
-          this._end(ev);
-        };
+        if (kind !== 'sockjs') inner.onerror = (ev) => stale() || more() || this.onerror?.(ev);
+        inner.onclose = (ev) => stale() || (more() ? failOver() : this._end(ev));
       };
-      let inner;
-      try {
-        inner = open(kind);
-      } catch (error) {
-        if (!last) return attempt(i + 1);
-        return queueMicrotask(() => lost(error));
-      }
       // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
-      if (!last) this._timer = setTimeout(() => !stale() && !this._gotFrame && failOver(), fallbackTimeout);
-      if (!inner.then) return use(inner);
-      inner.then(
-        (make) => {
-          if (stale() || this._closing) return;
-          let sock;
-          try {
-            sock = make();
-          } catch (error) {
-            return lost(error);
-          }
-          use(sock);
-        },
-        (error) => stale() || this._closing || lost(error),
-      );
+      if (!last) this._timer = setTimeout(() => stale() || this._gotFrame || failOver(), fallbackTimeout);
+      const create = open(kind);
+      if (create.then) create.then(make, (error) => stale() || this._closing || lost(error));
+      else make(create);
     };
     attempt(0);
   }
@@ -183,32 +160,30 @@ class FallbackSocket {
     clearTimeout(this._timer);
     if (this.readyState === 3) return;
     this.readyState = 3;
-    if (error) this.onerror?.({ type: 'error', error, message: error?.message });
-    this.onclose?.({ type: 'close', code: ev.code ?? 1006, reason: ev.reason ?? '', wasClean: !!ev.wasClean });
+    if (error) this.onerror?.({ type: 'error', error, message: error.message });
+    this.onclose?.(ev);
   }
 
   send(data) {
     if (this.readyState !== 1) throw new Error('socket not open');
-    if (!this._gotFrame) this._sent.push(data);
-    if (this._inner?.readyState !== 1) return; // falling over: replayed once the next one opens
-    this._inner.send(text(this._kind, data));
+    this._sent?.push(data);
+    if (this._inner?.readyState === 1) this._inner.send(text(this._kind, data)); // else falling over: replayed once the next one opens
   }
 
-  close(code = 1000, reason = '') {
+  // Only the core calls it, always with a code and a reason.
+  close(code, reason) {
     if (this._closing) return;
     this._closing = [code, reason];
     clearTimeout(this._timer);
-    if (this.readyState === 0 || this.readyState === 1) this.readyState = 2;
+    if (this.readyState < 2) this.readyState = 2;
     const inner = this._inner;
     // SockJS still loading: it is never created.
     if (!inner) return queueMicrotask(() => this._end({ code, reason, wasClean: true }));
-    if (this._kind === 'sockjs' && inner.readyState === 0) return; // closed once open (see onopen)
+    if (this._kind === 'sockjs' && !inner.readyState) return; // closed once open (see onopen)
     try {
       inner.close(code, reason);
     } catch {
-      try {
-        inner.close(1000);
-      } catch {}
+      inner.close(1000); // a code or reason the socket refuses (the caller catches a throw from a closing one)
     }
   }
 }
