@@ -9,7 +9,7 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
+import { abandon, codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
@@ -138,10 +138,9 @@ function error(code, message, extra) {
   return codedError(code, message ?? code, extra);
 }
 
+// A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap).
 function bytesOf(b) {
-  if (b instanceof Uint8Array) return b;
-  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  return new Uint8Array(b);
+  return ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -403,11 +402,7 @@ const imports = {
     i: (conn) => sockets.get(conn)?._sock?.bufferedAmount ?? 0,
     // sw_ws_release
     j(conn) {
-      toSocket(conn, (s) => {
-        // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
-        s.onopen = s.onmessage = s.onerror = s.onclose = noop;
-        if (s.readyState === 0 || s.readyState === 1) s.close(1000);
-      });
+      toSocket(conn, abandon);
       sockets.delete(conn);
     },
     // sw_event
@@ -826,11 +821,11 @@ export class Client {
   }
 
   publish(params) {
-    if (!this._h) {
-      if (this._disposed) return settled(Promise.reject(error('deactivated', 'client disposed')));
-      return settled(this.ready.then(() => this.publish(params)));
-    }
-    return settled(this._publish(params, 0));
+    return settled(
+      this._h ? this._publish(params, 0)
+      : this._disposed ? Promise.reject(error('deactivated', 'client disposed'))
+      : this.ready.then(() => this.publish(params)),
+    );
   }
 
   publishJson(destination, value, params = {}) {

@@ -30,18 +30,21 @@ export const codedError = (code, message, extra) => Object.assign(new Error(mess
 // An optional dependency's import, left alone by bundlers (shared with stompwire.mjs: ws, node:fs/promises).
 export const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
+// The SockJS constructor: the SockJS option, a global one (from a <script> tag: a function, not an element
+// with id "SockJS"), or sockjs-client, imported once (again after a failure).
 let sockJsModule = null;
-function loadSockJs(given) {
-  given ||= typeof globalThis.SockJS === 'function' && globalThis.SockJS;
-  if (given) return Promise.resolve(given);
-  return (sockJsModule ??= dynamicImport('sockjs-client').then(
-    (m) => m.default ?? m,
-    (cause) => {
-      sockJsModule = null;
-      throw codedError('transport_error', "transport 'sockjs': npm install sockjs-client, or pass the SockJS option", { cause });
-    },
-  ));
-}
+const loadSockJs = (given) =>
+  Promise.resolve(
+    given ||
+      (typeof globalThis.SockJS === 'function' && globalThis.SockJS) ||
+      (sockJsModule ??= dynamicImport('sockjs-client').then(
+        (m) => m.default ?? m,
+        (cause) => {
+          sockJsModule = null;
+          throw codedError('transport_error', "transport 'sockjs': npm install sockjs-client, or pass the SockJS option", { cause });
+        },
+      )),
+  );
 
 /**
  * Makes the socket factory of one Client for options.transport. `openWebSocket(url, protocols)`
@@ -70,7 +73,16 @@ export function makeTransportFactory(options, openWebSocket) {
 
 const text = (kind, data) => (kind === 'sockjs' && typeof data !== 'string' ? dec.decode(data) : data);
 export const errorText = (e) => String(e?.message ?? e);
-export const noop = () => {}; // shared with stompwire.mjs
+export const noop = () => {};
+
+// Closes a socket nobody listens to any more. No-op handlers rather than null: `ws` throws on an 'error'
+// event nobody listens to. (Shared with stompwire.mjs.)
+export const abandon = (s) => {
+  s.onopen = s.onmessage = s.onerror = s.onclose = noop;
+  try {
+    if (s.readyState < 2) s.close(1000);
+  } catch {}
+};
 
 // What the client core sees: one WebSocket-like object per connection attempt, trying the kinds in `plan`
 // in order behind it. `open(kind)` gives a function that creates the socket: at once for a WebSocket, as a
@@ -95,14 +107,8 @@ class FallbackSocket {
       // Whether a failure of this attempt falls over to the next kind rather than ending the socket.
       const more = () => !last && !this._gotFrame && !this._closing;
       const failOver = () => {
-        const inner = this._inner;
         clearTimeout(this._timer);
-        if (inner) {
-          inner.onopen = inner.onmessage = inner.onerror = inner.onclose = noop;
-          try {
-            inner.close(1000);
-          } catch {}
-        }
+        if (this._inner) abandon(this._inner);
         attempt(i + 1);
       };
       // The socket could not be made: the next kind, or an error and a close (never from within the
