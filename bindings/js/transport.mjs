@@ -95,15 +95,16 @@ class FallbackSocket {
     // once open. The close event it gets is the inner socket's own, or one made here (code, reason, wasClean).
     this.readyState = 0;
     this._sent = []; // what the core sent before the first frame: replayed after a fall-over
-    // Set later: _i, _kind and _inner (the attempt now: index, kind, socket; _inner null while SockJS
+    // Set later: _kind and _inner (the attempt now: its kind and socket; _inner null while SockJS
     // loads), _timer, _gotFrame, _closing (close()'s [code, reason]).
     const attempt = (i) => {
       const kind = plan[i];
       const last = !plan[i + 1];
-      this._i = i;
       this._kind = kind;
       this._inner = null;
-      const stale = () => this._i !== i;
+      // Only a SockJS still loading can outlive its attempt: an abandoned socket's handlers are no-ops, and
+      // the fall-over timer is cleared whenever it must not fire (first frame, close(), the end).
+      const stale = () => this._kind !== kind; // a plan names each kind once
       // Whether a failure of this attempt falls over to the next kind rather than ending the socket.
       const more = () => !last && !this._gotFrame && !this._closing;
       const failOver = () => {
@@ -126,17 +127,15 @@ class FallbackSocket {
           inner.binaryType = 'arraybuffer';
         } catch {}
         inner.onopen = () => {
-          if (stale()) return;
           // SockJS: a close() while it connected waited for this (closing it earlier leaves the session
-          // on the server until it times out).
-          if (this._closing) return inner.close(...(kind === 'sockjs' ? this._closing : [1000]));
+          // on the server until it times out). A WebSocket closed while connecting never opens.
+          if (this._closing) return inner.close(...this._closing);
           if (this.readyState) return this._sent.forEach((d) => inner.send(text(kind, d)));
           this.readyState = 1;
           this.protocol = kind === 'sockjs' ? '' : inner.protocol;
           this.onopen?.();
         };
         inner.onmessage = (ev) => {
-          if (stale()) return;
           if (!this._gotFrame) {
             this._gotFrame = true;
             clearTimeout(this._timer);
@@ -146,11 +145,11 @@ class FallbackSocket {
           this.onmessage?.(ev);
         };
         // sockjs-client's error events are not passed on (its close event says what happened).
-        if (kind !== 'sockjs') inner.onerror = (ev) => stale() || more() || this.onerror?.(ev);
-        inner.onclose = (ev) => stale() || (more() ? failOver() : this._end(ev));
+        if (kind !== 'sockjs') inner.onerror = (ev) => more() || this.onerror?.(ev);
+        inner.onclose = (ev) => (more() ? failOver() : this._end(ev));
       };
       // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
-      if (!last) this._timer = setTimeout(() => stale() || this._gotFrame || failOver(), fallbackTimeout);
+      if (!last) this._timer = setTimeout(failOver, fallbackTimeout);
       const create = open(kind);
       if (create.then) create.then(make, (error) => stale() || this._closing || lost(error));
       else make(create);
@@ -170,8 +169,8 @@ class FallbackSocket {
     this.onclose?.(ev);
   }
 
+  // The core sends only once open.
   send(data) {
-    if (this.readyState !== 1) throw new Error('socket not open');
     this._sent?.push(data);
     if (this._inner?.readyState === 1) this._inner.send(text(this._kind, data)); // else falling over: replayed once the next one opens
   }
