@@ -269,11 +269,13 @@ function workerTicker() {
   }
 }
 
+// A socket event, now or once the module is idle. A released socket's handlers are no-ops (abandon()), so
+// only an event queued before the release can be stale: drain() checks.
 function later(rec, fn) {
   if (busy || backlog.length) {
     backlog.push([rec, fn]);
     if (backlog.length === 1) queueMicrotask(drain);
-  } else if (sockets.get(rec._conn) === rec) {
+  } else {
     fn();
   }
 }
@@ -339,8 +341,8 @@ function openSocket(conn, key, url, protocols) {
   s.onopen = () => later(rec, () => sw_ws_opened(conn, args([s.protocol ?? ''])));
   s.onmessage = (ev) => {
     // The common case without the closure and the queue of later().
-    if (!busy && !backlog.length && sockets.get(conn) === rec) feed(conn, ev.data);
-    else later(rec, () => feed(conn, ev.data));
+    if (busy || backlog.length) later(rec, () => feed(conn, ev.data));
+    else feed(conn, ev.data);
   };
   s.onerror = onerror;
   s.onclose = onclose;
@@ -446,16 +448,12 @@ async function instantiate(source) {
   }
   // './' and a literal: the pattern bundlers (webpack 5, Vite, Parcel) turn into an emitted asset.
   const url = new URL('./stompwire.wasm', import.meta.url);
-  if (!(source instanceof WebAssembly.Module)) {
-    if (source === undefined && url.protocol === 'file:') {
-      source = await (await dynamicImport('node:fs/promises')).readFile(url);
-    }
-    source ??= url;
-    if (typeof source === 'string' || source instanceof URL) source = fetch(source);
-    source = await source;
-    // A Response (from fetch or the app): its bytes.
-    if (source.arrayBuffer) source = await source.arrayBuffer();
-  }
+  source ??= url.protocol === 'file:' ? dynamicImport('node:fs/promises').then((fs) => fs.readFile(url)) : url;
+  if (typeof source === 'string' || source instanceof URL) source = fetch(source);
+  // A promise of any of these, or a WebAssembly.Module (passed through).
+  source = await source;
+  // A Response (from fetch or the app): its bytes.
+  if (source.arrayBuffer) source = await source.arrayBuffer();
   // An Instance from a Module, {module, instance} from bytes.
   const r = await WebAssembly.instantiate(source, imports);
   W = (r.instance ?? r).exports;
@@ -622,7 +620,7 @@ export class Client {
     for (const e of EVENTS) {
       this._on[e] = [typeof options[e] === 'function' ? options[e] : undefined];
     }
-    if (options.heartbeatStrategy === 'worker' && !ticker) ticker = workerTicker();
+    if (options.heartbeatStrategy === 'worker') ticker ??= workerTicker();
     // Loaded: options are checked now (the constructor throws on a bad one); else once loaded.
     this.ready = W ? (this._init(), Promise.resolve(this)) : settled(init().then(() => (this._init(), this)));
   }
@@ -724,14 +722,8 @@ export class Client {
     }
     if (kind === 10) {
       const done = (failed) => this._h && sw_before_connect_done(this._h, a, failed);
-      let r;
-      try {
-        r = this._o.beforeConnect(this);
-      } catch (e) {
-        this._callbackError(e);
-        return done(1);
-      }
-      return Promise.resolve(r).then(() => done(0), (e) => (this._callbackError(e), done(1)));
+      // A throw and a rejection alike fail the attempt (reported once the module's call has returned).
+      return new Promise((r) => r(this._o.beforeConnect(this))).then(() => done(0), (e) => (this._callbackError(e), done(1)));
     }
     const settle = this._pending.get(a);
     this._pending.delete(a);
@@ -838,17 +830,10 @@ export class Client {
   }
 
   _publish(p, tx) {
-    let flags = (p.receipt ? 2 : 0) | (p.skipContentLengthHeader ? 4 : 0);
-    let body = p.body ?? '';
-    if (p.binaryBody !== undefined) {
-      flags |= 1;
-      body = bytesOf(p.binaryBody);
-    } else {
-      body = String(body);
-    }
+    const binary = p.binaryBody !== undefined;
     const key = ++seq;
-    const a = args([String(p.destination ?? ''), ...headerList(p.headers), body]);
-    const r = sw_publish(this._h, tx, this._key, key, flags, a);
+    const a = args([String(p.destination ?? ''), ...headerList(p.headers), binary ? bytesOf(p.binaryBody) : String(p.body ?? '')]);
+    const r = sw_publish(this._h, tx, this._key, key, binary | (p.receipt ? 2 : 0) | (p.skipContentLengthHeader ? 4 : 0), a);
     if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
   }
