@@ -271,19 +271,20 @@ function workerTicker() {
 
 // A socket event, now or once the module is idle. A released socket's handlers are no-ops (abandon()), so
 // only an event queued before the release can be stale: drain() checks.
-function later(rec, fn) {
+// fn(conn, arg): no closure per message.
+function later(rec, fn, arg) {
   if (busy || backlog.length) {
-    backlog.push([rec, fn]);
+    backlog.push([rec, fn, arg]);
     if (backlog.length === 1) queueMicrotask(drain);
   } else {
-    fn();
+    fn(rec._conn, arg);
   }
 }
 
 function drain() {
   while (backlog.length && !busy) {
-    const [rec, fn] = backlog.shift();
-    if (sockets.get(rec._conn) === rec) fn();
+    const [rec, fn, arg] = backlog.shift();
+    if (sockets.get(rec._conn) === rec) fn(rec._conn, arg);
   }
   if (backlog.length) queueMicrotask(drain);
 }
@@ -313,7 +314,7 @@ function feed(conn, data) {
 // transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
 // a browser hides it (plain transport_error there).
 function socketError(ev) {
-  const m = /Unexpected server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
+  const m = /server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
   return m ? (m[1] === '1' ? 27 /* unauthorized */ : 28) /* forbidden */ : 0;
 }
 
@@ -323,7 +324,7 @@ function openSocket(conn, key, url, protocols) {
   sockets.set(conn, rec);
   const onerror = (ev, code = socketError(ev)) => {
     c._lastSocketError = ev;
-    later(rec, () => sw_ws_error(conn, code));
+    later(rec, sw_ws_error, code);
   };
   const onclose = (ev) => later(rec, () => sw_ws_closed(conn, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
   let s;
@@ -339,11 +340,7 @@ function openSocket(conn, key, url, protocols) {
     s.binaryType = 'arraybuffer';
   } catch {}
   s.onopen = () => later(rec, () => sw_ws_opened(conn, args([s.protocol ?? ''])));
-  s.onmessage = (ev) => {
-    // The common case without the closure and the queue of later().
-    if (busy || backlog.length) later(rec, () => feed(conn, ev.data));
-    else feed(conn, ev.data);
-  };
+  s.onmessage = (ev) => later(rec, feed, ev.data);
   s.onerror = onerror;
   s.onclose = onclose;
 }

@@ -57,15 +57,16 @@ export function makeTransportFactory(options, openWebSocket) {
   if (mode !== 'sockjs' && mode !== 'auto') {
     throw codedError('invalid_option', `transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`, { option: 'transport' });
   }
-  const factory = (url, protocols) => {
-    const plan = mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
-    const open = (kind) => {
-      if (kind === 'websocket') return () => openWebSocket(url, protocols);
-      const sockjsURL = options.sockjsURL ?? defaultSockJsURL(url);
-      return loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(sockjsURL, null, options.sockjsOptions));
-    };
-    return new FallbackSocket(plan, open, factory, options.fallbackTimeout ?? 4000);
-  };
+  const factory = (url, protocols) =>
+    new FallbackSocket(
+      mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'],
+      (kind) =>
+        kind === 'websocket'
+          ? () => openWebSocket(url, protocols)
+          : loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(options.sockjsURL ?? defaultSockJsURL(url), null, options.sockjsOptions)),
+      factory,
+      options.fallbackTimeout ?? 4000,
+    );
   // factory._worked, set once a first frame arrives: what delivered it ('websocket' | 'sockjs'), Client's
   // transportUsed.
   return factory;
@@ -94,9 +95,9 @@ class FallbackSocket {
     // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
     // once open. The close event it gets is the inner socket's own, or one made here (code, reason, wasClean).
     this.readyState = 0;
-    this._sent = []; // what the core sent before the first frame: replayed after a fall-over
+    this._sent = []; // what the core sent before the first frame (null after it): replayed after a fall-over
     // Set later: _kind and _inner (the attempt now: its kind and socket; _inner null while SockJS
-    // loads), _timer, _gotFrame, _closing (close()'s [code, reason]).
+    // loads), _timer, _closing (close()'s [code, reason]).
     const attempt = (i) => {
       const kind = plan[i];
       const last = !plan[i + 1];
@@ -106,7 +107,7 @@ class FallbackSocket {
       // the fall-over timer is cleared whenever it must not fire (first frame, close(), the end).
       const stale = () => this._kind !== kind; // a plan names each kind once
       // Whether a failure of this attempt falls over to the next kind rather than ending the socket.
-      const more = () => !last && !this._gotFrame && !this._closing;
+      const more = () => !last && this._sent && !this._closing;
       const failOver = () => {
         clearTimeout(this._timer);
         if (this._inner) abandon(this._inner);
@@ -136,10 +137,9 @@ class FallbackSocket {
           this.onopen?.();
         };
         inner.onmessage = (ev) => {
-          if (!this._gotFrame) {
-            this._gotFrame = true;
-            clearTimeout(this._timer);
+          if (this._sent) {
             this._sent = null;
+            clearTimeout(this._timer);
             factory._worked = kind;
           }
           this.onmessage?.(ev);
@@ -151,7 +151,10 @@ class FallbackSocket {
       // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
       if (!last) this._timer = setTimeout(failOver, fallbackTimeout);
       const create = open(kind);
-      if (create.then) create.then(make, (error) => stale() || this._closing || lost(error));
+      // A failed load goes the way of a constructor that throws.
+      if (create.then) create.then(make, (error) => make(() => {
+        throw error;
+      }));
       else make(create);
     };
     attempt(0);
