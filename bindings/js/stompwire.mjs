@@ -85,7 +85,7 @@ function outStr(n = sw_out_len()) {
 function ensure(need, which) {
   const b = bufs[which];
   if (need > b[1]) {
-    if (b[0]) sw_free(b[0]);
+    sw_free(b[0]); // free(0) does nothing
     b[1] = Math.max(need, 2 * b[1], 1024);
     b[0] = sw_alloc(b[1]);
   }
@@ -107,12 +107,13 @@ function args(list) {
     }
     let n;
     if (typeof x === 'string') {
-      n = enc.encodeInto(x, u8.subarray(o + 4, o + 4 + 3 * x.length)).written;
+      // `need` holds 3 bytes a char: encodeInto never gets to the end of the buffer.
+      n = enc.encodeInto(x, u8.subarray(o + 4)).written;
     } else {
       u8.set(x, o + 4);
       n = x.length;
     }
-    dv.setUint32(o, n, true);
+    u32[o >> 2] = n; // o stays 4-aligned (the module's memory is little-endian, as readFrame assumes)
     o += 4 + ((n + 3) & ~3);
   }
   return base;
@@ -135,7 +136,7 @@ function error(code, message, extra) {
     message ??= outStr(sw_error_text(code, 1));
     code = errName(code);
   }
-  return codedError(code, message ?? code, extra);
+  return codedError(code, message, extra);
 }
 
 // A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap).
@@ -152,24 +153,25 @@ class Frame {
   constructor(command, text, lengths, body, bytes, isBinaryBody, handle) {
     this.command = command;
     this.isBinaryBody = isBinaryBody;
-    this._text = text; // the header names and values back to back
-    this._lengths = lengths; // name length, value length, ... (undefined once parsed into _headers)
-    this._headers = undefined;
+    // The header names and values back to back and their lengths (name, value, ...); once parsed, the
+    // headers object (and _lengths undefined).
+    this._headers = text;
+    this._lengths = lengths;
     this._body = body;
     this._bytes = bytes;
     this._h = handle; // Message: the frame's copy on the wasm heap until ack/nack (0: none)
   }
   get headers() {
-    if (this._headers) return this._headers;
+    const t = this._headers, l = this._lengths;
+    if (!l) return t;
     const h = {};
-    const t = this._text, l = this._lengths;
     for (let i = 0, k = 0; i < l.length; i += 2) {
       const name = t.substr(k, l[i]);
       k += l[i];
       if (h[name] === undefined || !Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]);
       k += l[i + 1];
     }
-    this._lengths = this._text = undefined;
+    this._lengths = undefined;
     return (this._headers = h);
   }
   get body() {
