@@ -103,9 +103,6 @@ class FallbackSocket {
       const last = !plan[i + 1];
       this._kind = kind;
       this._inner = null;
-      // Only a SockJS still loading can outlive its attempt: an abandoned socket's handlers are no-ops, and
-      // the fall-over timer is cleared whenever it must not fire (first frame, close(), the end).
-      const stale = () => this._kind !== kind; // a plan names each kind once
       // Whether a failure of this attempt falls over to the next kind rather than ending the socket.
       const more = () => !last && this._sent && !this._closing;
       const failOver = () => {
@@ -113,16 +110,18 @@ class FallbackSocket {
         if (this._inner) abandon(this._inner);
         attempt(i + 1);
       };
-      // The socket could not be made: the next kind, or an error and a close (never from within the
-      // constructor: only the last kind can end the socket, and it is never the first to be made at once).
-      const lost = (error) => (last ? this._end({ code: 1006, reason: errorText(error), wasClean: false }, error) : failOver());
       const make = (create) => {
-        if (stale() || this._closing) return;
+        // Only a SockJS still loading can outlive its attempt (a plan names each kind once): an abandoned
+        // socket's handlers are no-ops, and the fall-over timer is cleared whenever it must not fire (first
+        // frame, close(), the end).
+        if (this._kind !== kind || this._closing) return;
         let inner;
         try {
           inner = this._inner = create();
         } catch (error) {
-          return lost(error);
+          // The next kind, or an error and a close (never from within the constructor: only the last kind
+          // ends the socket, and it is never the first to be made at once).
+          return last ? this._end({ code: 1006, reason: errorText(error), wasClean: false }, error) : failOver();
         }
         try {
           inner.binaryType = 'arraybuffer';
