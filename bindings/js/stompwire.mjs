@@ -53,22 +53,19 @@ function view() {
   }
 }
 
-// UTF-8 bytes to a string. (A String.fromCharCode path for tiny ASCII strings was faster per call, but
-// no hot path decodes tiny strings: MESSAGE frames come with their command, and a frame decodes as one.)
-function decode(b, p, n) {
-  return dec.decode(b.subarray(p, p + n));
+// UTF-8 bytes on the heap to a string. (A String.fromCharCode path for tiny ASCII strings was faster per
+// call, but no hot path decodes tiny strings: MESSAGE frames come with their command, and a frame decodes
+// as one.)
+function str(p, n) {
+  return dec.decode(u8.subarray(p, p + n));
 }
 
 // The bytes as a string if they are all ASCII (one character per byte), else undefined. Decodes first
 // and checks after: a string as long as its bytes without U+FFFD can only come from ASCII, since every
 // other UTF-8 sequence, valid or not, yields fewer UTF-16 units than bytes or a U+FFFD.
-function ascii(b, p, n) {
-  const s = decode(b, p, n);
+function ascii(p, n) {
+  const s = str(p, n);
   return s.length === n && s.indexOf('\uFFFD') < 0 ? s : undefined;
-}
-
-function str(p, n) {
-  return decode(u8, p, n);
 }
 
 function outStr(n = sw_out_len()) {
@@ -82,6 +79,7 @@ function ensure(need, which) {
     sw_free(b[0]); // free(0) does nothing
     b[1] = Math.max(need, 2 * b[1], 1024);
     b[0] = sw_alloc(b[1]);
+    inView = null;
   }
   return b[0];
 }
@@ -169,7 +167,7 @@ class Frame {
     return (this._headers = h);
   }
   get body() {
-    return (this._body ??= decode(this._bytes, 0, this._bytes.length));
+    return (this._body ??= dec.decode(this._bytes));
   }
   get binaryBody() {
     // An ASCII body was kept as a string: its UTF-8 bytes are the same bytes.
@@ -200,15 +198,15 @@ function readFrame(Kind = Frame, handle = 0, command) {
   for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
   const bn = u32[f + 3];
   let text, body, bytes;
-  if (bp === hp + total && bn < 65536 && (text = ascii(u8, hp, total + bn)) !== undefined) {
+  if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
     body = text.substring(total);
   } else {
-    text = ascii(u8, hp, total);
+    text = ascii(hp, total);
     if (text === undefined) {
       // Non-ASCII headers: decode each name and value on its own (UTF-8 lengths are bytes).
       text = '';
       for (let i = 0, p = hp; i < n; p += lengths[i++]) {
-        const s = dec.decode(u8.subarray(p, p + lengths[i]));
+        const s = str(p, lengths[i]);
         text += s;
         lengths[i] = s.length;
       }
@@ -291,10 +289,10 @@ function feed(conn, data) {
     binary = 0;
     p = ensure(3 * data.length + 1, 1);
     view();
-    // One view of the input buffer, kept while the buffer and the memory stay the same: no typed-array
-    // allocation per message. encodeInto stops at the view's end, and the buffer holds 3 bytes a char.
-    const cap = bufs[1][1];
-    if (inView?.buffer !== u8.buffer || inView.byteOffset !== p || inView.length !== cap) inView = u8.subarray(p, p + cap);
+    // One view from the input buffer on, kept while the buffer (ensure() drops it) and the memory stay the
+    // same: no typed-array allocation per message. The buffer holds 3 bytes a char: encodeInto never
+    // writes past it.
+    if (inView?.buffer !== u8.buffer) inView = u8.subarray(p);
     n = enc.encodeInto(data, inView).written;
   } else {
     const b = bytesOf(data);
@@ -390,7 +388,7 @@ const imports = {
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
-    g: (conn, p, n, binary) => toSocket(conn, (s) => s.send(binary ? u8.slice(p, p + n) : decode(u8, p, n))),
+    g: (conn, p, n, binary) => toSocket(conn, (s) => s.send(binary ? u8.slice(p, p + n) : str(p, n))),
     // sw_ws_close
     h: (conn, code, p, n) => toSocket(conn, (s) => s.close(code, str(p, n))),
     // sw_ws_buffered
