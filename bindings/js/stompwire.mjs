@@ -694,9 +694,7 @@ export class Client {
   }
 
   _emit(event, arg) {
-    [...this._on[event]].forEach((fn, i) => {
-      if (fn || i) this._call(fn, arg); // [0], the handler property, may be unset
-    });
+    for (const fn of [...this._on[event]]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
   }
 
   // The module's events (stompwire_wasm.cpp's ev*): 1-8 are EVENTS[kind - 1]; 9 settles a publish's or a
