@@ -205,8 +205,9 @@ function readFrame(Kind = Frame, handle = 0, command) {
     if (text === undefined) {
       // Non-ASCII headers: decode each name and value on its own (UTF-8 lengths are bytes).
       text = '';
-      for (let i = 0, p = hp; i < n; p += lengths[i++]) {
+      for (let i = 0, p = hp; i < n; i++) {
         const s = str(p, lengths[i]);
+        p += lengths[i]; // the bytes, before the length becomes the string's
         text += s;
         lengths[i] = s.length;
       }
