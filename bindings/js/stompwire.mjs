@@ -9,7 +9,7 @@
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
 
-import { codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
+import { abandon, codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
@@ -52,28 +52,19 @@ function view() {
   }
 }
 
-// UTF-8 bytes to a string. Only tiny ASCII strings skip TextDecoder: from a few dozen bytes on, its
-// native decoding beats String.fromCharCode (measured in Node 20: 230 bytes, ~0.25 vs ~1.2 us).
-function decode(b, p, n) {
-  if (n <= 16) {
-    const e = p + n;
-    let i = p;
-    while (i < e && b[i] < 128) i++;
-    if (i === e) return String.fromCharCode.apply(null, b.subarray(p, e));
-  }
-  return dec.decode(b.subarray(p, p + n));
+// UTF-8 bytes on the heap to a string. (A String.fromCharCode path for tiny ASCII strings was faster per
+// call, but no hot path decodes tiny strings: MESSAGE frames come with their command, and a frame decodes
+// as one.)
+function str(p, n) {
+  return dec.decode(u8.subarray(p, p + n));
 }
 
 // The bytes as a string if they are all ASCII (one character per byte), else undefined. Decodes first
 // and checks after: a string as long as its bytes without U+FFFD can only come from ASCII, since every
 // other UTF-8 sequence, valid or not, yields fewer UTF-16 units than bytes or a U+FFFD.
-function ascii(b, p, n) {
-  const s = decode(b, p, n);
+function ascii(p, n) {
+  const s = str(p, n);
   return s.length === n && s.indexOf('\uFFFD') < 0 ? s : undefined;
-}
-
-function str(p, n) {
-  return decode(u8, p, n);
 }
 
 function outStr(n = sw_out_len()) {
@@ -84,9 +75,10 @@ function outStr(n = sw_out_len()) {
 function ensure(need, which) {
   const b = bufs[which];
   if (need > b[1]) {
-    if (b[0]) sw_free(b[0]);
+    sw_free(b[0]); // free(0) does nothing
     b[1] = Math.max(need, 2 * b[1], 1024);
     b[0] = sw_alloc(b[1]);
+    inView = null;
   }
   return b[0];
 }
@@ -106,12 +98,13 @@ function args(list) {
     }
     let n;
     if (typeof x === 'string') {
-      n = enc.encodeInto(x, u8.subarray(o + 4, o + 4 + 3 * x.length)).written;
+      // `need` holds 3 bytes a char: encodeInto never gets to the end of the buffer.
+      n = enc.encodeInto(x, u8.subarray(o + 4)).written;
     } else {
       u8.set(x, o + 4);
       n = x.length;
     }
-    dv.setUint32(o, n, true);
+    u32[o >> 2] = n; // o stays 4-aligned (the module's memory is little-endian, as readFrame assumes)
     o += 4 + ((n + 3) & ~3);
   }
   return base;
@@ -134,13 +127,12 @@ function error(code, message, extra) {
     message ??= outStr(sw_error_text(code, 1));
     code = errName(code);
   }
-  return codedError(code, message ?? code, extra);
+  return codedError(code, message, extra);
 }
 
+// A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap).
 function bytesOf(b) {
-  if (b instanceof Uint8Array) return b;
-  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  return new Uint8Array(b);
+  return ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -152,28 +144,29 @@ class Frame {
   constructor(command, text, lengths, body, bytes, isBinaryBody, handle) {
     this.command = command;
     this.isBinaryBody = isBinaryBody;
-    this._text = text; // the header names and values back to back
-    this._lengths = lengths; // name length, value length, ... (undefined once parsed into _headers)
-    this._headers = undefined;
+    // The header names and values back to back and their lengths (name, value, ...); once parsed, the
+    // headers object (and _lengths undefined).
+    this._headers = text;
+    this._lengths = lengths;
     this._body = body;
     this._bytes = bytes;
     this._h = handle; // Message: the frame's copy on the wasm heap until ack/nack (0: none)
   }
   get headers() {
-    if (this._headers) return this._headers;
+    const t = this._headers, l = this._lengths;
+    if (!l) return t;
     const h = {};
-    const t = this._text, l = this._lengths;
     for (let i = 0, k = 0; i < l.length; i += 2) {
       const name = t.substr(k, l[i]);
       k += l[i];
       if (h[name] === undefined || !Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]);
       k += l[i + 1];
     }
-    this._lengths = this._text = undefined;
+    this._lengths = undefined;
     return (this._headers = h);
   }
   get body() {
-    return (this._body ??= decode(this._bytes, 0, this._bytes.length));
+    return (this._body ??= dec.decode(this._bytes));
   }
   get binaryBody() {
     // An ASCII body was kept as a string: its UTF-8 bytes are the same bytes.
@@ -204,15 +197,16 @@ function readFrame(Kind = Frame, handle = 0, command) {
   for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
   const bn = u32[f + 3];
   let text, body, bytes;
-  if (bp === hp + total && bn < 65536 && (text = ascii(u8, hp, total + bn)) !== undefined) {
+  if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
     body = text.substring(total);
   } else {
-    text = ascii(u8, hp, total);
+    text = ascii(hp, total);
     if (text === undefined) {
       // Non-ASCII headers: decode each name and value on its own (UTF-8 lengths are bytes).
       text = '';
-      for (let i = 0, p = hp; i < n; p += lengths[i++]) {
-        const s = dec.decode(u8.subarray(p, p + lengths[i]));
+      for (let i = 0, p = hp; i < n; i++) {
+        const s = str(p, lengths[i]);
+        p += lengths[i]; // the bytes, before the length becomes the string's
         text += s;
         lengths[i] = s.length;
       }
@@ -269,19 +263,22 @@ function workerTicker() {
   }
 }
 
-function later(rec, fn) {
+// A socket event, now or once the module is idle. A released socket's handlers are no-ops (abandon()), so
+// only an event queued before the release can be stale: drain() checks.
+// fn(conn, arg): no closure per message.
+function later(rec, fn, arg) {
   if (busy || backlog.length) {
-    backlog.push([rec, fn]);
+    backlog.push([rec, fn, arg]);
     if (backlog.length === 1) queueMicrotask(drain);
-  } else if (sockets.get(rec._conn) === rec) {
-    fn();
+  } else {
+    fn(rec._conn, arg);
   }
 }
 
 function drain() {
   while (backlog.length && !busy) {
-    const [rec, fn] = backlog.shift();
-    if (sockets.get(rec._conn) === rec) fn();
+    const [rec, fn, arg] = backlog.shift();
+    if (sockets.get(rec._conn) === rec) fn(rec._conn, arg);
   }
   if (backlog.length) queueMicrotask(drain);
 }
@@ -292,10 +289,10 @@ function feed(conn, data) {
     binary = 0;
     p = ensure(3 * data.length + 1, 1);
     view();
-    // One view of the input buffer, kept while the buffer and the memory stay the same: no typed-array
-    // allocation per message. encodeInto stops at the view's end, and the buffer holds 3 bytes a char.
-    const cap = bufs[1][1];
-    if (inView?.buffer !== u8.buffer || inView.byteOffset !== p || inView.length !== cap) inView = u8.subarray(p, p + cap);
+    // One view from the input buffer on, kept while the buffer (ensure() drops it) and the memory stay the
+    // same: no typed-array allocation per message. The buffer holds 3 bytes a char: encodeInto never
+    // writes past it.
+    if (inView?.buffer !== u8.buffer) inView = u8.subarray(p);
     n = enc.encodeInto(data, inView).written;
   } else {
     const b = bytesOf(data);
@@ -311,7 +308,7 @@ function feed(conn, data) {
 // transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
 // a browser hides it (plain transport_error there).
 function socketError(ev) {
-  const m = /Unexpected server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
+  const m = /server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
   return m ? (m[1] === '1' ? 27 /* unauthorized */ : 28) /* forbidden */ : 0;
 }
 
@@ -337,11 +334,7 @@ function openSocket(conn, key, url, protocols) {
     s.binaryType = 'arraybuffer';
   } catch {}
   s.onopen = () => later(rec, () => sw_ws_event(conn, 0, 0, 0, args([s.protocol ?? ''])));
-  s.onmessage = (ev) => {
-    // The common case without the closure and the queue of later().
-    if (!busy && !backlog.length && sockets.get(conn) === rec) feed(conn, ev.data);
-    else later(rec, () => feed(conn, ev.data));
-  };
+  s.onmessage = (ev) => later(rec, feed, ev.data);
   s.onerror = onerror;
   s.onclose = onclose;
 }
@@ -395,18 +388,14 @@ const imports = {
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
-    g: (conn, p, n, binary) => toSocket(conn, (s) => s.send(binary ? u8.slice(p, p + n) : decode(u8, p, n))),
+    g: (conn, p, n, binary) => toSocket(conn, (s) => s.send(binary ? u8.slice(p, p + n) : str(p, n))),
     // sw_ws_close
     h: (conn, code, p, n) => toSocket(conn, (s) => s.close(code, str(p, n))),
     // sw_ws_buffered
     i: (conn) => sockets.get(conn)?._sock?.bufferedAmount ?? 0,
     // sw_ws_release
     j(conn) {
-      toSocket(conn, (s) => {
-        // No-op handlers rather than null: `ws` throws on an 'error' event nobody listens to.
-        s.onopen = s.onmessage = s.onerror = s.onclose = noop;
-        if (s.readyState === 0 || s.readyState === 1) s.close(1000);
-      });
+      toSocket(conn, abandon);
       sockets.delete(conn);
     },
     // sw_event
@@ -445,16 +434,12 @@ async function instantiate(source) {
   }
   // './' and a literal: the pattern bundlers (webpack 5, Vite, Parcel) turn into an emitted asset.
   const url = new URL('./stompwire.wasm', import.meta.url);
-  if (!(source instanceof WebAssembly.Module)) {
-    if (source === undefined && url.protocol === 'file:') {
-      source = await (await dynamicImport('node:fs/promises')).readFile(url);
-    }
-    source ??= url;
-    if (typeof source === 'string' || source instanceof URL) source = fetch(source);
-    source = await source;
-    // A Response (from fetch or the app): its bytes.
-    if (source.arrayBuffer) source = await source.arrayBuffer();
-  }
+  source ??= url.protocol === 'file:' ? dynamicImport('node:fs/promises').then((fs) => fs.readFile(url)) : url;
+  if (typeof source === 'string' || source instanceof URL) source = fetch(source);
+  // A promise of any of these, or a WebAssembly.Module (passed through).
+  source = await source;
+  // A Response (from fetch or the app): its bytes.
+  if (source.arrayBuffer) source = await source.arrayBuffer();
   // An Instance from a Module, {module, instance} from bytes.
   const r = await WebAssembly.instantiate(source, imports);
   W = (r.instance ?? r).exports;
@@ -621,7 +606,7 @@ export class Client {
     for (const e of EVENTS) {
       this._on[e] = [typeof options[e] === 'function' ? options[e] : undefined];
     }
-    if (options.heartbeatStrategy === 'worker' && !ticker) ticker = workerTicker();
+    if (options.heartbeatStrategy === 'worker') ticker ??= workerTicker();
     // Loaded: options are checked now (the constructor throws on a bad one); else once loaded.
     this.ready = W ? (this._init(), Promise.resolve(this)) : settled(init().then(() => (this._init(), this)));
   }
@@ -705,9 +690,7 @@ export class Client {
   }
 
   _emit(event, arg) {
-    [...this._on[event]].forEach((fn, i) => {
-      if (fn || i) this._call(fn, arg); // [0], the handler property, may be unset
-    });
+    for (const fn of [...this._on[event]]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
   }
 
   // The module's events (stompwire_wasm.cpp's ev*): 1-8 are EVENTS[kind - 1]; 9 settles a publish's or a
@@ -723,20 +706,24 @@ export class Client {
         : readFrame(kind === 7 ? Message : Frame));
     }
     if (kind === 10) {
-      // a: the module's `done`, handed back exactly once (also after dispose(): the module frees it).
-      const done = (failed) => sw_before_connect_done(a, failed);
-      let r;
-      try {
-        r = this._o.beforeConnect(this);
-      } catch (e) {
-        this._callbackError(e);
-        return done(1);
-      }
-      return Promise.resolve(r).then(() => done(0), (e) => (this._callbackError(e), done(1)));
+      // a: the module's `done`, which goes back exactly once. Only the newest attempt's is held: a newer
+      // attempt makes an older one stale, so that one goes back at once (the core ignores it and frees
+      // it), as does the one pending when the client is disposed (a promise that never settles leaks nothing).
+      this._beforeConnectDone(1);
+      this._bc = a;
+      const done = (failed) => this._bc === a && this._beforeConnectDone(failed);
+      // A throw and a rejection alike fail the attempt (reported once the module's call has returned).
+      return new Promise((r) => r(this._o.beforeConnect(this))).then(() => done(0), (e) => (this._callbackError(e), done(1)));
     }
     const settle = this._pending.get(a);
     this._pending.delete(a);
     settle?.(b && error(b));
+  }
+
+  _beforeConnectDone(failed) {
+    const a = this._bc;
+    this._bc = 0;
+    if (a) sw_before_connect_done(a, failed);
   }
 
   _message(subKey, handle) {
@@ -769,6 +756,7 @@ export class Client {
     if (!h) return;
     clients.delete(this._key);
     sw_client_destroy(h);
+    this._beforeConnectDone(1);
     for (const settle of this._pending.values()) settle(error('deactivated', 'client disposed'));
     this._pending.clear();
     for (const s of [...this._subs.values()]) {
@@ -822,11 +810,11 @@ export class Client {
   }
 
   publish(params) {
-    if (!this._h) {
-      if (this._disposed) return settled(Promise.reject(error('deactivated', 'client disposed')));
-      return settled(this.ready.then(() => this.publish(params)));
-    }
-    return settled(this._publish(params, 0));
+    return settled(
+      this._h ? this._publish(params, 0)
+      : this._disposed ? Promise.reject(error('deactivated', 'client disposed'))
+      : this.ready.then(() => this.publish(params)),
+    );
   }
 
   publishJson(destination, value, params = {}) {
@@ -839,17 +827,10 @@ export class Client {
   }
 
   _publish(p, tx) {
-    let flags = (p.receipt ? 2 : 0) | (p.skipContentLengthHeader ? 4 : 0);
-    let body = p.body ?? '';
-    if (p.binaryBody !== undefined) {
-      flags |= 1;
-      body = bytesOf(p.binaryBody);
-    } else {
-      body = String(body);
-    }
+    const binary = p.binaryBody !== undefined;
     const key = ++seq;
-    const a = args([String(p.destination ?? ''), body, ...headerList(p.headers)]);
-    const r = sw_publish(this._h, tx, this._key, key, flags, a);
+    const a = args([String(p.destination ?? ''), binary ? bytesOf(p.binaryBody) : String(p.body ?? ''), ...headerList(p.headers)]);
+    const r = sw_publish(this._h, tx, this._key, key, binary | (p.receipt ? 2 : 0) | (p.skipContentLengthHeader ? 4 : 0), a);
     if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
   }

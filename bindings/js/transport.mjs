@@ -30,18 +30,21 @@ export const codedError = (code, message, extra) => Object.assign(new Error(mess
 // An optional dependency's import, left alone by bundlers (shared with stompwire.mjs: ws, node:fs/promises).
 export const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
+// The SockJS constructor: the SockJS option, a global one (from a <script> tag: a function, not an element
+// with id "SockJS"), or sockjs-client, imported once (again after a failure).
 let sockJsModule = null;
-function loadSockJs(given) {
-  given ||= typeof globalThis.SockJS === 'function' && globalThis.SockJS;
-  if (given) return Promise.resolve(given);
-  return (sockJsModule ??= dynamicImport('sockjs-client').then(
-    (m) => m.default ?? m,
-    (cause) => {
-      sockJsModule = null;
-      throw codedError('transport_error', "transport 'sockjs': npm install sockjs-client, or pass the SockJS option", { cause });
-    },
-  ));
-}
+const loadSockJs = (given) =>
+  Promise.resolve(
+    given ||
+      (typeof globalThis.SockJS === 'function' && globalThis.SockJS) ||
+      (sockJsModule ??= dynamicImport('sockjs-client').then(
+        (m) => m.default ?? m,
+        (cause) => {
+          sockJsModule = null;
+          throw codedError('transport_error', "transport 'sockjs': npm install sockjs-client, or pass the SockJS option", { cause });
+        },
+      )),
+  );
 
 /**
  * Makes the socket factory of one Client for options.transport. `openWebSocket(url, protocols)`
@@ -54,15 +57,16 @@ export function makeTransportFactory(options, openWebSocket) {
   if (mode !== 'sockjs' && mode !== 'auto') {
     throw codedError('invalid_option', `transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`, { option: 'transport' });
   }
-  const factory = (url, protocols) => {
-    const plan = mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'];
-    const open = (kind) => {
-      if (kind === 'websocket') return openWebSocket(url, protocols);
-      const sockjsURL = options.sockjsURL ?? defaultSockJsURL(url);
-      return loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(sockjsURL, null, options.sockjsOptions));
-    };
-    return new FallbackSocket(plan, open, factory, options.fallbackTimeout ?? 4000);
-  };
+  const factory = (url, protocols) =>
+    new FallbackSocket(
+      mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'],
+      (kind) =>
+        kind === 'websocket'
+          ? () => openWebSocket(url, protocols)
+          : loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(options.sockjsURL ?? defaultSockJsURL(url), null, options.sockjsOptions)),
+      factory,
+      options.fallbackTimeout ?? 4000,
+    );
   // factory._worked, set once a first frame arrives: what delivered it ('websocket' | 'sockjs'), Client's
   // transportUsed.
   return factory;
@@ -70,107 +74,87 @@ export function makeTransportFactory(options, openWebSocket) {
 
 const text = (kind, data) => (kind === 'sockjs' && typeof data !== 'string' ? dec.decode(data) : data);
 export const errorText = (e) => String(e?.message ?? e);
-export const noop = () => {}; // shared with stompwire.mjs
+export const noop = () => {};
+
+// Closes a socket nobody listens to any more. No-op handlers rather than null: `ws` throws on an 'error'
+// event nobody listens to. (Shared with stompwire.mjs.)
+export const abandon = (s) => {
+  s.onopen = s.onmessage = s.onerror = s.onclose = noop;
+  try {
+    if (s.readyState < 2) s.close(1000);
+  } catch {}
+};
 
 // What the client core sees: one WebSocket-like object per connection attempt, trying the kinds in `plan`
-// in order behind it. sockjs-client loads asynchronously: `open('sockjs')` gives a promise of a function
-// that creates the SockJS object, called only if the attempt is still wanted by then. SockJS shows its
-// transport name as the protocol (shown as ''), carries text only and accepts close codes 1000 and
-// 3000-4999 (the core closes with 1000 or 4000).
+// in order behind it. `open(kind)` gives a function that creates the socket: at once for a WebSocket, as a
+// promise for SockJS (sockjs-client loads asynchronously), called only if the attempt is still wanted by
+// then. SockJS shows its transport name as the protocol (shown as ''), carries text only and accepts close
+// codes 1000 and 3000-4999 (the core closes with 1000 or 4000).
 class FallbackSocket {
   constructor(plan, open, factory, fallbackTimeout) {
     // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
-    // once open.
+    // once open. The close event it gets is the inner socket's own, or one made here (code, reason, wasClean).
     this.readyState = 0;
-    this._sent = []; // what the core sent before the first frame: replayed after a fall-over
-    // Set later: _i, _kind and _inner (the attempt now: index, kind, socket; _inner null while SockJS
-    // loads), _timer, _gotFrame, _closing (close()'s [code, reason]).
+    this._sent = []; // what the core sent before the first frame (null after it): replayed after a fall-over
+    // Set later: _kind and _inner (the attempt now: its kind and socket; _inner null while SockJS
+    // loads), _timer, _closing (close()'s [code, reason]).
     const attempt = (i) => {
       const kind = plan[i];
-      const last = i === plan.length - 1;
-      this._i = i;
+      const last = !plan[i + 1];
       this._kind = kind;
       this._inner = null;
-      const stale = () => this._i !== i;
+      // Whether a failure of this attempt falls over to the next kind rather than ending the socket.
+      const more = () => !last && this._sent && !this._closing;
       const failOver = () => {
-        const inner = this._inner;
         clearTimeout(this._timer);
-        if (inner) {
-          inner.onopen = inner.onmessage = inner.onerror = inner.onclose = noop;
-          try {
-            inner.close(1000);
-          } catch {}
-        }
+        if (this._inner) abandon(this._inner);
         attempt(i + 1);
       };
-      const lost = (error) => {
-        if (!last) return failOver();
-        this._end({ code: 1006, reason: errorText(error), wasClean: false }, error);
-      };
-      const use = (inner) => {
-        this._inner = inner;
+      const make = (create) => {
+        // Only a SockJS still loading can outlive its attempt (a plan names each kind once): an abandoned
+        // socket's handlers are no-ops, and the fall-over timer is cleared whenever it must not fire (first
+        // frame, close(), the end).
+        if (this._kind !== kind || this._closing) return;
+        let inner;
+        try {
+          inner = this._inner = create();
+        } catch (error) {
+          // The next kind, or an error and a close (never from within the constructor: only the last kind
+          // ends the socket, and it is never the first to be made at once).
+          return last ? this._end({ code: 1006, reason: errorText(error), wasClean: false }, error) : failOver();
+        }
         try {
           inner.binaryType = 'arraybuffer';
         } catch {}
         inner.onopen = () => {
-          if (stale()) return;
           // SockJS: a close() while it connected waited for this (closing it earlier leaves the session
-          // on the server until it times out).
-          if (this._closing) return inner.close(...(kind === 'sockjs' ? this._closing : [1000]));
-          if (this.readyState === 0) {
-            this.readyState = 1;
-            this.protocol = kind === 'websocket' ? inner.protocol ?? '' : '';
-            this.onopen?.({ type: 'open' });
-          } else {
-            for (const d of this._sent) inner.send(text(kind, d));
-          }
+          // on the server until it times out). A WebSocket closed while connecting never opens.
+          if (this._closing) return inner.close(...this._closing);
+          if (this.readyState) return this._sent.forEach((d) => inner.send(text(kind, d)));
+          this.readyState = 1;
+          this.protocol = kind === 'sockjs' ? '' : inner.protocol;
+          this.onopen?.();
         };
         inner.onmessage = (ev) => {
-          if (stale()) return;
-          if (!this._gotFrame) {
-            this._gotFrame = true;
-            clearTimeout(this._timer);
+          if (this._sent) {
             this._sent = null;
+            clearTimeout(this._timer);
             factory._worked = kind;
           }
           this.onmessage?.(ev);
         };
         // sockjs-client's error events are not passed on (its close event says what happened).
-        if (kind === 'websocket') {
-          inner.onerror = (ev) => {
-            if (stale() || (!this._gotFrame && !last && !this._closing)) return;
-            this.onerror?.(ev);
-          };
-        }
-        inner.onclose = (ev) => {
-          if (stale()) return;
-          if (!this._gotFrame && !last && !this._closing) return failOver();
-          this._end(ev);
-        };
+        if (kind !== 'sockjs') inner.onerror = (ev) => more() || this.onerror?.(ev);
+        inner.onclose = (ev) => (more() ? failOver() : this._end(ev));
       };
-      let inner;
-      try {
-        inner = open(kind);
-      } catch (error) {
-        if (!last) return attempt(i + 1);
-        return queueMicrotask(() => lost(error));
-      }
       // Counted from the attempt's start: an upgrade that hangs is as bad as frames that never come.
-      if (!last) this._timer = setTimeout(() => !stale() && !this._gotFrame && failOver(), fallbackTimeout);
-      if (!inner.then) return use(inner);
-      inner.then(
-        (make) => {
-          if (stale() || this._closing) return;
-          let sock;
-          try {
-            sock = make();
-          } catch (error) {
-            return lost(error);
-          }
-          use(sock);
-        },
-        (error) => stale() || this._closing || lost(error),
-      );
+      if (!last) this._timer = setTimeout(failOver, fallbackTimeout);
+      const create = open(kind);
+      // A failed load goes the way of a constructor that throws.
+      if (create.then) create.then(make, (error) => make(() => {
+        throw error;
+      }));
+      else make(create);
     };
     attempt(0);
   }
@@ -183,32 +167,30 @@ class FallbackSocket {
     clearTimeout(this._timer);
     if (this.readyState === 3) return;
     this.readyState = 3;
-    if (error) this.onerror?.({ type: 'error', error, message: error?.message });
-    this.onclose?.({ type: 'close', code: ev.code ?? 1006, reason: ev.reason ?? '', wasClean: !!ev.wasClean });
+    if (error) this.onerror?.({ type: 'error', error, message: error.message });
+    this.onclose?.(ev);
   }
 
+  // The core sends only once open.
   send(data) {
-    if (this.readyState !== 1) throw new Error('socket not open');
-    if (!this._gotFrame) this._sent.push(data);
-    if (this._inner?.readyState !== 1) return; // falling over: replayed once the next one opens
-    this._inner.send(text(this._kind, data));
+    this._sent?.push(data);
+    if (this._inner?.readyState === 1) this._inner.send(text(this._kind, data)); // else falling over: replayed once the next one opens
   }
 
-  close(code = 1000, reason = '') {
+  // Only the core calls it, always with a code and a reason.
+  close(code, reason) {
     if (this._closing) return;
     this._closing = [code, reason];
     clearTimeout(this._timer);
-    if (this.readyState === 0 || this.readyState === 1) this.readyState = 2;
+    if (this.readyState < 2) this.readyState = 2;
     const inner = this._inner;
     // SockJS still loading: it is never created.
     if (!inner) return queueMicrotask(() => this._end({ code, reason, wasClean: true }));
-    if (this._kind === 'sockjs' && inner.readyState === 0) return; // closed once open (see onopen)
+    if (this._kind === 'sockjs' && !inner.readyState) return; // closed once open (see onopen)
     try {
       inner.close(code, reason);
     } catch {
-      try {
-        inner.close(1000);
-      } catch {}
+      inner.close(1000); // a code or reason the socket refuses (the caller catches a throw from a closing one)
     }
   }
 }

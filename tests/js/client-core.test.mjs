@@ -271,6 +271,27 @@ test('beforeConnect runs before every attempt and may be async', async () => {
   c.dispose();
 });
 
+test('a beforeConnect that never settles: each timed-out attempt and dispose() free its pending done', async () => {
+  const b = await broker();
+  const before = heapUsed();
+  let calls = 0;
+  const c = await Client.create({
+    brokerURL: b.url,
+    ...fast,
+    connectionTimeout: 20,
+    beforeConnect: () => {
+      calls++;
+      return new Promise(() => {});
+    },
+  });
+  c.activate();
+  await until(() => calls >= 3, 'three attempts');
+  assert.equal(b.framesOf('CONNECT').length, 0, 'no attempt gets past beforeConnect');
+  c.dispose();
+  await new Promise((r) => setImmediate(r)); // posted cleanup
+  assert.equal(heapUsed(), before);
+});
+
 test('invalid options and subscribe errors are Errors with codes', async () => {
   await assert.rejects(Client.create({}), (e) => e.code === 'invalid_argument' && e.option === 'brokerURL');
   await assert.rejects(Client.create({ brokerURL: 'ws://x', reconnect: { multiplier: 0.5 } }), { code: 'invalid_argument', option: 'reconnect.multiplier' });
