@@ -822,7 +822,7 @@ void ClientImpl::shutdown() {
 
 void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
-  // Built in place (designated initializers): no default versions list built and then replaced.
+  // Views of options_ and connectHeaders_, which outlive the session: nothing is copied per connection.
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
                                                     .host = {},  // these three come in connectHeaders
                                                     .login = {},

@@ -82,7 +82,7 @@ void FrameWriter::header(std::string_view name, std::string_view value) {
   out_.push_back('\n');
 }
 
-void FrameWriter::headers(const std::vector<Header>& extra, bool dedupe) {
+void FrameWriter::headers(std::span<const Header> extra, bool dedupe) {
   const Header* const first = extra.data();
   const Header* const last = first + extra.size();
   for (const Header* h = first; h != last; ++h) {

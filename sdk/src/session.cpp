@@ -63,8 +63,8 @@ struct Session::ParserSink final : FrameParser::Handler {
   Session& session;
 };
 
-Session::Session(SessionOptions options)
-    : options_(std::move(options)), parser_(options_.limits), version_(Version::v1_0) {
+Session::Session(const SessionOptions& options)
+    : options_(options), parser_(options_.limits), version_(Version::v1_0) {
   for (Version v : options_.versions) version_ = std::max(version_, v);
   parser_.setVersion(version_);
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -59,7 +60,7 @@ class FrameWriter {
   }
   // The caller's headers, leaving out the names written with own() and, with `dedupe`, repeats among
   // them (the first wins).
-  void headers(const std::vector<Header>& extra, bool dedupe = false);
+  void headers(std::span<const Header> extra, bool dedupe = false);
   // content-length (when asked or when the body holds a NUL), the blank line, the body and the NUL.
   std::error_code finish(std::string_view body, bool contentLength);
   std::string& wire() noexcept { return out_; }

@@ -51,13 +51,20 @@ std::optional<HeartbeatPair> parseHeartbeat(std::string_view value) noexcept;
 // The STOMP sub-protocol name of a version ("v12.stomp").
 std::string_view subprotocolFor(Version v) noexcept;
 
+// The offered versions when SessionOptions names none other: 1.2, 1.1, 1.0.
+inline constexpr Version kSessionVersions[] = {Version::v1_2, Version::v1_1, Version::v1_0};
+
+// Views, not copies: a Session is built for every connection attempt from options its owner keeps (the
+// Client's own, for its lifetime), so copying lists and strings into each one would be wasted work and
+// code. What they point to must outlive the Session; host, login, passcode and connectHeaders are read
+// by start() only.
 struct SessionOptions {
   // Offered versions, any order; accept-version lists them all and the parser starts at the highest.
-  std::vector<Version> versions{Version::v1_2, Version::v1_1, Version::v1_0};
-  std::string host;      // "host" header; omitted when empty (RabbitMQ reads it as the vhost)
-  std::string login;     // omitted when empty
-  std::string passcode;  // omitted when empty
-  std::vector<Header> connectHeaders;  // extra CONNECT headers, after the standard ones
+  std::span<const Version> versions = kSessionVersions;
+  std::string_view host;      // "host" header; omitted when empty (RabbitMQ reads it as the vhost)
+  std::string_view login;     // omitted when empty
+  std::string_view passcode;  // omitted when empty
+  std::span<const Header> connectHeaders;  // extra CONNECT headers, after the standard ones
   bool useStompCommand = false;        // send STOMP instead of CONNECT (1.1+ servers)
   Millis heartbeatOutgoing{10000};     // what we offer to send (cx)
   Millis heartbeatIncoming{10000};     // what we want to receive (cy)
@@ -123,7 +130,7 @@ struct SendOptions {
 // would leave RTTI-enabled code (UBSan's vptr checks, native/) without its typeinfo.
 class Session final {
  public:
-  explicit Session(SessionOptions options);
+  explicit Session(const SessionOptions& options);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   Session(Session&&) = default;

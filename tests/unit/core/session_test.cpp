@@ -150,7 +150,9 @@ TEST_CASE("CONNECT carries accept-version, host, credentials, heart-beat and cus
   o.host = "/";
   o.login = "guest";
   o.passcode = "secret";
-  o.connectHeaders = {{"x-token", "abc"}, {"accept-version", "9.9"}, {"heart-beat", "1,1"}};
+  // The options are views: the lists they point to outlive the session.
+  const std::vector<Header> extra{{"x-token", "abc"}, {"accept-version", "9.9"}, {"heart-beat", "1,1"}};
+  o.connectHeaders = extra;
   o.heartbeatOutgoing = 4000ms;
   o.heartbeatIncoming = 6000ms;
   Session s(o);
@@ -177,7 +179,8 @@ TEST_CASE("CONNECT carries accept-version, host, credentials, heart-beat and cus
 TEST_CASE("STOMP command, a subset of versions, and no optional headers", "[session]") {
   SessionOptions o;
   o.useStompCommand = true;
-  o.versions = {Version::v1_1};
+  const Version v11[] = {Version::v1_1};
+  o.versions = v11;
   Session s(o);
   REQUIRE_FALSE(s.start(0ms));
   auto frames = parseAll(s.takeOutput());
@@ -189,7 +192,7 @@ TEST_CASE("STOMP command, a subset of versions, and no optional headers", "[sess
   CHECK(s.version() == Version::v1_1);
 
   SessionOptions none;
-  none.versions.clear();
+  none.versions = {};
   Session bad(none);
   CHECK(bad.start(0ms) == errc::invalid_argument);
 }
@@ -232,7 +235,8 @@ TEST_CASE("CONNECTED errors: unoffered version, garbage version, bad heart-beat,
     return ev[0].error;
   };
   SessionOptions only11;
-  only11.versions = {Version::v1_1};
+  const Version v11[] = {Version::v1_1};
+  only11.versions = v11;
   CHECK(failWith(only11, stompFrame("CONNECTED", {{"version", "1.2"}})) == errc::unsupported_version);
   CHECK(failWith({}, stompFrame("CONNECTED", {{"version", "2.0"}})) == errc::unsupported_version);
   CHECK(failWith({}, stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "x"}})) == errc::protocol_error);
@@ -630,7 +634,8 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     o.host = "vh";
     o.login = "u";
     o.passcode = "p:w";
-    o.connectHeaders = {{"heart-beat", "1,1"}, {"k", "v:1"}, {"accept-version", "1.0"}, {"k", "2"}};
+    const std::vector<Header> extra{{"heart-beat", "1,1"}, {"k", "v:1"}, {"accept-version", "1.0"}, {"k", "2"}};
+    o.connectHeaders = extra;
     Session s(o);
     REQUIRE_FALSE(s.start(0ms));
     auto out = s.takeOutput();
@@ -646,7 +651,8 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     CHECK(s11.send("/q", "x", {{"", "b"}}) == errc::unencodable_header);
     CHECK_FALSE(s11.hasOutput());
     SessionOptions o;
-    o.connectHeaders = {{"a:b", "c"}};  // CONNECT is never escaped: a colon in a name cannot be written
+    const std::vector<Header> extra{{"a:b", "c"}};
+    o.connectHeaders = extra;  // CONNECT is never escaped: a colon in a name cannot be written
     Session s(o);
     CHECK(s.start(0ms) == errc::unencodable_header);
     CHECK_FALSE(s.hasOutput());
