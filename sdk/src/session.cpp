@@ -65,17 +65,16 @@ struct Session::ParserSink final : FrameParser::Handler {
 
 Session::Session(const SessionOptions& options)
     : options_(options), parser_(options_.limits), version_(Version::v1_0) {
-  for (Version v : options_.versions) version_ = std::max(version_, v);
+  for (Version v : options_.versions) {
+    version_ = std::max(version_, v);
+    offered_ |= 1 << static_cast<int>(v);
+  }
   parser_.setVersion(version_);
-}
-
-bool Session::offers(Version v) const noexcept {
-  return std::find(options_.versions.begin(), options_.versions.end(), v) != options_.versions.end();
 }
 
 std::error_code Session::start(Millis now) {
   if (state_ != SessionState::idle) return errc::invalid_state;
-  if (options_.versions.empty()) return errc::invalid_argument;
+  if (!offered_) return errc::invalid_argument;
   updateTime(now);
   detail::FrameWriter w(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv, version_);
   // Ascending, as in the spec's examples ("1.0,1.1,1.2"). On the stack: no std::string temporaries.
@@ -169,6 +168,8 @@ std::error_code Session::negotiate(const FrameView& connected) {
     server = *parsed;
   }
   heartbeat_ = negotiateHeartbeat(v, options_.heartbeatOutgoing, options_.heartbeatIncoming, server.first, server.second);
+  const double limit = std::ceil(static_cast<double>(heartbeat_.expect.count()) * options_.heartbeatToleranceMultiplier);
+  silenceLimit_ = Millis(static_cast<Millis::rep>(limit));
   return {};
 }
 
@@ -230,16 +231,11 @@ void Session::compactEvents() noexcept {
   nextEvent_ = 0;
 }
 
-Millis Session::incomingLimit() const noexcept {
-  double limit = std::ceil(static_cast<double>(heartbeat_.expect.count()) * options_.heartbeatToleranceMultiplier);
-  return Millis(static_cast<Millis::rep>(limit));
-}
-
 void Session::tick(Millis now) {
   compactEvents();
   updateTime(now);
   if (state_ != SessionState::connected && state_ != SessionState::disconnecting) return;
-  if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= incomingLimit())
+  if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= silenceLimit_)
     return fail(errc::heartbeat_timeout);
   if (heartbeat_.send.count() > 0 && now_ - lastSent_ >= heartbeat_.send) {
     output_.push_back({std::string(kHeartbeat.data(), kHeartbeat.size()), false});
@@ -252,7 +248,7 @@ void Session::tick(Millis now) {
 std::optional<Millis> Session::nextDeadline() const noexcept {
   if (state_ != SessionState::connected && state_ != SessionState::disconnecting) return std::nullopt;
   std::optional<Millis> d;
-  if (heartbeat_.expect.count() > 0 && lastReceived_) d = *lastReceived_ + incomingLimit();
+  if (heartbeat_.expect.count() > 0 && lastReceived_) d = *lastReceived_ + silenceLimit_;
   if (heartbeat_.send.count() > 0) {
     Millis s = lastSent_ + heartbeat_.send;
     if (!d || s < *d) d = s;

@@ -206,14 +206,15 @@ class Session final {
   template <class Message>
   std::error_code ackOrNack(bool nack, const Message& message, std::string_view transaction,
                             const std::vector<Header>& headers);
-  bool offers(Version v) const noexcept;
-  Millis incomingLimit() const noexcept;
+  bool offers(Version v) const noexcept { return offered_ >> static_cast<int>(v) & 1; }
 
   SessionOptions options_;
   FrameParser parser_;
   SessionState state_ = SessionState::idle;
   Version version_;
+  std::uint8_t offered_ = 0;  // bit v: Version v is offered (the options' list, looked up in one step)
   Heartbeat heartbeat_{};
+  Millis silenceLimit_{0};  // incoming silence that fails the session: heartbeat_.expect x the tolerance
   std::error_code error_;
   SessionCounters counters_{};
   Millis now_{0};
