@@ -824,9 +824,6 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
   // Views of options_ and connectHeaders_, which outlive the session: nothing is copied per connection.
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
-                                                    .host = {},  // these three come in connectHeaders
-                                                    .login = {},
-                                                    .passcode = {},
                                                     .connectHeaders = connectHeaders_,
                                                     .useStompCommand = options_.useStompCommand,
                                                     .heartbeatOutgoing = options_.heartbeatOutgoing,

@@ -88,9 +88,6 @@ std::error_code Session::start(Millis now) {
     versions[n++] = static_cast<char>('0' + v);
   }
   w.own("accept-version"sv, {versions, n});
-  if (!options_.host.empty()) w.header("host"sv, options_.host);
-  if (!options_.login.empty()) w.header("login"sv, options_.login);
-  if (!options_.passcode.empty()) w.header("passcode"sv, options_.passcode);
   // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
   char heartbeat[41];
   char* end = detail::putNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
@@ -98,7 +95,7 @@ std::error_code Session::start(Millis now) {
   end = detail::putNumber(end, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
   w.own("heart-beat"sv, {heartbeat, static_cast<std::size_t>(end - heartbeat)});
   // The session owns negotiation; a custom header must not contradict it.
-  w.headers(options_.connectHeaders);  // not host, login, passcode: those may repeat
+  w.headers(options_.connectHeaders);
   auto ec = queue(w);
   if (ec) return ec;
   state_ = SessionState::connecting;

@@ -56,15 +56,13 @@ inline constexpr Version kSessionVersions[] = {Version::v1_2, Version::v1_1, Ver
 
 // Views, not copies: a Session is built for every connection attempt from options its owner keeps (the
 // Client's own, for its lifetime), so copying lists and strings into each one would be wasted work and
-// code. What they point to must outlive the Session; host, login, passcode and connectHeaders are read
-// by start() only.
+// code. What they point to must outlive the Session; connectHeaders is read by start() only.
 struct SessionOptions {
   // Offered versions, any order; accept-version lists them all and the parser starts at the highest.
   std::span<const Version> versions = kSessionVersions;
-  std::string_view host;      // "host" header; omitted when empty (RabbitMQ reads it as the vhost)
-  std::string_view login;     // omitted when empty
-  std::string_view passcode;  // omitted when empty
-  std::span<const Header> connectHeaders;  // extra CONNECT headers, after the standard ones
+  // CONNECT headers after accept-version and heart-beat: host (RabbitMQ reads it as the vhost), login,
+  // passcode and any other. One list, as the client's connectHeaders: no separate fields to write.
+  std::span<const Header> connectHeaders;
   bool useStompCommand = false;        // send STOMP instead of CONNECT (1.1+ servers)
   Millis heartbeatOutgoing{10000};     // what we offer to send (cx)
   Millis heartbeatIncoming{10000};     // what we want to receive (cy)

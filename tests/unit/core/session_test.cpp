@@ -147,11 +147,9 @@ TEST_CASE("heart-beat header parsing", "[session][heartbeat]") {
 
 TEST_CASE("CONNECT carries accept-version, host, credentials, heart-beat and custom headers", "[session]") {
   SessionOptions o;
-  o.host = "/";
-  o.login = "guest";
-  o.passcode = "secret";
   // The options are views: the lists they point to outlive the session.
-  const std::vector<Header> extra{{"x-token", "abc"}, {"accept-version", "9.9"}, {"heart-beat", "1,1"}};
+  const std::vector<Header> extra{{"host", "/"},     {"login", "guest"},         {"passcode", "secret"},
+                                  {"x-token", "abc"}, {"accept-version", "9.9"}, {"heart-beat", "1,1"}};
   o.connectHeaders = extra;
   o.heartbeatOutgoing = 4000ms;
   o.heartbeatIncoming = 6000ms;
@@ -631,17 +629,15 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
   }
   SECTION("CONNECT: never escaped; custom headers after the standard ones, negotiation headers dropped") {
     SessionOptions o;
-    o.host = "vh";
-    o.login = "u";
-    o.passcode = "p:w";
-    const std::vector<Header> extra{{"heart-beat", "1,1"}, {"k", "v:1"}, {"accept-version", "1.0"}, {"k", "2"}};
+    const std::vector<Header> extra{{"host", "vh"}, {"login", "u"},         {"passcode", "p:w"},         {"heart-beat", "1,1"},
+                                    {"k", "v:1"},   {"accept-version", "1.0"}, {"k", "2"}};
     o.connectHeaders = extra;
     Session s(o);
     REQUIRE_FALSE(s.start(0ms));
     auto out = s.takeOutput();
     REQUIRE(out.size() == 1);
-    const Frame connect("CONNECT", {{"accept-version", "1.0,1.1,1.2"}, {"host", "vh"}, {"login", "u"},
-                                    {"passcode", "p:w"}, {"heart-beat", "10000,10000"}, {"k", "v:1"}, {"k", "2"}});
+    const Frame connect("CONNECT", {{"accept-version", "1.0,1.1,1.2"}, {"heart-beat", "10000,10000"}, {"host", "vh"},
+                                    {"login", "u"}, {"passcode", "p:w"}, {"k", "v:1"}, {"k", "2"}});
     CHECK(out[0].data == expect(Version::v1_2, connect));
   }
   SECTION("a header the version cannot carry: refused, nothing queued") {
@@ -664,13 +660,13 @@ TEST_CASE("the session's frames, byte for byte as literals: escaping by version,
   using namespace std::string_literals;
   {
     SessionOptions o = noHeartbeat();
-    o.host = "h:1";
-    o.login = "a\\b";
+    const std::vector<Header> extra{{"host", "h:1"}, {"login", "a\\b"}};
+    o.connectHeaders = extra;
     Session s(o);
     REQUIRE_FALSE(s.start(0ms));
     auto out = s.takeOutput();
     REQUIRE(out.size() == 1);
-    CHECK(out[0].data == "CONNECT\naccept-version:1.0,1.1,1.2\nhost:h:1\nlogin:a\\b\nheart-beat:0,0\n\n\0"s);
+    CHECK(out[0].data == "CONNECT\naccept-version:1.0,1.1,1.2\nheart-beat:0,0\nhost:h:1\nlogin:a\\b\n\n\0"s);
   }
   {
     auto s = connected(noHeartbeat(), "1.2");
