@@ -23,23 +23,17 @@ std::error_code serializeImpl(const F& frame, std::string& out, const SerializeO
   const std::string_view command = frame.command;
   if (!validCommand(command)) return errc::invalid_command;
   // The session's one-pass writer: the same rules and bytes for the frames a user builds.
-  detail::FrameWriter w(command, options.version);
+  detail::FrameWriter w(out, command, options.version);
   for (const auto& h : frame.headers) w.header(h.name, h.value);
-  if (auto ec = w.finish(frame.body, options.alwaysContentLength)) return ec;  // nothing appended
-  if (out.empty()) {
-    out.swap(w.wire());
-  } else {
-    out += w.wire();
-  }
-  return {};
+  return w.finish(frame.body, options.alwaysContentLength);  // on error, nothing appended
 }
 
 }  // namespace
 
 namespace detail {
 
-FrameWriter::FrameWriter(std::string_view command, Version version)
-    : version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
+FrameWriter::FrameWriter(std::string& out, std::string_view command, Version version)
+    : out_(out), start_(out.size()), version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
   out_.append(command.data(), command.size());
   out_.push_back('\n');
 }
@@ -95,7 +89,10 @@ void FrameWriter::headers(std::span<const Header> extra, bool dedupe) {
 }
 
 std::error_code FrameWriter::finish(std::string_view body, bool contentLength) {
-  if (error_) return error_;
+  if (error_) {
+    out_.assign(out_.data(), start_);  // truncates (with assign's code, which the module has anyway)
+    return error_;
+  }
   if (contentLength || (!body.empty() && std::memchr(body.data(), 0, body.size()))) {
     out_.append("content-length:", 15);
     appendNumber(out_, body.size());

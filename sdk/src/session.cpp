@@ -76,7 +76,7 @@ std::error_code Session::start(Millis now) {
   if (state_ != SessionState::idle) return errc::invalid_state;
   if (!offered_) return errc::invalid_argument;
   updateTime(now);
-  detail::FrameWriter w(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv, version_);
+  auto w = writer(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv);
   // Ascending, as in the spec's examples ("1.0,1.1,1.2"). On the stack: no std::string temporaries.
   char versions[12];
   std::size_t n = 0;
@@ -235,7 +235,8 @@ void Session::tick(Millis now) {
   if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= silenceLimit_)
     return fail(errc::heartbeat_timeout);
   if (heartbeat_.send.count() > 0 && now_ - lastSent_ >= heartbeat_.send) {
-    output_.push_back({std::string(kHeartbeat.data(), kHeartbeat.size()), false});
+    mark(kHeartbeat.size() << 1);  // a text message of its own
+    out_.append(kHeartbeat.data(), kHeartbeat.size());
     ++counters_.heartbeatsOut;
     counters_.bytesOut += kHeartbeat.size();
     lastSent_ = now_;
@@ -253,43 +254,82 @@ std::optional<Millis> Session::nextDeadline() const noexcept {
   return d;
 }
 
+// Starts a message in out_ with its record (for a frame, seal() fills it in once the size is known).
+void Session::mark(std::size_t record) {
+  if (read_ == out_.size()) {  // all of it was handed out: start over at the front
+    out_.clear();
+    read_ = 0;
+  }
+  out_.append(reinterpret_cast<const char*>(&record), sizeof record);
+}
+
+detail::FrameWriter Session::writer(std::string_view command) {
+  mark(0);
+  return detail::FrameWriter(out_, command, version_);
+}
+
 std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, SendOptions options) {
-  if (auto ec = w.finish(body, options.contentLength)) return ec;
-  push(std::move(w.wire()), options.binary);
-  return {};
+  return seal(w.start() - sizeof(std::size_t), w.finish(body, options.contentLength), options.binary);
 }
 
 std::error_code Session::queue(detail::FrameWriter& w) { return queue(w, {}, {.binary = false, .contentLength = false}); }
 
-void Session::push(std::string&& wire, bool binary) {
-  ++counters_.framesOut;
-  counters_.bytesOut += wire.size();
-  lastSent_ = now_;
-  const std::size_t chunk = options_.maxWebSocketChunkSize;
-  if (options_.splitLargeFrames && !binary && chunk > 0 && wire.size() > chunk) {
-    for (std::size_t off = 0; off < wire.size(); off += chunk)
-      output_.push_back({wire.substr(off, chunk), false});
-  } else {
-    output_.push_back({std::move(wire), binary});
+std::error_code Session::seal(std::size_t at, std::error_code ec, bool binary) {
+  if (ec) {
+    out_.assign(out_.data(), at);  // drops the record (with assign's code, which the module has anyway)
+    return ec;
   }
+  const std::size_t size = out_.size() - at - sizeof(std::size_t);
+  const std::size_t record = size << 1 | binary;
+  std::memcpy(out_.data() + at, &record, sizeof record);
+  ++counters_.framesOut;
+  counters_.bytesOut += size;
+  lastSent_ = now_;
+  return {};
+}
+
+bool Session::nextOutput(OutgoingMessage& out) noexcept {
+  const char* const data = out_.data();
+  bool binary = false;  // (the rest of a frame cut in chunks is text: binary frames are never cut)
+  if (left_ == 0) {
+    if (read_ >= out_.size()) return false;
+    std::size_t record;
+    std::memcpy(&record, data + read_, sizeof record);
+    read_ += sizeof record;
+    left_ = record >> 1;
+    binary = record & 1;
+  }
+  std::size_t n = left_;
+  const std::size_t chunk = options_.maxWebSocketChunkSize;
+  // STOMP frames may span WebSocket messages: the server reassembles them.
+  if (options_.splitLargeFrames && !binary && chunk > 0 && n > chunk) n = chunk;
+  out = {{data + read_, n}, binary};
+  read_ += n;
+  left_ -= n;
+  return true;
+}
+
+std::vector<OutgoingMessage> Session::takeOutput() {
+  std::vector<OutgoingMessage> all;
+  for (OutgoingMessage m; nextOutput(m);) all.push_back(m);
+  return all;
 }
 
 std::error_code Session::sendFrame(const Frame& frame, SendOptions options) {
   if (state_ != SessionState::connected) return errc::not_connected;
-  std::string wire;
+  mark(0);
+  const std::size_t at = out_.size() - sizeof(std::size_t);
   SerializeOptions so;
   so.version = version_;
   so.alwaysContentLength = options.contentLength;
-  if (auto ec = serialize(frame, wire, so)) return ec;
-  push(std::move(wire), options.binary);
-  return {};
+  return seal(at, serialize(frame, out_, so), options.binary);
 }
 
 std::error_code Session::subscribe(std::string_view id, std::string_view destination, std::string_view ackMode,
                                    const std::vector<Header>& headers) {
   if (id.empty() || destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SUBSCRIBE"sv, version_);
+  auto w = writer("SUBSCRIBE"sv);
   w.own("destination"sv, destination);
   w.own("id"sv, id);
   w.own("ack"sv, ackMode.empty() ? "auto"sv : ackMode);
@@ -300,7 +340,7 @@ std::error_code Session::subscribe(std::string_view id, std::string_view destina
 std::error_code Session::unsubscribe(std::string_view id, const std::vector<Header>& headers) {
   if (id.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("UNSUBSCRIBE"sv, version_);
+  auto w = writer("UNSUBSCRIBE"sv);
   w.own("id"sv, id);
   w.headers(headers);
   return queue(w);
@@ -310,7 +350,7 @@ std::error_code Session::send(std::string_view destination, std::string_view bod
                               SendOptions options, std::span<const HeaderView> trailing) {
   if (destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SEND"sv, version_);
+  auto w = writer("SEND"sv);
   w.own("destination"sv, destination);
   w.headers(headers);  // a content-length header is replaced by the real one anyway
   for (const auto& h : trailing) w.header(h.name, h.value);
@@ -323,7 +363,7 @@ std::error_code Session::ackOrNack(bool nack, const Message& message, std::strin
                                    const std::vector<Header>& headers) {
   if (state_ != SessionState::connected) return errc::not_connected;
   if (nack && version_ == Version::v1_0) return errc::unsupported_version;
-  detail::FrameWriter w(nack ? "NACK"sv : "ACK"sv, version_);
+  auto w = writer(nack ? "NACK"sv : "ACK"sv);
   // The caller's headers may not repeat or override ours (the first of a name wins on the broker).
   if (version_ == Version::v1_2) {
     auto ackId = message.header("ack"sv);
@@ -360,7 +400,7 @@ std::error_code Session::acknowledge(const FrameView& message, bool nack, std::s
 std::error_code Session::transactionFrame(std::string_view command, std::string_view transaction) {
   if (transaction.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w(command, version_);
+  auto w = writer(command);
   w.header("transaction"sv, transaction);
   return queue(w);
 }
@@ -375,18 +415,12 @@ std::error_code Session::endTransaction(bool commit, std::string_view transactio
 std::error_code Session::disconnect(std::string_view receiptId) {
   if (receiptId.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("DISCONNECT"sv, version_);
+  auto w = writer("DISCONNECT"sv);
   w.header("receipt"sv, receiptId);
   if (auto ec = queue(w)) return ec;
   disconnectReceipt_.assign(receiptId.data(), receiptId.size());
   state_ = SessionState::disconnecting;
   return {};
-}
-
-std::vector<OutgoingMessage> Session::takeOutput() {
-  std::vector<OutgoingMessage> out;
-  out.swap(output_);
-  return out;
 }
 
 bool Session::nextEvent(SessionEventView& out) {

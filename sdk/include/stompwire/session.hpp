@@ -104,8 +104,10 @@ struct SessionEventView {
   std::error_code error;
 };
 
+// One WebSocket message to send: a view into the session's output, valid until the session next writes
+// output (a command, start(), tick()). A transport's send() copies what it sends or sends it at once.
 struct OutgoingMessage {
-  std::string data;
+  std::string_view data;
   bool binary = false;
 };
 
@@ -180,8 +182,12 @@ class Session final {
   // Any frame, serialized with the negotiated version.
   std::error_code sendFrame(const Frame& frame, SendOptions options = {});
 
-  // Output, in order. Each entry is one WebSocket message.
-  bool hasOutput() const noexcept { return !output_.empty(); }
+  // Output, in order: the WebSocket messages to send, as views valid until the session next writes
+  // output (a command, start(), tick()). A transport's send() copies what it sends or sends it at once.
+  bool hasOutput() const noexcept { return read_ < out_.size(); }
+  // The next message to send; false when there is none.
+  bool nextOutput(OutgoingMessage& out) noexcept;
+  // Every message to send (what nextOutput() gives one by one), as views like those.
   std::vector<OutgoingMessage> takeOutput();
   std::optional<SessionEvent> popEvent();
   // popEvent() without copying the frame (see SessionEventView for how long it stays valid).
@@ -197,9 +203,12 @@ class Session final {
   void fail(std::error_code ec);
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
   void compactEvents() noexcept;
+  void mark(std::size_t record);
+  detail::FrameWriter writer(std::string_view command);  // a frame in out_, after mark()
   std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
   std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
-  void push(std::string&& wire, bool binary);
+  // Ends the frame whose record starts at out_[at]: drops it on error, else fills in its record.
+  std::error_code seal(std::size_t at, std::error_code ec, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
   template <class Message>
   std::error_code ackOrNack(bool nack, const Message& message, std::string_view transaction,
@@ -219,7 +228,12 @@ class Session final {
   Millis lastSent_{0};
   std::optional<Millis> lastReceived_;
   std::string disconnectReceipt_;
-  std::vector<OutgoingMessage> output_;
+  // Output: per frame a record (a std::size_t: the frame's size << 1 | binary), then its bytes, in one
+  // reused buffer: no allocation per frame, no vector of strings, and a large frame is cut into chunks by
+  // handing out views of it. Once all of it was handed out, the next frame starts over at the front.
+  std::string out_;
+  std::size_t read_ = 0;  // where nextOutput() goes on
+  std::size_t left_ = 0;  // bytes of the frame at read_ not handed out yet
   // Pending events, in order, back to back in one byte buffer (no allocation per frame once it has
   // grown; reused once every event was taken): an EventRecord, the frame's header views, then its
   // bytes. The views point into the buffer (rebased when it grows), so handing an event out is free.

@@ -552,6 +552,73 @@ TEST_CASE("a frame the version cannot encode is refused and nothing is queued", 
   CHECK(s.send("/q", "x", {{"bad", "a\nb"}}) == errc::unencodable_header);
   CHECK_FALSE(s.hasOutput());
   CHECK(s.sendFrame(Frame("lower")) == errc::invalid_command);
+  CHECK_FALSE(s.hasOutput());
+
+  // Refused between two good frames: both of those go out whole, in order.
+  REQUIRE_FALSE(s.send("/q", "one", {}));
+  CHECK(s.send("/q", "x", {{"bad", "a\nb"}}) == errc::unencodable_header);
+  CHECK(s.sendFrame(Frame("lower")) == errc::invalid_command);
+  REQUIRE_FALSE(s.sendFrame(Frame("SEND", {{"destination", "/r"}}, "two")));
+  auto frames = parseAll(s.takeOutput());
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].body == "one");
+  CHECK(frames[1].header("destination") == "/r");
+  CHECK(frames[1].body == "two");
+}
+
+// Output is one reused buffer handed out as views: read one message at a time, cut into chunks, and
+// written over (from the front) once everything was read.
+TEST_CASE("nextOutput: messages in order, chunks of large text frames, the buffer reused", "[session]") {
+  using namespace std::string_literals;
+  SessionOptions o = noHeartbeat();
+  o.splitLargeFrames = true;
+  o.maxWebSocketChunkSize = 16;
+  auto s = connected(o);
+  CHECK_FALSE(s.hasOutput());
+  OutgoingMessage m;
+  CHECK_FALSE(s.nextOutput(m));
+
+  const SessionCounters before = s.counters();
+  REQUIRE_FALSE(s.send("/q", "a", {}, {.binary = false, .contentLength = false}));  // 23 bytes: two chunks
+  REQUIRE_FALSE(s.send("/q", "b", {}, {.binary = true, .contentLength = false}));   // binary: never cut
+  REQUIRE_FALSE(s.begin("t"));                                                       // 22 bytes: two chunks
+  const std::string first = "SEND\ndestination:/q\n\na\0"s;
+  const std::string second = "SEND\ndestination:/q\n\nb\0"s;
+  const std::string third = "BEGIN\ntransaction:t\n\n\0"s;
+  const std::pair<std::string, bool> expected[] = {
+      {first.substr(0, 16), false}, {first.substr(16), false}, {second, true},
+      {third.substr(0, 16), false}, {third.substr(16), false}};
+  for (const auto& [data, binary] : expected) {
+    CHECK(s.hasOutput());
+    REQUIRE(s.nextOutput(m));
+    CHECK(m.data == data);
+    CHECK(m.binary == binary);
+  }
+  CHECK_FALSE(s.hasOutput());
+  CHECK_FALSE(s.nextOutput(m));
+  CHECK(s.counters().framesOut == before.framesOut + 3);  // frames, not chunks
+  CHECK(s.counters().bytesOut == before.bytesOut + first.size() + second.size() + third.size());
+
+  // Everything was read: the next frame starts over at the front of the buffer.
+  REQUIRE_FALSE(s.commit("t"));
+  const std::string commit = "COMMIT\ntransaction:t\n\n\0"s;
+  REQUIRE(s.nextOutput(m));
+  CHECK(m.data == commit.substr(0, 16));
+  REQUIRE(s.nextOutput(m));
+  CHECK(m.data == commit.substr(16));
+  CHECK_FALSE(s.nextOutput(m));
+
+  // Half read, then more written: the rest and the new frame follow, intact.
+  REQUIRE_FALSE(s.send("/q", "c", {}, {.binary = true, .contentLength = false}));
+  REQUIRE_FALSE(s.send("/q", "d", {}, {.binary = true, .contentLength = false}));
+  REQUIRE(s.nextOutput(m));
+  CHECK(m.data == "SEND\ndestination:/q\n\nc\0"s);
+  REQUIRE_FALSE(s.send("/q", "e", {}, {.binary = true, .contentLength = false}));
+  REQUIRE(s.nextOutput(m));
+  CHECK(m.data == "SEND\ndestination:/q\n\nd\0"s);
+  REQUIRE(s.nextOutput(m));
+  CHECK(m.data == "SEND\ndestination:/q\n\ne\0"s);
+  CHECK_FALSE(s.nextOutput(m));
 }
 
 // The session writes its own frames in one pass (no Frame built first): the bytes must be exactly what
