@@ -889,7 +889,7 @@ void ClientImpl::pump() {
 
 void ClientImpl::flushOutput() {
   if (!session_ || !conn_ || !conn_->transport) return;
-  for (auto& m : session_->takeOutput()) conn_->transport->send(m.data, m.binary);
+  for (OutgoingMessage m; session_->nextOutput(m);) conn_->transport->send(m.data, m.binary);
 }
 
 void ClientImpl::armTick() {
