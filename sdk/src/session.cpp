@@ -206,12 +206,17 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
   const std::size_t at = events_.size;
   const std::size_t next = at + ((sizeof(EventRecord) + detail::packedSize(frame) + kAlign - 1) & ~(kAlign - 1));
   if (next > events_.capacity) {
-    // Grows by doubling; the pending events are copied over (at the same offsets) with their views.
+    // Grows by doubling; the pending events are copied over (at the same offsets) with their views:
+    // each record as it is, then its frame packed anew after it. (Not with putRecord(): one call site
+    // lets it be inlined into this function.)
     const std::size_t capacity = std::max(next, 2 * events_.capacity);
     std::unique_ptr<char[]> grown(new char[capacity]);
     for (std::size_t off = nextEvent_; off < at;) {
       const auto* r = recordAt<EventRecord>(events_.data.get() + off);
-      putRecord<EventRecord>(grown.get() + off, r->type, r->error, viewOf(r), r->next);
+      auto* copy = new (grown.get() + off) EventRecord(*r);
+      const FrameView v = detail::packFrame(viewOf(r), copy + 1);
+      copy->command = v.command;
+      copy->body = v.body;
       off = r->next;
     }
     events_.data = std::move(grown);
