@@ -39,7 +39,7 @@ FrameWriter::FrameWriter(std::string& out, std::string_view command, Version ver
 }
 
 // One pass over `s`: copies it (runs between special bytes in bulk), escaping when this frame escapes,
-// and notes a byte the frame cannot carry. The one rule of which headers a version can carry:
+// then what ends it (':' after a name, EOL after a value), and notes a byte the frame cannot carry. The one rule of which headers a version can carry:
 // unescaped (1.0, CONNECT/STOMP/CONNECTED), no EOL anywhere and no ':' in a name; escaped, anything but
 // a CR in 1.1 (it has no escape for CR).
 void FrameWriter::put(std::string_view s, bool name) {
@@ -65,15 +65,14 @@ void FrameWriter::put(std::string_view s, bool name) {
     from = i + 1;
   }
   out_.append(s.data() + from, s.size() - from);
+  out_.push_back(name ? ':' : '\n');  // what ends a name, or a value
 }
 
 void FrameWriter::header(std::string_view name, std::string_view value) {
   if (name == "content-length"sv) return;  // finish() writes the real one
   if (name.empty()) error_ = errc::unencodable_header;
   put(name, true);
-  out_.push_back(':');
   put(value, false);
-  out_.push_back('\n');
 }
 
 void FrameWriter::headers(std::span<const Header> extra, bool dedupe) {
