@@ -825,6 +825,7 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   // Views of options_ and connectHeaders_, which outlive the session: nothing is copied per connection.
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
                                                     .connectHeaders = connectHeaders_,
+                                                    .transport = conn_->transport.get(),
                                                     .useStompCommand = options_.useStompCommand,
                                                     .heartbeatOutgoing = options_.heartbeatOutgoing,
                                                     .heartbeatIncoming = options_.heartbeatIncoming,
@@ -887,10 +888,7 @@ void ClientImpl::pump() {
   deliver();
 }
 
-void ClientImpl::flushOutput() {
-  if (!session_ || !conn_ || !conn_->transport) return;
-  for (OutgoingMessage m; session_->nextOutput(m);) conn_->transport->send(m.data, m.binary);
-}
+void ClientImpl::flushOutput() {}  // (the session sends each frame as it writes it)
 
 void ClientImpl::armTick() {
   auto deadline = session_->nextDeadline();

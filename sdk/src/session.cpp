@@ -240,8 +240,7 @@ void Session::tick(Millis now) {
   if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= silenceLimit_)
     return fail(errc::heartbeat_timeout);
   if (heartbeat_.send.count() > 0 && now_ - lastSent_ >= heartbeat_.send) {
-    mark(kHeartbeat.size() << 1);  // a text message of its own
-    out_.append(kHeartbeat.data(), kHeartbeat.size());
+    if (options_.transport) options_.transport->send(kHeartbeat, false);
     ++counters_.heartbeatsOut;
     counters_.bytesOut += kHeartbeat.size();
     lastSent_ = now_;
@@ -259,75 +258,40 @@ std::optional<Millis> Session::nextDeadline() const noexcept {
   return d;
 }
 
-// Starts a message in out_ with its record (for a frame, seal() fills it in once the size is known).
-void Session::mark(std::size_t record) {
-  if (read_ == out_.size()) {  // all of it was handed out: start over at the front
-    out_.clear();
-    read_ = 0;
-  }
-  out_.append(reinterpret_cast<const char*>(&record), sizeof record);
-}
-
 detail::FrameWriter Session::writer(std::string_view command) {
-  mark(0);
+  out_.clear();
   return detail::FrameWriter(out_, command, version_);
 }
 
 std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, SendOptions options) {
-  return seal(w.start() - sizeof(std::size_t), w.finish(body, options.contentLength), options.binary);
+  return transmit(w.finish(body, options.contentLength), options.binary);
 }
 
 std::error_code Session::queue(detail::FrameWriter& w) { return queue(w, {}, {.binary = false, .contentLength = false}); }
 
-std::error_code Session::seal(std::size_t at, std::error_code ec, bool binary) {
-  if (ec) {
-    out_.assign(out_.data(), at);  // drops the record (with assign's code, which the module has anyway)
-    return ec;
-  }
-  const std::size_t size = out_.size() - at - sizeof(std::size_t);
-  const std::size_t record = size << 1 | binary;
-  std::memcpy(out_.data() + at, &record, sizeof record);
+std::error_code Session::transmit(std::error_code ec, bool binary) {
+  if (ec) return ec;
+  const std::size_t size = out_.size();
   ++counters_.framesOut;
   counters_.bytesOut += size;
   lastSent_ = now_;
-  return {};
-}
-
-bool Session::nextOutput(OutgoingMessage& out) noexcept {
-  const char* const data = out_.data();
-  bool binary = false;  // (the rest of a frame cut in chunks is text: binary frames are never cut)
-  if (left_ == 0) {
-    if (read_ >= out_.size()) return false;
-    std::size_t record;
-    std::memcpy(&record, data + read_, sizeof record);
-    read_ += sizeof record;
-    left_ = record >> 1;
-    binary = record & 1;
-  }
-  std::size_t n = left_;
+  if (!options_.transport) return {};
+  // STOMP frames may span WebSocket messages (the server reassembles them): a large text frame goes
+  // in chunks when asked; a binary one never.
   const std::size_t chunk = options_.maxWebSocketChunkSize;
-  // STOMP frames may span WebSocket messages: the server reassembles them.
-  if (options_.splitLargeFrames && !binary && chunk > 0 && n > chunk) n = chunk;
-  out = {{data + read_, n}, binary};
-  read_ += n;
-  left_ -= n;
-  return true;
-}
-
-std::vector<OutgoingMessage> Session::takeOutput() {
-  std::vector<OutgoingMessage> all;
-  for (OutgoingMessage m; nextOutput(m);) all.push_back(m);
-  return all;
+  const std::size_t cut = options_.splitLargeFrames && !binary && chunk > 0 ? chunk : size;
+  const char* const data = out_.data();
+  for (std::size_t off = 0; off < size; off += cut) options_.transport->send({data + off, std::min(cut, size - off)}, binary);
+  return {};
 }
 
 std::error_code Session::sendFrame(const Frame& frame, SendOptions options) {
   if (state_ != SessionState::connected) return errc::not_connected;
-  mark(0);
-  const std::size_t at = out_.size() - sizeof(std::size_t);
+  out_.clear();
   SerializeOptions so;
   so.version = version_;
   so.alwaysContentLength = options.contentLength;
-  return seal(at, serialize(frame, out_, so), options.binary);
+  return transmit(serialize(frame, out_, so), options.binary);
 }
 
 std::error_code Session::subscribe(std::string_view id, std::string_view destination, std::string_view ackMode,

@@ -1,7 +1,10 @@
-// The STOMP client session: a pure state machine for one connection, in the style of nghttp2's session.
+// The STOMP client session: a state machine for one connection, in the style of nghttp2's session.
 // Inputs are the bytes the transport received, the current time and commands; outputs are the
-// WebSocket messages to send, events and the next deadline. It never calls out: the owner (Client)
-// pulls output and events after each input, so no user code can run while the session is mid-update.
+// WebSocket messages, handed to the transport's send() as each frame is written, events and the next
+// deadline. It calls out to nothing else: the owner (Client) pulls events after each input, and a
+// transport never calls back from inside send() (transport.hpp), so no user code can run while the
+// session is mid-update. Sending at once rather than queueing for the owner to pull saves a buffer
+// of messages and the code that walks it, and costs nothing: the owner sent right after each input.
 //
 // One Session serves one connection attempt. What must survive reconnects (subscriptions, queued and
 // unconfirmed publishes) lives in the Client.
@@ -63,6 +66,8 @@ struct SessionOptions {
   // CONNECT headers after accept-version and heart-beat: host (RabbitMQ reads it as the vhost), login,
   // passcode and any other. One list, as the client's connectHeaders: no separate fields to write.
   std::span<const Header> connectHeaders;
+  // Where the WebSocket messages go. None: they are dropped (a session driven for its input only).
+  Transport* transport = nullptr;
   bool useStompCommand = false;        // send STOMP instead of CONNECT (1.1+ servers)
   Millis heartbeatOutgoing{10000};     // what we offer to send (cx)
   Millis heartbeatIncoming{10000};     // what we want to receive (cy)
@@ -102,13 +107,6 @@ struct SessionEventView {
   SessionEvent::Type type = SessionEvent::Type::failed;
   FrameView frame;
   std::error_code error;
-};
-
-// One WebSocket message to send: a view into the session's output, valid until the session next writes
-// output (a command, start(), tick()). A transport's send() copies what it sends or sends it at once.
-struct OutgoingMessage {
-  std::string_view data;
-  bool binary = false;
 };
 
 struct SessionCounters {
@@ -182,13 +180,6 @@ class Session final {
   // Any frame, serialized with the negotiated version.
   std::error_code sendFrame(const Frame& frame, SendOptions options = {});
 
-  // Output, in order: the WebSocket messages to send, as views valid until the session next writes
-  // output (a command, start(), tick()). A transport's send() copies what it sends or sends it at once.
-  bool hasOutput() const noexcept { return read_ < out_.size(); }
-  // The next message to send; false when there is none.
-  bool nextOutput(OutgoingMessage& out) noexcept;
-  // Every message to send (what nextOutput() gives one by one), as views like those.
-  std::vector<OutgoingMessage> takeOutput();
   std::optional<SessionEvent> popEvent();
   // popEvent() without copying the frame (see SessionEventView for how long it stays valid).
   bool nextEvent(SessionEventView& out);
@@ -203,12 +194,11 @@ class Session final {
   void fail(std::error_code ec);
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
   void compactEvents() noexcept;
-  void mark(std::size_t record);
-  detail::FrameWriter writer(std::string_view command);  // a frame in out_, after mark()
+  detail::FrameWriter writer(std::string_view command);  // a frame in out_ (emptied first)
   std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
   std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
-  // Ends the frame whose record starts at out_[at]: drops it on error, else fills in its record.
-  std::error_code seal(std::size_t at, std::error_code ec, bool binary);
+  // Sends the frame in out_ unless writing it failed (`ec`): counted, cut in chunks if asked.
+  std::error_code transmit(std::error_code ec, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
   template <class Message>
   std::error_code ackOrNack(bool nack, const Message& message, std::string_view transaction,
@@ -228,12 +218,7 @@ class Session final {
   Millis lastSent_{0};
   std::optional<Millis> lastReceived_;
   std::string disconnectReceipt_;
-  // Output: per frame a record (a std::size_t: the frame's size << 1 | binary), then its bytes, in one
-  // reused buffer: no allocation per frame, no vector of strings, and a large frame is cut into chunks by
-  // handing out views of it. Once all of it was handed out, the next frame starts over at the front.
-  std::string out_;
-  std::size_t read_ = 0;  // where nextOutput() goes on
-  std::size_t left_ = 0;  // bytes of the frame at read_ not handed out yet
+  std::string out_;  // the frame being written (reused: no allocation per frame once it has grown)
   // Pending events, in order, back to back in one byte buffer (no allocation per frame once it has
   // grown; reused once every event was taken): an EventRecord, the frame's header views, then its
   // bytes. The views point into the buffer (rebased when it grows), so handing an event out is free.
