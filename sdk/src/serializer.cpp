@@ -23,9 +23,12 @@ std::error_code serializeImpl(const F& frame, std::string& out, const SerializeO
   const std::string_view command = frame.command;
   if (!validCommand(command)) return errc::invalid_command;
   // The session's one-pass writer: the same rules and bytes for the frames a user builds.
+  const std::size_t start = out.size();
   detail::FrameWriter w(out, command, options.version);
   for (const auto& h : frame.headers) w.header(h.name, h.value);
-  return w.finish(frame.body, options.alwaysContentLength);  // on error, nothing appended
+  auto ec = w.finish(frame.body, options.alwaysContentLength);
+  if (ec) out.resize(start);  // nothing appended
+  return ec;
 }
 
 }  // namespace
@@ -33,7 +36,7 @@ std::error_code serializeImpl(const F& frame, std::string& out, const SerializeO
 namespace detail {
 
 FrameWriter::FrameWriter(std::string& out, std::string_view command, Version version)
-    : out_(out), start_(out.size()), version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
+    : out_(out), version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
   out_.append(command.data(), command.size());
   out_.push_back('\n');
 }
@@ -88,10 +91,7 @@ void FrameWriter::headers(std::span<const Header> extra, bool dedupe) {
 }
 
 std::error_code FrameWriter::finish(std::string_view body, bool contentLength) {
-  if (error_) {
-    out_.assign(out_.data(), start_);  // truncates (with assign's code, which the module has anyway)
-    return error_;
-  }
+  if (error_) return error_;
   if (contentLength || (!body.empty() && std::memchr(body.data(), 0, body.size()))) {
     out_.append("content-length:", 15);
     appendNumber(out_, body.size());

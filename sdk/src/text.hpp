@@ -46,7 +46,7 @@ FrameView packFrame(const FrameView& frame, void* block) noexcept;
 
 // Appends one frame of the session's own (fixed, valid command) straight to a string, in one pass: the
 // same bytes serialize() would produce for it, without building a Frame first. A header the version
-// cannot carry makes finish() fail and take back what was appended.
+// cannot carry makes finish() fail (the caller drops what was appended).
 class FrameWriter {
  public:
   FrameWriter(std::string& out, std::string_view command, Version version);
@@ -61,15 +61,12 @@ class FrameWriter {
   // The caller's headers, leaving out the names written with own() and, with `dedupe`, repeats among
   // them (the first wins).
   void headers(std::span<const Header> extra, bool dedupe = false);
-  // content-length (when asked or when the body holds a NUL), the blank line, the body and the NUL; on
-  // error, out is as it was before the writer started.
+  // content-length (when asked or when the body holds a NUL), the blank line, the body and the NUL.
   std::error_code finish(std::string_view body, bool contentLength);
-  std::size_t start() const noexcept { return start_; }  // where the frame starts in out
 
  private:
   void put(std::string_view s, bool name);
   std::string& out_;
-  std::size_t start_;
   Version version_;
   bool escaped_;
   std::error_code error_;
