@@ -42,9 +42,9 @@ FrameWriter::FrameWriter(std::string& out, std::string_view command, Version ver
 }
 
 // One pass over `s`: copies it (runs between special bytes in bulk), escaping when this frame escapes,
-// then what ends it (':' after a name, EOL after a value), and notes a byte the frame cannot carry. The one rule of which headers a version can carry:
-// unescaped (1.0, CONNECT/STOMP/CONNECTED), no EOL anywhere and no ':' in a name; escaped, anything but
-// a CR in 1.1 (it has no escape for CR).
+// then what ends it (':' after a name, EOL after a value), and notes a byte the frame cannot carry. The
+// one rule of which headers a version can carry: unescaped (1.0, CONNECT/STOMP/CONNECTED), no EOL
+// anywhere and no ':' in a name; escaped, anything but a CR in 1.1 (it has no escape for CR).
 void FrameWriter::put(std::string_view s, bool name) {
   std::size_t from = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {

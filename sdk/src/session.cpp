@@ -96,7 +96,7 @@ std::error_code Session::start(Millis now) {
   w.own("heart-beat"sv, {heartbeat, static_cast<std::size_t>(end - heartbeat)});
   // The session owns negotiation; a custom header must not contradict it.
   w.headers(options_.connectHeaders);
-  auto ec = queue(w);
+  auto ec = emit(w);
   if (ec) return ec;
   state_ = SessionState::connecting;
   return {};
@@ -263,11 +263,11 @@ detail::FrameWriter Session::writer(std::string_view command) {
   return detail::FrameWriter(out_, command, version_);
 }
 
-std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, SendOptions options) {
+std::error_code Session::emit(detail::FrameWriter& w, std::string_view body, SendOptions options) {
   return transmit(w.finish(body, options.contentLength), options.binary);
 }
 
-std::error_code Session::queue(detail::FrameWriter& w) { return queue(w, {}, {.binary = false, .contentLength = false}); }
+std::error_code Session::emit(detail::FrameWriter& w) { return emit(w, {}, {.binary = false, .contentLength = false}); }
 
 std::error_code Session::transmit(std::error_code ec, bool binary) {
   if (ec) return ec;
@@ -281,7 +281,8 @@ std::error_code Session::transmit(std::error_code ec, bool binary) {
   const std::size_t chunk = options_.maxWebSocketChunkSize;
   const std::size_t cut = options_.splitLargeFrames && !binary && chunk > 0 ? chunk : size;
   const char* const data = out_.data();
-  for (std::size_t off = 0; off < size; off += cut) options_.transport->send({data + off, std::min(cut, size - off)}, binary);
+  for (std::size_t off = 0; off < size; off += cut)
+    options_.transport->send({data + off, std::min(cut, size - off)}, binary);
   return {};
 }
 
@@ -303,7 +304,7 @@ std::error_code Session::subscribe(std::string_view id, std::string_view destina
   w.own("id"sv, id);
   w.own("ack"sv, ackMode.empty() ? "auto"sv : ackMode);
   w.headers(headers);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::unsubscribe(std::string_view id, const std::vector<Header>& headers) {
@@ -312,7 +313,7 @@ std::error_code Session::unsubscribe(std::string_view id, const std::vector<Head
   auto w = writer("UNSUBSCRIBE"sv);
   w.own("id"sv, id);
   w.headers(headers);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::send(std::string_view destination, std::string_view body, const std::vector<Header>& headers,
@@ -323,7 +324,7 @@ std::error_code Session::send(std::string_view destination, std::string_view bod
   w.own("destination"sv, destination);
   w.headers(headers);  // a content-length header is replaced by the real one anyway
   for (const auto& h : trailing) w.header(h.name, h.value);
-  return queue(w, body, options);
+  return emit(w, body, options);
 }
 
 // `message`: a Frame or a FrameView. Only the headers the version needs are looked up.
@@ -350,7 +351,7 @@ std::error_code Session::ackOrNack(bool nack, const Message& message, std::strin
   }
   if (!transaction.empty()) w.own("transaction"sv, transaction);
   w.headers(headers, true);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
@@ -371,7 +372,7 @@ std::error_code Session::transactionFrame(std::string_view command, std::string_
   if (state_ != SessionState::connected) return errc::not_connected;
   auto w = writer(command);
   w.header("transaction"sv, transaction);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN"sv, transaction); }
@@ -386,7 +387,7 @@ std::error_code Session::disconnect(std::string_view receiptId) {
   if (state_ != SessionState::connected) return errc::not_connected;
   auto w = writer("DISCONNECT"sv);
   w.header("receipt"sv, receiptId);
-  if (auto ec = queue(w)) return ec;
+  if (auto ec = emit(w)) return ec;
   disconnectReceipt_.assign(receiptId.data(), receiptId.size());
   state_ = SessionState::disconnecting;
   return {};

@@ -145,11 +145,11 @@ class Session final {
   std::optional<Millis> lastReceived() const noexcept { return lastReceived_; }
   const SessionOptions& options() const noexcept { return options_; }
 
-  // Queues CONNECT (or STOMP). Only from idle.
+  // Sends CONNECT (or STOMP). Only from idle.
   std::error_code start(Millis now);
   // Bytes from the transport: parsed into events.
   void receive(std::string_view data, Millis now);
-  // Heart-beats: queues an EOL when we were quiet for too long, fails on incoming silence.
+  // Heart-beats: sends an EOL when we were quiet for too long, fails on incoming silence.
   void tick(Millis now);
   // Moves the clock used to stamp outgoing traffic (for heart-beat accounting) without side effects.
   void updateTime(Millis now) noexcept {
@@ -195,8 +195,9 @@ class Session final {
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
   void compactEvents() noexcept;
   detail::FrameWriter writer(std::string_view command);  // a frame in out_ (emptied first)
-  std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
-  std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
+  // Finishes the frame `w` wrote and sends it.
+  std::error_code emit(detail::FrameWriter& w, std::string_view body, SendOptions options);
+  std::error_code emit(detail::FrameWriter& w);  // a frame without a body (nor content-length)
   // Sends the frame in out_ unless writing it failed (`ec`): counted, cut in chunks if asked.
   std::error_code transmit(std::error_code ec, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
