@@ -822,12 +822,10 @@ void ClientImpl::shutdown() {
 
 void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
-  // Built in place (designated initializers): no default versions list built and then replaced.
+  // Views of options_ and connectHeaders_, which outlive the session: nothing is copied per connection.
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
-                                                    .host = {},  // these three come in connectHeaders
-                                                    .login = {},
-                                                    .passcode = {},
                                                     .connectHeaders = connectHeaders_,
+                                                    .transport = conn_->transport.get(),
                                                     .useStompCommand = options_.useStompCommand,
                                                     .heartbeatOutgoing = options_.heartbeatOutgoing,
                                                     .heartbeatIncoming = options_.heartbeatIncoming,
@@ -890,10 +888,7 @@ void ClientImpl::pump() {
   deliver();
 }
 
-void ClientImpl::flushOutput() {
-  if (!session_ || !conn_ || !conn_->transport) return;
-  for (auto& m : session_->takeOutput()) conn_->transport->send(m.data, m.binary);
-}
+void ClientImpl::flushOutput() {}  // (the session sends each frame as it writes it)
 
 void ClientImpl::armTick() {
   auto deadline = session_->nextDeadline();

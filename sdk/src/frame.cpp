@@ -18,11 +18,9 @@ std::string_view toString(Version v) noexcept {
 }
 
 std::optional<Version> parseVersion(std::string_view s) noexcept {
-  using namespace std::string_view_literals;
-  if (s == "1.0"sv) return Version::v1_0;
-  if (s == "1.1"sv) return Version::v1_1;
-  if (s == "1.2"sv) return Version::v1_2;
-  return std::nullopt;
+  // "1.0", "1.1" or "1.2": the last digit is the enum's value (checks, not three string compares).
+  if (s.size() != 3 || s[0] != '1' || s[1] != '.' || s[2] < '0' || s[2] > '2') return std::nullopt;
+  return static_cast<Version>(s[2] - '0');
 }
 
 void Frame::set(std::string_view name, std::string_view value) {

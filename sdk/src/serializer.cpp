@@ -23,31 +23,28 @@ std::error_code serializeImpl(const F& frame, std::string& out, const SerializeO
   const std::string_view command = frame.command;
   if (!validCommand(command)) return errc::invalid_command;
   // The session's one-pass writer: the same rules and bytes for the frames a user builds.
-  detail::FrameWriter w(command, options.version);
+  const std::size_t start = out.size();
+  detail::FrameWriter w(out, command, options.version);
   for (const auto& h : frame.headers) w.header(h.name, h.value);
-  if (auto ec = w.finish(frame.body, options.alwaysContentLength)) return ec;  // nothing appended
-  if (out.empty()) {
-    out.swap(w.wire());
-  } else {
-    out += w.wire();
-  }
-  return {};
+  auto ec = w.finish(frame.body, options.alwaysContentLength);
+  if (ec) out.resize(start);  // nothing appended
+  return ec;
 }
 
 }  // namespace
 
 namespace detail {
 
-FrameWriter::FrameWriter(std::string_view command, Version version)
-    : version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
+FrameWriter::FrameWriter(std::string& out, std::string_view command, Version version)
+    : out_(out), version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
   out_.append(command.data(), command.size());
   out_.push_back('\n');
 }
 
 // One pass over `s`: copies it (runs between special bytes in bulk), escaping when this frame escapes,
-// and notes a byte the frame cannot carry. The one rule of which headers a version can carry:
-// unescaped (1.0, CONNECT/STOMP/CONNECTED), no EOL anywhere and no ':' in a name; escaped, anything but
-// a CR in 1.1 (it has no escape for CR).
+// then what ends it (':' after a name, EOL after a value), and notes a byte the frame cannot carry. The
+// one rule of which headers a version can carry: unescaped (1.0, CONNECT/STOMP/CONNECTED), no EOL
+// anywhere and no ':' in a name; escaped, anything but a CR in 1.1 (it has no escape for CR).
 void FrameWriter::put(std::string_view s, bool name) {
   std::size_t from = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -71,18 +68,17 @@ void FrameWriter::put(std::string_view s, bool name) {
     from = i + 1;
   }
   out_.append(s.data() + from, s.size() - from);
+  out_.push_back(name ? ':' : '\n');  // what ends a name, or a value
 }
 
 void FrameWriter::header(std::string_view name, std::string_view value) {
   if (name == "content-length"sv) return;  // finish() writes the real one
   if (name.empty()) error_ = errc::unencodable_header;
   put(name, true);
-  out_.push_back(':');
   put(value, false);
-  out_.push_back('\n');
 }
 
-void FrameWriter::headers(const std::vector<Header>& extra, bool dedupe) {
+void FrameWriter::headers(std::span<const Header> extra, bool dedupe) {
   const Header* const first = extra.data();
   const Header* const last = first + extra.size();
   for (const Header* h = first; h != last; ++h) {

@@ -63,21 +63,20 @@ struct Session::ParserSink final : FrameParser::Handler {
   Session& session;
 };
 
-Session::Session(SessionOptions options)
-    : options_(std::move(options)), parser_(options_.limits), version_(Version::v1_0) {
-  for (Version v : options_.versions) version_ = std::max(version_, v);
+Session::Session(const SessionOptions& options)
+    : options_(options), parser_(options_.limits), version_(Version::v1_0) {
+  for (Version v : options_.versions) {
+    version_ = std::max(version_, v);
+    offered_ |= 1 << static_cast<int>(v);
+  }
   parser_.setVersion(version_);
-}
-
-bool Session::offers(Version v) const noexcept {
-  return std::find(options_.versions.begin(), options_.versions.end(), v) != options_.versions.end();
 }
 
 std::error_code Session::start(Millis now) {
   if (state_ != SessionState::idle) return errc::invalid_state;
-  if (options_.versions.empty()) return errc::invalid_argument;
+  if (!offered_) return errc::invalid_argument;
   updateTime(now);
-  detail::FrameWriter w(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv, version_);
+  auto w = writer(options_.useStompCommand ? "STOMP"sv : "CONNECT"sv);
   // Ascending, as in the spec's examples ("1.0,1.1,1.2"). On the stack: no std::string temporaries.
   char versions[12];
   std::size_t n = 0;
@@ -89,9 +88,6 @@ std::error_code Session::start(Millis now) {
     versions[n++] = static_cast<char>('0' + v);
   }
   w.own("accept-version"sv, {versions, n});
-  if (!options_.host.empty()) w.header("host"sv, options_.host);
-  if (!options_.login.empty()) w.header("login"sv, options_.login);
-  if (!options_.passcode.empty()) w.header("passcode"sv, options_.passcode);
   // Both are >= 0 (validated by the client; a negative one would mean "none" anyway).
   char heartbeat[41];
   char* end = detail::putNumber(heartbeat, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatOutgoing.count())));
@@ -99,8 +95,8 @@ std::error_code Session::start(Millis now) {
   end = detail::putNumber(end, static_cast<std::uint64_t>(std::max<Millis::rep>(0, options_.heartbeatIncoming.count())));
   w.own("heart-beat"sv, {heartbeat, static_cast<std::size_t>(end - heartbeat)});
   // The session owns negotiation; a custom header must not contradict it.
-  w.headers(options_.connectHeaders);  // not host, login, passcode: those may repeat
-  auto ec = queue(w);
+  w.headers(options_.connectHeaders);
+  auto ec = emit(w);
   if (ec) return ec;
   state_ = SessionState::connecting;
   return {};
@@ -169,6 +165,8 @@ std::error_code Session::negotiate(const FrameView& connected) {
     server = *parsed;
   }
   heartbeat_ = negotiateHeartbeat(v, options_.heartbeatOutgoing, options_.heartbeatIncoming, server.first, server.second);
+  const double limit = std::ceil(static_cast<double>(heartbeat_.expect.count()) * options_.heartbeatToleranceMultiplier);
+  silenceLimit_ = Millis(static_cast<Millis::rep>(limit));
   return {};
 }
 
@@ -208,12 +206,17 @@ void Session::record(SessionEvent::Type type, const FrameView& frame, std::error
   const std::size_t at = events_.size;
   const std::size_t next = at + ((sizeof(EventRecord) + detail::packedSize(frame) + kAlign - 1) & ~(kAlign - 1));
   if (next > events_.capacity) {
-    // Grows by doubling; the pending events are copied over (at the same offsets) with their views.
+    // Grows by doubling; the pending events are copied over (at the same offsets) with their views:
+    // each record as it is, then its frame packed anew after it. (Not with putRecord(): one call site
+    // lets it be inlined into this function.)
     const std::size_t capacity = std::max(next, 2 * events_.capacity);
     std::unique_ptr<char[]> grown(new char[capacity]);
     for (std::size_t off = nextEvent_; off < at;) {
       const auto* r = recordAt<EventRecord>(events_.data.get() + off);
-      putRecord<EventRecord>(grown.get() + off, r->type, r->error, viewOf(r), r->next);
+      auto* copy = new (grown.get() + off) EventRecord(*r);
+      const FrameView v = detail::packFrame(viewOf(r), copy + 1);
+      copy->command = v.command;
+      copy->body = v.body;
       off = r->next;
     }
     events_.data = std::move(grown);
@@ -230,19 +233,14 @@ void Session::compactEvents() noexcept {
   nextEvent_ = 0;
 }
 
-Millis Session::incomingLimit() const noexcept {
-  double limit = std::ceil(static_cast<double>(heartbeat_.expect.count()) * options_.heartbeatToleranceMultiplier);
-  return Millis(static_cast<Millis::rep>(limit));
-}
-
 void Session::tick(Millis now) {
   compactEvents();
   updateTime(now);
   if (state_ != SessionState::connected && state_ != SessionState::disconnecting) return;
-  if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= incomingLimit())
+  if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= silenceLimit_)
     return fail(errc::heartbeat_timeout);
   if (heartbeat_.send.count() > 0 && now_ - lastSent_ >= heartbeat_.send) {
-    output_.push_back({std::string(kHeartbeat.data(), kHeartbeat.size()), false});
+    if (options_.transport) options_.transport->send(kHeartbeat, false);
     ++counters_.heartbeatsOut;
     counters_.bytesOut += kHeartbeat.size();
     lastSent_ = now_;
@@ -252,7 +250,7 @@ void Session::tick(Millis now) {
 std::optional<Millis> Session::nextDeadline() const noexcept {
   if (state_ != SessionState::connected && state_ != SessionState::disconnecting) return std::nullopt;
   std::optional<Millis> d;
-  if (heartbeat_.expect.count() > 0 && lastReceived_) d = *lastReceived_ + incomingLimit();
+  if (heartbeat_.expect.count() > 0 && lastReceived_) d = *lastReceived_ + silenceLimit_;
   if (heartbeat_.send.count() > 0) {
     Millis s = lastSent_ + heartbeat_.send;
     if (!d || s < *d) d = s;
@@ -260,68 +258,73 @@ std::optional<Millis> Session::nextDeadline() const noexcept {
   return d;
 }
 
-std::error_code Session::queue(detail::FrameWriter& w, std::string_view body, SendOptions options) {
-  if (auto ec = w.finish(body, options.contentLength)) return ec;
-  push(std::move(w.wire()), options.binary);
-  return {};
+detail::FrameWriter Session::writer(std::string_view command) {
+  out_.clear();
+  return detail::FrameWriter(out_, command, version_);
 }
 
-std::error_code Session::queue(detail::FrameWriter& w) { return queue(w, {}, {.binary = false, .contentLength = false}); }
+std::error_code Session::emit(detail::FrameWriter& w, std::string_view body, SendOptions options) {
+  return transmit(w.finish(body, options.contentLength), options.binary);
+}
 
-void Session::push(std::string&& wire, bool binary) {
+std::error_code Session::emit(detail::FrameWriter& w) { return emit(w, {}, {.binary = false, .contentLength = false}); }
+
+std::error_code Session::transmit(std::error_code ec, bool binary) {
+  if (ec) return ec;
+  const std::size_t size = out_.size();
   ++counters_.framesOut;
-  counters_.bytesOut += wire.size();
+  counters_.bytesOut += size;
   lastSent_ = now_;
+  if (!options_.transport) return {};
+  // STOMP frames may span WebSocket messages (the server reassembles them): a large text frame goes
+  // in chunks when asked; a binary one never.
   const std::size_t chunk = options_.maxWebSocketChunkSize;
-  if (options_.splitLargeFrames && !binary && chunk > 0 && wire.size() > chunk) {
-    for (std::size_t off = 0; off < wire.size(); off += chunk)
-      output_.push_back({wire.substr(off, chunk), false});
-  } else {
-    output_.push_back({std::move(wire), binary});
-  }
+  const std::size_t cut = options_.splitLargeFrames && !binary && chunk > 0 ? chunk : size;
+  const char* const data = out_.data();
+  for (std::size_t off = 0; off < size; off += cut)
+    options_.transport->send({data + off, std::min(cut, size - off)}, binary);
+  return {};
 }
 
 std::error_code Session::sendFrame(const Frame& frame, SendOptions options) {
   if (state_ != SessionState::connected) return errc::not_connected;
-  std::string wire;
+  out_.clear();
   SerializeOptions so;
   so.version = version_;
   so.alwaysContentLength = options.contentLength;
-  if (auto ec = serialize(frame, wire, so)) return ec;
-  push(std::move(wire), options.binary);
-  return {};
+  return transmit(serialize(frame, out_, so), options.binary);
 }
 
 std::error_code Session::subscribe(std::string_view id, std::string_view destination, std::string_view ackMode,
                                    const std::vector<Header>& headers) {
   if (id.empty() || destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SUBSCRIBE"sv, version_);
+  auto w = writer("SUBSCRIBE"sv);
   w.own("destination"sv, destination);
   w.own("id"sv, id);
   w.own("ack"sv, ackMode.empty() ? "auto"sv : ackMode);
   w.headers(headers);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::unsubscribe(std::string_view id, const std::vector<Header>& headers) {
   if (id.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("UNSUBSCRIBE"sv, version_);
+  auto w = writer("UNSUBSCRIBE"sv);
   w.own("id"sv, id);
   w.headers(headers);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::send(std::string_view destination, std::string_view body, const std::vector<Header>& headers,
                               SendOptions options, std::span<const HeaderView> trailing) {
   if (destination.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("SEND"sv, version_);
+  auto w = writer("SEND"sv);
   w.own("destination"sv, destination);
   w.headers(headers);  // a content-length header is replaced by the real one anyway
   for (const auto& h : trailing) w.header(h.name, h.value);
-  return queue(w, body, options);
+  return emit(w, body, options);
 }
 
 // `message`: a Frame or a FrameView. Only the headers the version needs are looked up.
@@ -330,7 +333,7 @@ std::error_code Session::ackOrNack(bool nack, const Message& message, std::strin
                                    const std::vector<Header>& headers) {
   if (state_ != SessionState::connected) return errc::not_connected;
   if (nack && version_ == Version::v1_0) return errc::unsupported_version;
-  detail::FrameWriter w(nack ? "NACK"sv : "ACK"sv, version_);
+  auto w = writer(nack ? "NACK"sv : "ACK"sv);
   // The caller's headers may not repeat or override ours (the first of a name wins on the broker).
   if (version_ == Version::v1_2) {
     auto ackId = message.header("ack"sv);
@@ -348,7 +351,7 @@ std::error_code Session::ackOrNack(bool nack, const Message& message, std::strin
   }
   if (!transaction.empty()) w.own("transaction"sv, transaction);
   w.headers(headers, true);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::ack(const Frame& message, std::string_view transaction, const std::vector<Header>& headers) {
@@ -367,9 +370,9 @@ std::error_code Session::acknowledge(const FrameView& message, bool nack, std::s
 std::error_code Session::transactionFrame(std::string_view command, std::string_view transaction) {
   if (transaction.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w(command, version_);
+  auto w = writer(command);
   w.header("transaction"sv, transaction);
-  return queue(w);
+  return emit(w);
 }
 
 std::error_code Session::begin(std::string_view transaction) { return transactionFrame("BEGIN"sv, transaction); }
@@ -382,18 +385,12 @@ std::error_code Session::endTransaction(bool commit, std::string_view transactio
 std::error_code Session::disconnect(std::string_view receiptId) {
   if (receiptId.empty()) return errc::invalid_argument;
   if (state_ != SessionState::connected) return errc::not_connected;
-  detail::FrameWriter w("DISCONNECT"sv, version_);
+  auto w = writer("DISCONNECT"sv);
   w.header("receipt"sv, receiptId);
-  if (auto ec = queue(w)) return ec;
+  if (auto ec = emit(w)) return ec;
   disconnectReceipt_.assign(receiptId.data(), receiptId.size());
   state_ = SessionState::disconnecting;
   return {};
-}
-
-std::vector<OutgoingMessage> Session::takeOutput() {
-  std::vector<OutgoingMessage> out;
-  out.swap(output_);
-  return out;
 }
 
 bool Session::nextEvent(SessionEventView& out) {

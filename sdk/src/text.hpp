@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -43,12 +44,12 @@ inline void setNumbered(std::string& out, std::string_view prefix, std::uint64_t
 std::size_t packedSize(const FrameView& frame) noexcept;
 FrameView packFrame(const FrameView& frame, void* block) noexcept;
 
-// Writes one frame of the session's own (fixed, valid command) straight into a string, in one pass: the
+// Appends one frame of the session's own (fixed, valid command) straight to a string, in one pass: the
 // same bytes serialize() would produce for it, without building a Frame first. A header the version
-// cannot carry makes finish() fail (the caller drops the string).
+// cannot carry makes finish() fail (the caller drops what was appended).
 class FrameWriter {
  public:
-  FrameWriter(std::string_view command, Version version);
+  FrameWriter(std::string& out, std::string_view command, Version version);
   void header(std::string_view name, std::string_view value);
   // A header the session sets itself: headers() leaves out the caller's headers of that name. At most
   // kMaxOwn per frame (ACK in 1.1: message-id, subscription, transaction) are remembered; a further one
@@ -59,14 +60,13 @@ class FrameWriter {
   }
   // The caller's headers, leaving out the names written with own() and, with `dedupe`, repeats among
   // them (the first wins).
-  void headers(const std::vector<Header>& extra, bool dedupe = false);
+  void headers(std::span<const Header> extra, bool dedupe = false);
   // content-length (when asked or when the body holds a NUL), the blank line, the body and the NUL.
   std::error_code finish(std::string_view body, bool contentLength);
-  std::string& wire() noexcept { return out_; }
 
  private:
   void put(std::string_view s, bool name);
-  std::string out_;
+  std::string& out_;
   Version version_;
   bool escaped_;
   std::error_code error_;

@@ -1,7 +1,10 @@
-// The STOMP client session: a pure state machine for one connection, in the style of nghttp2's session.
+// The STOMP client session: a state machine for one connection, in the style of nghttp2's session.
 // Inputs are the bytes the transport received, the current time and commands; outputs are the
-// WebSocket messages to send, events and the next deadline. It never calls out: the owner (Client)
-// pulls output and events after each input, so no user code can run while the session is mid-update.
+// WebSocket messages, handed to the transport's send() as each frame is written, events and the next
+// deadline. It calls out to nothing else: the owner (Client) pulls events after each input, and a
+// transport never calls back from inside send() (transport.hpp), so no user code can run while the
+// session is mid-update. Sending at once rather than queueing for the owner to pull saves a buffer
+// of messages and the code that walks it, and costs nothing: the owner sent right after each input.
 //
 // One Session serves one connection attempt. What must survive reconnects (subscriptions, queued and
 // unconfirmed publishes) lives in the Client.
@@ -51,13 +54,20 @@ std::optional<HeartbeatPair> parseHeartbeat(std::string_view value) noexcept;
 // The STOMP sub-protocol name of a version ("v12.stomp").
 std::string_view subprotocolFor(Version v) noexcept;
 
+// The offered versions when SessionOptions names none other: 1.2, 1.1, 1.0.
+inline constexpr Version kSessionVersions[] = {Version::v1_2, Version::v1_1, Version::v1_0};
+
+// Views, not copies: a Session is built for every connection attempt from options its owner keeps (the
+// Client's own, for its lifetime), so copying lists and strings into each one would be wasted work and
+// code. What they point to must outlive the Session; connectHeaders is read by start() only.
 struct SessionOptions {
   // Offered versions, any order; accept-version lists them all and the parser starts at the highest.
-  std::vector<Version> versions{Version::v1_2, Version::v1_1, Version::v1_0};
-  std::string host;      // "host" header; omitted when empty (RabbitMQ reads it as the vhost)
-  std::string login;     // omitted when empty
-  std::string passcode;  // omitted when empty
-  std::vector<Header> connectHeaders;  // extra CONNECT headers, after the standard ones
+  std::span<const Version> versions = kSessionVersions;
+  // CONNECT headers after accept-version and heart-beat: host (RabbitMQ reads it as the vhost), login,
+  // passcode and any other. One list, as the client's connectHeaders: no separate fields to write.
+  std::span<const Header> connectHeaders;
+  // Where the WebSocket messages go. None: they are dropped (a session driven for its input only).
+  Transport* transport = nullptr;
   bool useStompCommand = false;        // send STOMP instead of CONNECT (1.1+ servers)
   Millis heartbeatOutgoing{10000};     // what we offer to send (cx)
   Millis heartbeatIncoming{10000};     // what we want to receive (cy)
@@ -99,11 +109,6 @@ struct SessionEventView {
   std::error_code error;
 };
 
-struct OutgoingMessage {
-  std::string data;
-  bool binary = false;
-};
-
 struct SessionCounters {
   std::uint64_t framesIn = 0;
   std::uint64_t framesOut = 0;
@@ -123,7 +128,7 @@ struct SendOptions {
 // would leave RTTI-enabled code (UBSan's vptr checks, native/) without its typeinfo.
 class Session final {
  public:
-  explicit Session(SessionOptions options);
+  explicit Session(const SessionOptions& options);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   Session(Session&&) = default;
@@ -140,11 +145,11 @@ class Session final {
   std::optional<Millis> lastReceived() const noexcept { return lastReceived_; }
   const SessionOptions& options() const noexcept { return options_; }
 
-  // Queues CONNECT (or STOMP). Only from idle.
+  // Sends CONNECT (or STOMP). Only from idle.
   std::error_code start(Millis now);
   // Bytes from the transport: parsed into events.
   void receive(std::string_view data, Millis now);
-  // Heart-beats: queues an EOL when we were quiet for too long, fails on incoming silence.
+  // Heart-beats: sends an EOL when we were quiet for too long, fails on incoming silence.
   void tick(Millis now);
   // Moves the clock used to stamp outgoing traffic (for heart-beat accounting) without side effects.
   void updateTime(Millis now) noexcept {
@@ -175,9 +180,6 @@ class Session final {
   // Any frame, serialized with the negotiated version.
   std::error_code sendFrame(const Frame& frame, SendOptions options = {});
 
-  // Output, in order. Each entry is one WebSocket message.
-  bool hasOutput() const noexcept { return !output_.empty(); }
-  std::vector<OutgoingMessage> takeOutput();
   std::optional<SessionEvent> popEvent();
   // popEvent() without copying the frame (see SessionEventView for how long it stays valid).
   bool nextEvent(SessionEventView& out);
@@ -192,28 +194,32 @@ class Session final {
   void fail(std::error_code ec);
   void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
   void compactEvents() noexcept;
-  std::error_code queue(detail::FrameWriter& w, std::string_view body, SendOptions options);
-  std::error_code queue(detail::FrameWriter& w);  // a frame without a body (nor content-length)
-  void push(std::string&& wire, bool binary);
+  detail::FrameWriter writer(std::string_view command);  // a frame in out_ (emptied first)
+  // Finishes the frame `w` wrote and sends it.
+  std::error_code emit(detail::FrameWriter& w, std::string_view body, SendOptions options);
+  std::error_code emit(detail::FrameWriter& w);  // a frame without a body (nor content-length)
+  // Sends the frame in out_ unless writing it failed (`ec`): counted, cut in chunks if asked.
+  std::error_code transmit(std::error_code ec, bool binary);
   std::error_code transactionFrame(std::string_view command, std::string_view transaction);
   template <class Message>
   std::error_code ackOrNack(bool nack, const Message& message, std::string_view transaction,
                             const std::vector<Header>& headers);
-  bool offers(Version v) const noexcept;
-  Millis incomingLimit() const noexcept;
+  bool offers(Version v) const noexcept { return offered_ >> static_cast<int>(v) & 1; }
 
   SessionOptions options_;
   FrameParser parser_;
   SessionState state_ = SessionState::idle;
   Version version_;
+  std::uint8_t offered_ = 0;  // bit v: Version v is offered (the options' list, looked up in one step)
   Heartbeat heartbeat_{};
+  Millis silenceLimit_{0};  // incoming silence that fails the session: heartbeat_.expect x the tolerance
   std::error_code error_;
   SessionCounters counters_{};
   Millis now_{0};
   Millis lastSent_{0};
   std::optional<Millis> lastReceived_;
   std::string disconnectReceipt_;
-  std::vector<OutgoingMessage> output_;
+  std::string out_;  // the frame being written (reused: no allocation per frame once it has grown)
   // Pending events, in order, back to back in one byte buffer (no allocation per frame once it has
   // grown; reused once every event was taken): an EventRecord, the frame's header views, then its
   // bytes. The views point into the buffer (rebased when it grows), so handing an event out is free.

@@ -134,8 +134,13 @@ TEST_CASE("lambda feed overload reports frames and heart-beats", "[codec][parser
 }
 
 TEST_CASE("version strings", "[codec][frame]") {
+  CHECK(parseVersion("1.0") == Version::v1_0);
   CHECK(parseVersion("1.1") == Version::v1_1);
-  CHECK(!parseVersion("2.0"));
+  CHECK(parseVersion("1.2") == Version::v1_2);
+  for (const char* bad : {"2.0", "1.3", "1./", "1,2", "0.2", "1.", "1.20", "", " 1.2"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parseVersion(bad));
+  }
   CHECK(toString(Version::v1_0) == "1.0");
   CHECK(errcName(errc::frame_too_large) == "frame_too_large");
   CHECK(std::error_code(errc::queue_full).category().name() == std::string("stompwire"));

@@ -1,7 +1,9 @@
 // Session: the STOMP protocol state machine, driven with bytes and times only.
 #include <catch2/catch_test_macros.hpp>
 
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fake_transport.hpp"
@@ -14,7 +16,24 @@ using stompwire::test::stompFrame;
 
 namespace {
 
-std::vector<Frame> parseAll(const std::vector<OutgoingMessage>& out, std::size_t* heartbeats = nullptr) {
+// One WebSocket message a session sent.
+struct Sent {
+  std::string data;
+  bool binary;
+};
+
+// Where a session's messages go in these tests: kept, in order, until the test takes them.
+struct Wire final : Transport {
+  std::vector<Sent> sent;
+  void open(std::string_view, std::span<const std::string>) override {}
+  void send(std::string_view data, bool binary) override { sent.push_back({std::string(data), binary}); }
+  void close(int, std::string_view) override {}
+  std::size_t bufferedAmount() const override { return 0; }
+  std::vector<Sent> takeOutput() { return std::exchange(sent, {}); }
+  bool hasOutput() const { return !sent.empty(); }
+};
+
+std::vector<Frame> parseAll(const std::vector<Sent>& out, std::size_t* heartbeats = nullptr) {
   std::vector<Frame> frames;
   FrameParser p;
   for (const auto& m : out)
@@ -31,11 +50,12 @@ std::vector<SessionEvent> drain(Session& s) {
   return out;
 }
 
-// A session that is connected with the given version and server heart-beat.
-Session connected(SessionOptions o = {}, std::string version = "1.2", std::string hb = "0,0") {
-  Session s(std::move(o));
+// A session that is connected with the given version and server heart-beat, sending to `w`.
+Session connected(Wire& w, SessionOptions o = {}, std::string version = "1.2", std::string hb = "0,0") {
+  o.transport = &w;
+  Session s(o);
   REQUIRE_FALSE(s.start(0ms));
-  s.takeOutput();
+  w.takeOutput();
   std::vector<std::pair<std::string, std::string>> h{{"heart-beat", hb}};
   if (!version.empty()) h.push_back({"version", version});
   s.receive(stompFrame("CONNECTED", h), 0ms);
@@ -146,19 +166,21 @@ TEST_CASE("heart-beat header parsing", "[session][heartbeat]") {
 }
 
 TEST_CASE("CONNECT carries accept-version, host, credentials, heart-beat and custom headers", "[session]") {
+  Wire w;
   SessionOptions o;
-  o.host = "/";
-  o.login = "guest";
-  o.passcode = "secret";
-  o.connectHeaders = {{"x-token", "abc"}, {"accept-version", "9.9"}, {"heart-beat", "1,1"}};
+  // The options are views: the lists they point to outlive the session.
+  const std::vector<Header> extra{{"host", "/"},     {"login", "guest"},         {"passcode", "secret"},
+                                  {"x-token", "abc"}, {"accept-version", "9.9"}, {"heart-beat", "1,1"}};
+  o.connectHeaders = extra;
   o.heartbeatOutgoing = 4000ms;
   o.heartbeatIncoming = 6000ms;
+  o.transport = &w;
   Session s(o);
   CHECK(s.state() == SessionState::idle);
   REQUIRE_FALSE(s.start(0ms));
   CHECK(s.state() == SessionState::connecting);
   CHECK(s.start(0ms) == errc::invalid_state);
-  auto frames = parseAll(s.takeOutput());
+  auto frames = parseAll(w.takeOutput());
   REQUIRE(frames.size() == 1);
   const Frame& f = frames[0];
   CHECK(f.command == "CONNECT");
@@ -175,12 +197,15 @@ TEST_CASE("CONNECT carries accept-version, host, credentials, heart-beat and cus
 }
 
 TEST_CASE("STOMP command, a subset of versions, and no optional headers", "[session]") {
+  Wire w;
   SessionOptions o;
   o.useStompCommand = true;
-  o.versions = {Version::v1_1};
+  const Version v11[] = {Version::v1_1};
+  o.versions = v11;
+  o.transport = &w;
   Session s(o);
   REQUIRE_FALSE(s.start(0ms));
-  auto frames = parseAll(s.takeOutput());
+  auto frames = parseAll(w.takeOutput());
   REQUIRE(frames.size() == 1);
   CHECK(frames[0].command == "STOMP");
   CHECK(frames[0].header("accept-version") == "1.1");
@@ -189,29 +214,30 @@ TEST_CASE("STOMP command, a subset of versions, and no optional headers", "[sess
   CHECK(s.version() == Version::v1_1);
 
   SessionOptions none;
-  none.versions.clear();
+  none.versions = {};
   Session bad(none);
   CHECK(bad.start(0ms) == errc::invalid_argument);
 }
 
 TEST_CASE("CONNECTED: version, heart-beat negotiation, 1.0 without version header", "[session]") {
+  Wire w;
   SessionOptions o;
   o.heartbeatOutgoing = 1000ms;
   o.heartbeatIncoming = 2000ms;
   {
-    auto s = connected(o, "1.2", "3000,500");
+    auto s = connected(w, o, "1.2", "3000,500");
     CHECK(s.state() == SessionState::connected);
     CHECK(s.version() == Version::v1_2);
     CHECK(s.heartbeat().send == 1000ms);
     CHECK(s.heartbeat().expect == 3000ms);
   }
   {
-    auto s = connected(o, "1.1", "0,0");
+    auto s = connected(w, o, "1.1", "0,0");
     CHECK(s.version() == Version::v1_1);
     CHECK(s.heartbeat() == Heartbeat{});
   }
   {
-    auto s = connected(o, "", "1000,1000");  // a 1.0 server: no version header, no heart-beats
+    auto s = connected(w, o, "", "1000,1000");  // a 1.0 server: no version header, no heart-beats
     CHECK(s.version() == Version::v1_0);
     CHECK(s.heartbeat() == Heartbeat{});
   }
@@ -232,7 +258,8 @@ TEST_CASE("CONNECTED errors: unoffered version, garbage version, bad heart-beat,
     return ev[0].error;
   };
   SessionOptions only11;
-  only11.versions = {Version::v1_1};
+  const Version v11[] = {Version::v1_1};
+  only11.versions = v11;
   CHECK(failWith(only11, stompFrame("CONNECTED", {{"version", "1.2"}})) == errc::unsupported_version);
   CHECK(failWith({}, stompFrame("CONNECTED", {{"version", "2.0"}})) == errc::unsupported_version);
   CHECK(failWith({}, stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "x"}})) == errc::protocol_error);
@@ -255,7 +282,10 @@ TEST_CASE("ERROR before CONNECTED is surfaced with headers and body", "[session]
 }
 
 TEST_CASE("commands before CONNECTED fail with not_connected and send nothing", "[session]") {
-  Session s(SessionOptions{});
+  Wire w;
+  SessionOptions o;
+  o.transport = &w;
+  Session s(o);
   Frame msg("MESSAGE", {{"ack", "1"}, {"message-id", "1"}, {"subscription", "s"}});
   CHECK(s.subscribe("s", "/q", "auto", {}) == errc::not_connected);
   CHECK(s.unsubscribe("s", {}) == errc::not_connected);
@@ -266,14 +296,15 @@ TEST_CASE("commands before CONNECTED fail with not_connected and send nothing", 
   CHECK(s.commit("t") == errc::not_connected);
   CHECK(s.abort("t") == errc::not_connected);
   CHECK(s.disconnect("r") == errc::not_connected);
-  CHECK_FALSE(s.hasOutput());
+  CHECK_FALSE(w.hasOutput());
   CHECK_FALSE(s.nextDeadline());
   s.receive("CONNECTED\n\n", 0ms);  // idle: ignored
   CHECK_FALSE(s.hasEvents());
 }
 
 TEST_CASE("SUBSCRIBE, UNSUBSCRIBE, SEND with content-type, content-length and binary bodies", "[session]") {
-  auto s = connected(noHeartbeat());
+  Wire w;
+  auto s = connected(w, noHeartbeat());
   REQUIRE_FALSE(s.subscribe("sub-1", "/topic/a", "client-individual", {{"x", "1"}, {"id", "ignored"}}));
   REQUIRE_FALSE(s.send("/queue/b", std::string("a\0b", 3), {{"content-type", "application/octet-stream"}},
                        {.binary = true, .contentLength = true}));
@@ -283,7 +314,7 @@ TEST_CASE("SUBSCRIBE, UNSUBSCRIBE, SEND with content-type, content-length and bi
   CHECK(s.subscribe("x", "", "auto", {}) == errc::invalid_argument);
   CHECK(s.unsubscribe("", {}) == errc::invalid_argument);
   CHECK(s.send("", "x", {}) == errc::invalid_argument);
-  auto out = s.takeOutput();
+  auto out = w.takeOutput();
   REQUIRE(out.size() == 4);
   CHECK_FALSE(out[0].binary);
   CHECK(out[1].binary);
@@ -306,12 +337,13 @@ TEST_CASE("SUBSCRIBE, UNSUBSCRIBE, SEND with content-type, content-length and bi
 }
 
 TEST_CASE("ACK and NACK use the header of the negotiated version", "[session]") {
+  Wire w;
   Frame msg("MESSAGE", {{"destination", "/q"}, {"message-id", "m-7"}, {"subscription", "sub-3"}, {"ack", "a-9"}});
   SECTION("1.2: id from the ack header") {
-    auto s = connected(noHeartbeat(), "1.2");
+    auto s = connected(w, noHeartbeat(), "1.2");
     REQUIRE_FALSE(s.ack(msg, "tx1", {{"x", "y"}}));
     REQUIRE_FALSE(s.nack(msg, "", {}));
-    auto f = parseAll(s.takeOutput());
+    auto f = parseAll(w.takeOutput());
     REQUIRE(f.size() == 2);
     CHECK(f[0].command == "ACK");
     CHECK(f[0].header("id") == "a-9");
@@ -324,9 +356,9 @@ TEST_CASE("ACK and NACK use the header of the negotiated version", "[session]") 
     CHECK(s.ack(noAck, "", {}) == errc::invalid_argument);
   }
   SECTION("1.1: message-id and subscription") {
-    auto s = connected(noHeartbeat(), "1.1");
+    auto s = connected(w, noHeartbeat(), "1.1");
     REQUIRE_FALSE(s.ack(msg, "", {}));
-    auto f = parseAll(s.takeOutput());
+    auto f = parseAll(w.takeOutput());
     REQUIRE(f.size() == 1);
     CHECK(f[0].header("message-id") == "m-7");
     CHECK(f[0].header("subscription") == "sub-3");
@@ -335,9 +367,9 @@ TEST_CASE("ACK and NACK use the header of the negotiated version", "[session]") 
     CHECK(s.ack(noSub, "", {}) == errc::invalid_argument);
   }
   SECTION("1.0: message-id only, and no NACK in 1.0") {
-    auto s = connected(noHeartbeat(), "");
+    auto s = connected(w, noHeartbeat(), "");
     REQUIRE_FALSE(s.ack(msg, "", {}));
-    auto f = parseAll(s.takeOutput());
+    auto f = parseAll(w.takeOutput());
     REQUIRE(f.size() == 1);
     CHECK(f[0].header("message-id") == "m-7");
     CHECK_FALSE(f[0].header("subscription"));
@@ -348,14 +380,15 @@ TEST_CASE("ACK and NACK use the header of the negotiated version", "[session]") 
 }
 
 TEST_CASE("BEGIN, COMMIT, ABORT", "[session]") {
-  auto s = connected(noHeartbeat());
+  Wire w;
+  auto s = connected(w, noHeartbeat());
   REQUIRE_FALSE(s.begin("t1"));
   REQUIRE_FALSE(s.commit("t1"));
   REQUIRE_FALSE(s.abort("t2"));
   CHECK(s.begin("") == errc::invalid_argument);
   CHECK(s.commit("") == errc::invalid_argument);
   CHECK(s.abort("") == errc::invalid_argument);
-  auto f = parseAll(s.takeOutput());
+  auto f = parseAll(w.takeOutput());
   REQUIRE(f.size() == 3);
   CHECK(f[0].command == "BEGIN");
   CHECK(f[1].command == "COMMIT");
@@ -364,7 +397,8 @@ TEST_CASE("BEGIN, COMMIT, ABORT", "[session]") {
 }
 
 TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages", "[session]") {
-  auto s = connected(noHeartbeat());
+  Wire w;
+  auto s = connected(w, noHeartbeat());
   std::string both = stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", "1"}}, "hi") +
                      "\n" + stompFrame("RECEIPT", {{"receipt-id", "r-1"}});
   s.receive(both.substr(0, 10), 1ms);
@@ -382,7 +416,8 @@ TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages",
 }
 
 TEST_CASE("events stay intact while pending across receive() calls, the buffer growing under them", "[session]") {
-  auto s = connected(noHeartbeat());
+  Wire w;
+  auto s = connected(w, noHeartbeat());
   auto msg = [](int i, std::size_t bodySize) {
     return stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", std::to_string(i)}, {"empty", ""}},
                       std::string(bodySize, static_cast<char>('a' + i % 26)));
@@ -422,9 +457,10 @@ TEST_CASE("events stay intact while pending across receive() calls, the buffer g
 }
 
 TEST_CASE("protocol errors after CONNECTED: RECEIPT without id, second CONNECTED, unknown command", "[session]") {
+  Wire w;
   for (std::string bad : {stompFrame("RECEIPT", {}), stompFrame("CONNECTED", {{"version", "1.2"}}),
                           stompFrame("SEND", {{"destination", "/q"}})}) {
-    auto s = connected(noHeartbeat());
+    auto s = connected(w, noHeartbeat());
     s.receive(bad, 1ms);
     auto ev = drain(s);
     REQUIRE(ev.size() == 1);
@@ -435,7 +471,8 @@ TEST_CASE("protocol errors after CONNECTED: RECEIPT without id, second CONNECTED
 }
 
 TEST_CASE("ERROR mid-stream: frames before it are delivered, frames after it are not", "[session]") {
-  auto s = connected(noHeartbeat());
+  Wire w;
+  auto s = connected(w, noHeartbeat());
   std::string bytes = stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}}, "1") +
                       stompFrame("ERROR", {{"message", "boom"}}, "details") +
                       stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}}, "2");
@@ -449,10 +486,11 @@ TEST_CASE("ERROR mid-stream: frames before it are delivered, frames after it are
 }
 
 TEST_CASE("oversize incoming frame is an error, not unbounded memory", "[session]") {
+  Wire w;
   SessionOptions o = noHeartbeat();
   o.limits.maxFrameSize = 256;
   o.limits.maxBodySize = 256;
-  auto s = connected(o);
+  auto s = connected(w, o);
   s.receive(stompFrame("MESSAGE", {{"destination", "/q"}}, std::string(1000, 'x')), 1ms);
   auto ev = drain(s);
   REQUIRE(ev.size() == 1);
@@ -461,11 +499,12 @@ TEST_CASE("oversize incoming frame is an error, not unbounded memory", "[session
 }
 
 TEST_CASE("DISCONNECT with receipt: other receipts still flow, the matching one closes", "[session]") {
-  auto s = connected(noHeartbeat());
+  Wire w;
+  auto s = connected(w, noHeartbeat());
   CHECK(s.disconnect("") == errc::invalid_argument);
   REQUIRE_FALSE(s.disconnect("bye-1"));
   CHECK(s.state() == SessionState::disconnecting);
-  auto f = parseAll(s.takeOutput());
+  auto f = parseAll(w.takeOutput());
   REQUIRE(f.size() == 1);
   CHECK(f[0].command == "DISCONNECT");
   CHECK(f[0].header("receipt") == "bye-1");
@@ -479,13 +518,15 @@ TEST_CASE("DISCONNECT with receipt: other receipts still flow, the matching one 
 }
 
 TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x tolerance", "[session][heartbeat]") {
+  Wire w;
   SessionOptions o;
   o.heartbeatOutgoing = 1000ms;
   o.heartbeatIncoming = 1000ms;
   o.heartbeatToleranceMultiplier = 1.5;
+  o.transport = &w;
   Session s(o);
   REQUIRE_FALSE(s.start(0ms));
-  s.takeOutput();
+  w.takeOutput();
   s.receive(stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "2000,1000"}}), 0ms);
   drain(s);
   REQUIRE(s.heartbeat().send == 1000ms);
@@ -494,19 +535,19 @@ TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x to
   CHECK(s.nextDeadline() == 1000ms);
 
   s.tick(999ms);
-  CHECK_FALSE(s.hasOutput());
+  CHECK_FALSE(w.hasOutput());
   s.tick(1000ms);
   std::size_t hb = 0;
-  parseAll(s.takeOutput(), &hb);
+  parseAll(w.takeOutput(), &hb);
   CHECK(hb == 1);
   CHECK(s.counters().heartbeatsOut == 1);
 
   // Sending a frame counts as activity: no heart-beat 1000 ms after it.
   s.updateTime(1500ms);
   REQUIRE_FALSE(s.send("/q", "x", {}));
-  s.takeOutput();
+  w.takeOutput();
   s.tick(2000ms);
-  CHECK_FALSE(s.hasOutput());
+  CHECK_FALSE(w.hasOutput());
   CHECK(s.nextDeadline() == 2500ms);
 
   // Incoming: anything received resets the silence clock.
@@ -514,7 +555,7 @@ TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x to
   CHECK(s.lastReceived() == 2900ms);
   s.tick(2900ms + 2999ms);
   CHECK(s.state() == SessionState::connected);
-  s.takeOutput();
+  w.takeOutput();
   s.tick(2900ms + 3000ms);
   auto ev = drain(s);
   REQUIRE(ev.size() == 1);
@@ -526,13 +567,14 @@ TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x to
 }
 
 TEST_CASE("splitLargeFrames cuts text frames into chunks, never binary ones", "[session]") {
+  Wire w;
   SessionOptions o = noHeartbeat();
   o.splitLargeFrames = true;
   o.maxWebSocketChunkSize = 64;
-  auto s = connected(o);
+  auto s = connected(w, o);
   const std::string body(300, 'z');
   REQUIRE_FALSE(s.send("/q", body, {}));
-  auto out = s.takeOutput();
+  auto out = w.takeOutput();
   CHECK(out.size() > 1);
   for (const auto& m : out) CHECK(m.data.size() <= 64);
   auto frames = parseAll(out);
@@ -540,21 +582,70 @@ TEST_CASE("splitLargeFrames cuts text frames into chunks, never binary ones", "[
   CHECK(frames[0].body == body);
 
   REQUIRE_FALSE(s.send("/q", body, {}, {.binary = true, .contentLength = true}));
-  out = s.takeOutput();
+  out = w.takeOutput();
   CHECK(out.size() == 1);
   CHECK(out[0].binary);
 }
 
 TEST_CASE("a frame the version cannot encode is refused and nothing is queued", "[session]") {
-  auto s = connected(noHeartbeat(), "");  // 1.0: no escaping, so a header value with EOL is unencodable
+  Wire w;
+  auto s = connected(w, noHeartbeat(), "");  // 1.0: no escaping, so a header value with EOL is unencodable
   CHECK(s.send("/q", "x", {{"bad", "a\nb"}}) == errc::unencodable_header);
-  CHECK_FALSE(s.hasOutput());
+  CHECK_FALSE(w.hasOutput());
   CHECK(s.sendFrame(Frame("lower")) == errc::invalid_command);
+  CHECK_FALSE(w.hasOutput());
+
+  // Refused between two good frames: both of those go out whole, in order.
+  REQUIRE_FALSE(s.send("/q", "one", {}));
+  CHECK(s.send("/q", "x", {{"bad", "a\nb"}}) == errc::unencodable_header);
+  CHECK(s.sendFrame(Frame("lower")) == errc::invalid_command);
+  REQUIRE_FALSE(s.sendFrame(Frame("SEND", {{"destination", "/r"}}, "two")));
+  auto frames = parseAll(w.takeOutput());
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].body == "one");
+  CHECK(frames[1].header("destination") == "/r");
+  CHECK(frames[1].body == "two");
+}
+
+// Each frame goes to the transport as it is written: large text frames cut into chunks, binary ones
+// never; the counters count frames, not chunks.
+TEST_CASE("messages go out in order as written, large text frames in chunks", "[session]") {
+  Wire w;
+  using namespace std::string_literals;
+  SessionOptions o = noHeartbeat();
+  o.splitLargeFrames = true;
+  o.maxWebSocketChunkSize = 16;
+  auto s = connected(w, o);
+  CHECK_FALSE(w.hasOutput());
+
+  const SessionCounters before = s.counters();
+  REQUIRE_FALSE(s.send("/q", "a", {}, {.binary = false, .contentLength = false}));  // 23 bytes: two chunks
+  REQUIRE_FALSE(s.send("/q", "b", {}, {.binary = true, .contentLength = false}));   // binary: never cut
+  REQUIRE_FALSE(s.begin("t"));                                                       // 22 bytes: two chunks
+  REQUIRE_FALSE(s.send("/q", "c", {{"content-type", "x"}}));                         // 55 bytes: four
+  const std::string first = "SEND\ndestination:/q\n\na\0"s;
+  const std::string second = "SEND\ndestination:/q\n\nb\0"s;
+  const std::string third = "BEGIN\ntransaction:t\n\n\0"s;
+  const std::string fourth = "SEND\ndestination:/q\ncontent-type:x\ncontent-length:1\n\nc\0"s;
+  const std::pair<std::string, bool> expected[] = {
+      {first.substr(0, 16), false}, {first.substr(16), false},  {second, true},
+      {third.substr(0, 16), false}, {third.substr(16), false},  {fourth.substr(0, 16), false},
+      {fourth.substr(16, 16), false}, {fourth.substr(32, 16), false}, {fourth.substr(48), false}};
+  const auto out = w.takeOutput();
+  REQUIRE(out.size() == std::size(expected));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    CAPTURE(i);
+    CHECK(out[i].data == expected[i].first);
+    CHECK(out[i].binary == expected[i].second);
+  }
+  CHECK(s.counters().framesOut == before.framesOut + 4);
+  CHECK(s.counters().bytesOut == before.bytesOut + first.size() + second.size() + third.size() + fourth.size());
 }
 
 // The session writes its own frames in one pass (no Frame built first): the bytes must be exactly what
 // serialize() writes for the equivalent Frame, escaping, repeats and the caller's overrides included.
 TEST_CASE("the session's frames are byte for byte what serialize() writes", "[session]") {
+  Wire w;
   const std::vector<Header> extra{{"x", "a:b\\c"}, {"id", "mine"}, {"x", "again"}, {"destination", "/d"},
                                   {"transaction", "t9"}, {"subscription", "s9"}, {"content-length", "7"}};
   auto expect = [](Version v, const Frame& f, bool contentLength = false) {
@@ -564,7 +655,7 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
   };
   for (const char* version : {"1.0", "1.1", "1.2"}) {
     CAPTURE(version);
-    auto s = connected(noHeartbeat(), version == std::string("1.0") ? "" : version);
+    auto s = connected(w, noHeartbeat(), version == std::string("1.0") ? "" : version);
     const Version v = s.version();
     REQUIRE_FALSE(s.subscribe("sub-1", "/t", "client", extra));
     REQUIRE_FALSE(s.unsubscribe("sub-1", extra));
@@ -578,7 +669,7 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     REQUIRE_FALSE(s.acknowledge(FrameView{"MESSAGE", mv, {}}, false, "", {}));
     REQUIRE_FALSE(s.begin("t:1"));
     REQUIRE_FALSE(s.disconnect("d-1"));
-    auto out = s.takeOutput();
+    auto out = w.takeOutput();
     REQUIRE(out.size() == 9);
 
     std::vector<Header> kept;  // what a caller's headers add next to the session's own, per frame
@@ -627,71 +718,75 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
   }
   SECTION("CONNECT: never escaped; custom headers after the standard ones, negotiation headers dropped") {
     SessionOptions o;
-    o.host = "vh";
-    o.login = "u";
-    o.passcode = "p:w";
-    o.connectHeaders = {{"heart-beat", "1,1"}, {"k", "v:1"}, {"accept-version", "1.0"}, {"k", "2"}};
+    const std::vector<Header> extra{{"host", "vh"}, {"login", "u"},         {"passcode", "p:w"},         {"heart-beat", "1,1"},
+                                    {"k", "v:1"},   {"accept-version", "1.0"}, {"k", "2"}};
+    o.connectHeaders = extra;
+    o.transport = &w;
     Session s(o);
     REQUIRE_FALSE(s.start(0ms));
-    auto out = s.takeOutput();
+    auto out = w.takeOutput();
     REQUIRE(out.size() == 1);
-    const Frame connect("CONNECT", {{"accept-version", "1.0,1.1,1.2"}, {"host", "vh"}, {"login", "u"},
-                                    {"passcode", "p:w"}, {"heart-beat", "10000,10000"}, {"k", "v:1"}, {"k", "2"}});
+    const Frame connect("CONNECT", {{"accept-version", "1.0,1.1,1.2"}, {"heart-beat", "10000,10000"}, {"host", "vh"},
+                                    {"login", "u"}, {"passcode", "p:w"}, {"k", "v:1"}, {"k", "2"}});
     CHECK(out[0].data == expect(Version::v1_2, connect));
   }
   SECTION("a header the version cannot carry: refused, nothing queued") {
-    auto s11 = connected(noHeartbeat(), "1.1");  // 1.1 has no escape for CR
+    auto s11 = connected(w, noHeartbeat(), "1.1");  // 1.1 has no escape for CR
     CHECK(s11.send("/q", "x", {{"a", "b\rc"}}) == errc::unencodable_header);
     CHECK(s11.subscribe("s", "/q", "auto", {{"a\r", "b"}}) == errc::unencodable_header);
     CHECK(s11.send("/q", "x", {{"", "b"}}) == errc::unencodable_header);
-    CHECK_FALSE(s11.hasOutput());
+    CHECK_FALSE(w.hasOutput());
     SessionOptions o;
-    o.connectHeaders = {{"a:b", "c"}};  // CONNECT is never escaped: a colon in a name cannot be written
+    const std::vector<Header> extra{{"a:b", "c"}};
+    o.connectHeaders = extra;  // CONNECT is never escaped: a colon in a name cannot be written
+    o.transport = &w;
     Session s(o);
     CHECK(s.start(0ms) == errc::unencodable_header);
-    CHECK_FALSE(s.hasOutput());
+    CHECK_FALSE(w.hasOutput());
     CHECK(s.state() == SessionState::idle);
   }
 }
 
 TEST_CASE("the session's frames, byte for byte as literals: escaping by version, CONNECT verbatim", "[session]") {
+  Wire w;
   using namespace std::string_literals;
   {
     SessionOptions o = noHeartbeat();
-    o.host = "h:1";
-    o.login = "a\\b";
+    const std::vector<Header> extra{{"host", "h:1"}, {"login", "a\\b"}};
+    o.connectHeaders = extra;
+    o.transport = &w;
     Session s(o);
     REQUIRE_FALSE(s.start(0ms));
-    auto out = s.takeOutput();
+    auto out = w.takeOutput();
     REQUIRE(out.size() == 1);
-    CHECK(out[0].data == "CONNECT\naccept-version:1.0,1.1,1.2\nhost:h:1\nlogin:a\\b\nheart-beat:0,0\n\n\0"s);
+    CHECK(out[0].data == "CONNECT\naccept-version:1.0,1.1,1.2\nheart-beat:0,0\nhost:h:1\nlogin:a\\b\n\n\0"s);
   }
   {
-    auto s = connected(noHeartbeat(), "1.2");
+    auto s = connected(w, noHeartbeat(), "1.2");
     REQUIRE_FALSE(s.subscribe("s:1", "/t", "", {{"x", "a:b\\c\nd\re"}}));
     REQUIRE_FALSE(s.send("/q", "b\0dy"s, {}, {.binary = false, .contentLength = false}));
     REQUIRE_FALSE(s.send("/q", "", {}));
-    auto out = s.takeOutput();
+    auto out = w.takeOutput();
     REQUIRE(out.size() == 3);
     CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s\\c1\nack:auto\nx:a\\cb\\\\c\\nd\\re\n\n\0"s);
     CHECK(out[1].data == "SEND\ndestination:/q\ncontent-length:4\n\nb\0dy\0"s);
     CHECK(out[2].data == "SEND\ndestination:/q\ncontent-length:0\n\n\0"s);
   }
   {
-    auto s = connected(noHeartbeat(), "1.1");
+    auto s = connected(w, noHeartbeat(), "1.1");
     CHECK(s.subscribe("s1", "/t", "", {{"x", "a\rb"}}) == errc::unencodable_header);  // no CR escape in 1.1
     REQUIRE_FALSE(s.subscribe("s1", "/t", "", {{"x", "a\nb:c"}}));
-    auto out = s.takeOutput();
+    auto out = w.takeOutput();
     REQUIRE(out.size() == 1);
     CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s1\nack:auto\nx:a\\nb\\cc\n\n\0"s);
   }
   {
-    auto s = connected(noHeartbeat(), "");  // 1.0: nothing is escaped
+    auto s = connected(w, noHeartbeat(), "");  // 1.0: nothing is escaped
     REQUIRE_FALSE(s.subscribe("s:1", "/t", "", {{"x", "a:b\\c"}}));
     CHECK(s.subscribe("s2", "/t", "", {{"x", "a\nb"}}) == errc::unencodable_header);
     CHECK(s.subscribe("s2", "/t", "", {{"x:y", "v"}}) == errc::unencodable_header);
     CHECK(s.subscribe("s2", "/t", "", {{"", "v"}}) == errc::unencodable_header);
-    auto out = s.takeOutput();
+    auto out = w.takeOutput();
     REQUIRE(out.size() == 1);
     CHECK(out[0].data == "SUBSCRIBE\ndestination:/t\nid:s:1\nack:auto\nx:a:b\\c\n\n\0"s);
   }
