@@ -100,10 +100,25 @@ void deleteAll(List& l) {
   }
 }
 
+void release(const Counted* c) noexcept {
+  if (c && --c->refs == 0) c->destroy(c);
+}
+
+// How handles (Subscription, Transaction, a kept Message, a beforeConnect `done`) reach the client: what
+// a weak_ptr would do. The client clears `client` when it is destroyed; the link lives on while handles
+// hold it.
+struct ClientLink final : Counted {
+  explicit ClientLink(ClientImpl* c) : Counted{0, [](const Counted* p) { delete static_cast<const ClientLink*>(p); }}, client(c) {}
+  ClientImpl* client;
+};
+
+// The client `link` reaches, or null once it is gone (or for an empty handle).
+inline ClientImpl* reach(const Ref<ClientLink>& link) { return link ? link->client : nullptr; }
+
 // A borrowed state lives on the stack of the delivery and its `view` points into the session's event
 // storage; an owned one holds the frame's bytes and `view` points into those. The Frame is built only
 // if frame() or headers() is asked for (the Frame-returning accessors of the API, a Frame listener).
-struct MessageState {
+struct MessageState final : Counted {
   FrameView view;
   mutable std::unique_ptr<Frame> frame;  // built on demand
   // An owned state's one block: the header views, then the command, the header names and values and the
@@ -114,7 +129,7 @@ struct MessageState {
   bool binary = false;
   bool acks = false;  // from a client or client-individual subscription
   mutable bool settled = false;  // ACKed or NACKed once: brokers reject a second one for the same message
-  std::weak_ptr<ClientImpl> client;
+  Ref<ClientLink> client;
   std::uint64_t epoch = 0;
 
   const Frame& owned() const {
@@ -124,21 +139,23 @@ struct MessageState {
 };
 
 // An owned copy of `view`: what a queued message or frame notification keeps, in one allocation.
-std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
+// (Unreferenced: the caller holds it.)
+MessageState* ownedFrame(const FrameView& view) {
   static_assert(alignof(HeaderView) <= alignof(std::max_align_t));
-  auto c = std::make_shared<MessageState>();
+  auto* c = new MessageState;
+  c->destroy = [](const Counted* p) { delete static_cast<const MessageState*>(p); };
   c->block.reset(new char[packedSize(view)]);  // aligned for any type
   c->view = packFrame(view, c->block.get());
   return c;
 }
 
-std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
+Ref<const MessageState> ownedCopy(const MessageState& m) {
   auto c = ownedFrame(m.view);
   c->binary = m.binary;
   c->acks = m.acks;
   c->client = m.client;
   c->epoch = m.epoch;
-  return c;
+  return Ref<const MessageState>(c);
 }
 
 namespace {
@@ -193,13 +210,14 @@ struct Note : Link {
   std::error_code ec;
   StateChange change{};
   CloseEvent close;
-  std::shared_ptr<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
+  Ref<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
   BeforeConnectDone done;  // a publish's completion callback (one note each), or beforeConnect's `done`
   std::function<void()> fn;
   std::uint64_t epoch = 0;
 };
 
-struct PublishState {
+struct PublishState final : Counted {
+  PublishState() : Counted{0, [](const Counted* p) { delete static_cast<const PublishState*>(p); }} {}
   PublishStatus status = PublishStatus::queued;
   std::error_code error;
   std::string receiptId;
@@ -254,16 +272,21 @@ struct Task {
 };
 static_assert(std::is_trivially_copyable_v<Task> && sizeof(Task) <= 2 * sizeof(void*));
 
-class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
+// Counted: the Client holds one reference and every entry point that may run callbacks holds another
+// while it runs (see the top of this file).
+class ClientImpl final : public Counted {
  public:
   // By reference: every hop by value would move (and destroy) the options once more.
   ClientImpl(ClientOptions&& options, TransportFactory&& factory, Scheduler& scheduler, RandomSource&& random)
-      : options_(std::move(options)),
+      : Counted{0, [](const Counted* p) { delete static_cast<const ClientImpl*>(p); }},
+        options_(std::move(options)),
         factory_(std::move(factory)),
         sched_(scheduler),
         random_(std::move(random)),
-        connectHeaders_(options_.connectHeaders) {}
+        connectHeaders_(options_.connectHeaders),
+        link_(new ClientLink(this)) {}
   ~ClientImpl() {
+    link_->client = nullptr;
     destroyAll(listeners_);
     destroyAll(dropped_);
     destroyAll(subs_);
@@ -303,7 +326,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   }
   bool hasSubscription(const std::string& id) const { return findSub(id); }
   PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
-  std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
+  std::error_code submit(PublishState& st, PublishParams&& params, const std::string& transaction);
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
   Transaction begin(std::string&& id);
@@ -368,10 +391,10 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
 
  private:
   struct Outgoing : Link {
-    Outgoing(PublishParams&& p, const std::shared_ptr<PublishState>& st, std::size_t n, const std::string& tx)
+    Outgoing(PublishParams&& p, const Ref<PublishState>& st, std::size_t n, const std::string& tx)
         : params(std::move(p)), state(st), bytes(n), transaction(tx) {}
     PublishParams params;
-    std::shared_ptr<PublishState> state;
+    Ref<PublishState> state;
     std::size_t bytes = 0;
     TimerId timer = 0;
     Millis sentAt{0};
@@ -390,7 +413,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     return *n;
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
-  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = ownedFrame(frame); }
+  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = Ref<const MessageState>(ownedFrame(frame)); }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return !notes_.empty(); }
@@ -416,11 +439,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   // Done with `o`: its receipt timer cancelled, its state completed, removed from `list` and deleted.
   void finish(List& list, Outgoing& o, std::error_code ec) {
     cancelTimer(o.timer);
-    complete(o.state, ec);
+    complete(*o.state, ec);
     list.remove(&o);
     delete &o;
   }
-  void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
+  void complete(PublishState& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
   void onReceiptTimeout(std::uint32_t receipt);
   Millis now() const { return sched_.now(); }
@@ -442,6 +465,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Scheduler& sched_;
   RandomSource random_;
   Headers connectHeaders_;
+  Ref<ClientLink> link_;
 
   // Grouped by how they start (size: the constructor is inlined where the client is created): the lists
   // (self-linked), the error codes, then everything that starts as zero bytes.
@@ -465,7 +489,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   EventHook hook_ = nullptr;
   void* hookContext_ = nullptr;
 
-  std::shared_ptr<Connection> conn_;
+  Ref<Connection> conn_;
   // conn_'s session, once open. Owned by the connection: a callback may retire the connection while it
   // reads a message borrowed from the session's storage, and a retired connection is destroyed only from
   // Scheduler::post (retireConnection), after the delivery.
@@ -487,28 +511,32 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   std::uint64_t listenerSeq_ = 0, subSeq_ = 0, receiptSeq_ = 0, txSeq_ = 0, disconnectSeq_ = 0;
 };
 
-class Connection final : public TransportListener {
+// Counted: the client holds its current one, and a retired one waits in a posted function (see
+// retireConnection).
+class Connection final : public TransportListener, public Counted {
  public:
-  explicit Connection(std::weak_ptr<ClientImpl>&& c) : client_(std::move(c)) {}
+  explicit Connection(ClientImpl* c)
+      : Counted{0, [](const Counted* p) { delete static_cast<const Connection*>(p); }}, client(c) {}
   std::unique_ptr<Transport> transport;
   std::optional<Session> session;  // after onOpen
+  // Cleared when the client retires this connection (always before the client is destroyed): a late
+  // event of a retired connection goes nowhere.
+  ClientImpl* client;
   bool closed = false;
 
+  // Each event holds the client while it runs: a callback may destroy the Client.
   void onOpen(std::string_view subprotocol) override {
-    if (auto c = client_.lock()) c->onTransportOpen(this, subprotocol);
+    if (Ref<ClientImpl> c{client}) c->onTransportOpen(this, subprotocol);
   }
   void onMessage(std::string_view data, bool binary) override {
-    if (auto c = client_.lock()) c->onTransportMessage(this, data, binary);
+    if (Ref<ClientImpl> c{client}) c->onTransportMessage(this, data, binary);
   }
   void onClose(int code, std::string_view reason, bool wasClean) override {
-    if (auto c = client_.lock()) c->onTransportClose(this, code, reason, wasClean);
+    if (Ref<ClientImpl> c{client}) c->onTransportClose(this, code, reason, wasClean);
   }
   void onError(std::error_code ec) override {
-    if (auto c = client_.lock()) c->onTransportError(this, ec);
+    if (Ref<ClientImpl> c{client}) c->onTransportError(this, ec);
   }
-
- private:
-  std::weak_ptr<ClientImpl> client_;
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -517,7 +545,7 @@ class Connection final : public TransportListener {
 void ClientImpl::deliver() {
   if (delivering_) return;  // the outer loop delivers what a callback queued
   if (!notesPending()) return;  // the common case on the message path: nothing queued (and notes_ is empty)
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
     std::unique_ptr<Note> note(static_cast<Note*>(notes_.first()));
@@ -582,7 +610,7 @@ void Task::operator()() const { client->runTask(static_cast<TaskKind>(kind), val
 
 void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
   if (destroyed_) return;
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   const bool current = value == (epoch_ & Task::kMask);
   switch (kind) {
     case TaskKind::connectTimeout:
@@ -656,7 +684,7 @@ Metrics ClientImpl::metrics() const {
 
 void ClientImpl::activate() {
   if (destroyed_) return;
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   if (state_ == ClientState::inactive || state_ == ClientState::failed) {
     failures_ = 0;
     startAttempt();
@@ -677,8 +705,8 @@ void ClientImpl::startAttempt() {
   if (options_.beforeConnect) {
     // Once only needs no flag: the first call opens a connection or fails the attempt, and either
     // makes onBeforeConnectDone ignore the epoch's later calls.
-    BeforeConnectDone done = [weak = weak_from_this(), epoch](std::error_code ec) {
-      if (auto c = weak.lock()) c->onBeforeConnectDone(epoch, ec);
+    BeforeConnectDone done = [link = link_, epoch](std::error_code ec) {
+      if (ClientImpl* c = reach(link)) c->onBeforeConnectDone(epoch, ec);
     };
     Note& n = enqueue(NoteKind::beforeConnect);
     n.epoch = epoch;
@@ -690,7 +718,7 @@ void ClientImpl::startAttempt() {
 
 void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
   if (destroyed_ || epoch != epoch_ || state_ != ClientState::connecting || conn_) return;
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   if (ec) {
     handleFailure(errc::before_connect_failed);
   } else {
@@ -700,7 +728,7 @@ void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
 }
 
 void ClientImpl::openTransport() {
-  conn_ = std::make_shared<Connection>(weak_from_this());
+  conn_ = Ref<Connection>(new Connection(this));
   if (factory_) conn_->transport = factory_(*conn_);
   if (!conn_->transport) {
     handleFailure(errc::transport_error);
@@ -727,7 +755,8 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     session_ = nullptr;
   }
   if (conn_) {
-    std::shared_ptr<Connection> old = std::move(conn_);
+    Ref<Connection> old = std::move(conn_);
+    old->client = nullptr;
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
     sched_.post([old = std::move(old)] {});  // destroyed with the posted function, after it ran
@@ -766,7 +795,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
 
 void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done) {
   if (destroyed_) return;
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   if (done) {
     Note* n = newNote(NoteKind::call);
     n->fn = std::move(done);
@@ -909,14 +938,14 @@ void ClientImpl::armTick() {
 void ClientImpl::onMessage(const FrameView& frame) {
   const std::string_view subId = frame.header("subscription").value_or("");
   const Sub* sub = findSub(subId);
-  MessageState m{.view = frame,
-                 .frame = {},
-                 .block = {},
-                 .borrowed = true,
-                 .binary = currentBinary_,
-                 .acks = sub && sub->ackMode != 0,
-                 .client = weak_from_this(),
-                 .epoch = epoch_};
+  MessageState m;
+  m.refs = 1;  // the stack's: never destroyed through a reference
+  m.view = frame;
+  m.borrowed = true;
+  m.binary = currentBinary_;
+  m.acks = sub && sub->ackMode != 0;
+  m.client = link_;
+  m.epoch = epoch_;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
@@ -926,7 +955,7 @@ void ClientImpl::onMessage(const FrameView& frame) {
   // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
   // session, and so its event storage, alive meanwhile). Same guard as deliver(): no nesting.
   delivering_ = true;
-  route(subId, Message(std::shared_ptr<const MessageState>(std::shared_ptr<const MessageState>(), &m)));
+  route(subId, Message(Ref<const MessageState>(&m)));
   endDelivery();
 }
 
@@ -1010,12 +1039,12 @@ std::error_code ClientImpl::sendPublish(Outgoing& o) {
   return {};
 }
 
-void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_code ec) {
-  if (st->status == PublishStatus::completed || st->status == PublishStatus::failed) return;
-  st->status = ec ? PublishStatus::failed : PublishStatus::completed;
-  st->error = ec;
-  forEach<Note>(st->callbacks, [&](Note& n) { n.ec = ec; });
-  notes_.splice(st->callbacks);
+void ClientImpl::complete(PublishState& st, std::error_code ec) {
+  if (st.status == PublishStatus::completed || st.status == PublishStatus::failed) return;
+  st.status = ec ? PublishStatus::failed : PublishStatus::completed;
+  st.error = ec;
+  forEach<Note>(st.callbacks, [&](Note& n) { n.ec = ec; });
+  notes_.splice(st.callbacks);
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
@@ -1045,11 +1074,11 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
 }
 
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
-  auto st = std::make_shared<PublishState>();
+  Ref<PublishState> st(new PublishState);
   std::error_code ec = errc::invalid_state;
   if (!destroyed_) {
-    auto self = shared_from_this();
-    ec = submit(st, std::move(params), transaction);
+    Ref<ClientImpl> self(this);
+    ec = submit(*st, std::move(params), transaction);
   }
   if (ec) {
     st->status = PublishStatus::failed;
@@ -1058,23 +1087,22 @@ PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& tra
   return PublishHandle(std::move(st));
 }
 
-std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, PublishParams&& params,
-                                   const std::string& transaction) {
+std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, const std::string& transaction) {
   if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
-    st->receipt = ++receiptSeq_;
-    setNumbered(st->receiptId, "rcpt-", st->receipt);
+    st.receipt = ++receiptSeq_;
+    setNumbered(st.receiptId, "rcpt-", st.receipt);
   }
 
   std::size_t bytes = params.body.size() + params.destination.size();
   for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
-  std::unique_ptr<Outgoing> o(new Outgoing(std::move(params), st, bytes, transaction));
+  std::unique_ptr<Outgoing> o(new Outgoing(std::move(params), Ref<PublishState>(&st), bytes, transaction));
 
   if (state_ == ClientState::connected) {
     if (auto ec = sendPublish(*o)) return ec;
     flushOutput();
     if (!o->params.receipt) {
-      st->status = PublishStatus::completed;
+      st.status = PublishStatus::completed;
       return {};
     }
   } else if (!transaction.empty()) {
@@ -1088,9 +1116,9 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
   }
 
   if (o->params.receipt && options_.receiptTimeout.count() > 0) {
-    arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
+    arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st.receipt);
   }
-  if (st->status == PublishStatus::sent) {
+  if (st.status == PublishStatus::sent) {
     pending_.pushBack(o.release());
   } else {
     queueBytes_ += o->bytes;
@@ -1106,7 +1134,7 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers) {
   std::string id;
   auto ec = addSubscription(destination, std::move(cb), std::move(headers), id);
-  return Subscription(weak_from_this(), std::move(id), std::move(destination), ec);
+  return Subscription(link_, std::move(id), std::move(destination), ec);
 }
 
 // `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
@@ -1162,7 +1190,8 @@ std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& he
 
 std::error_code ClientImpl::settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers) {
   if (!m.state_) return errc::invalid_state;
-  auto c = (tx ? tx->client_ : m.state_->client).lock();
+  // No reference needed while it runs: acknowledging runs no callback.
+  ClientImpl* c = reach(tx ? tx->client_ : m.state_->client);
   if (!c) return errc::invalid_state;
   if (tx) {
     if (auto ec = c->checkTransaction(*tx)) return ec;
@@ -1193,7 +1222,7 @@ Transaction ClientImpl::begin(std::string&& id) {
     flushOutput();
     epoch = epoch_;
   }
-  return Transaction(weak_from_this(), std::move(id), epoch, ec);
+  return Transaction(link_, std::move(id), epoch, ec);
 }
 
 std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
@@ -1205,7 +1234,7 @@ std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
 }
 
 std::error_code ClientImpl::txCommand(Transaction& tx, bool commit) {
-  auto c = tx.client_.lock();
+  ClientImpl* c = reach(tx.client_);  // (no callback runs: no reference needed)
   if (!c) return errc::invalid_state;
   if (auto ec = c->checkTransaction(tx)) return ec;
   auto ec = c->live().endTransaction(commit, tx.id_);
@@ -1299,10 +1328,10 @@ const std::string& PublishHandle::receiptId() const noexcept {
   return state_ ? state_->receiptId : empty;
 }
 PublishHandle PublishHandle::failed(std::error_code ec) {
-  auto st = std::make_shared<detail::PublishState>();
+  detail::Ref<detail::PublishState> st(new detail::PublishState);
   st->status = PublishStatus::failed;
   st->error = ec;
-  return PublishHandle(st);
+  return PublishHandle(std::move(st));
 }
 void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (!state_ || !fn) return;
@@ -1327,7 +1356,7 @@ const FrameView& emptyView() {
 }
 }  // namespace
 
-std::shared_ptr<const detail::MessageState> Message::keep(const std::shared_ptr<const detail::MessageState>& s) {
+detail::Ref<const detail::MessageState> Message::keep(const detail::Ref<const detail::MessageState>& s) {
   return s && s->borrowed ? detail::ownedCopy(*s) : s;
 }
 Message::Message(const Message& other) : state_(keep(other.state_)) {}
@@ -1354,18 +1383,18 @@ std::error_code Message::nack(const Headers& headers) const {
 }
 
 bool Subscription::active() const noexcept {
-  auto c = client_.lock();
+  detail::ClientImpl* c = detail::reach(client_);
   return c && !error_ && !id_.empty() && c->hasSubscription(id_);
 }
 std::error_code Subscription::unsubscribe(const Headers& headers) {
   if (error_) return error_;
-  auto c = client_.lock();
+  detail::ClientImpl* c = detail::reach(client_);  // (unsubscribing runs no callback: no reference needed)
   if (!c) return errc::invalid_state;
   return c->unsubscribe(id_, headers);
 }
 
 PublishHandle Transaction::publish(PublishParams params) {
-  auto c = client_.lock();
+  detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
   if (!c) return PublishHandle::failed(errc::invalid_state);
   if (auto ec = c->checkTransaction(*this)) return PublishHandle::failed(ec);
   return c->publish(std::move(params), id_);
@@ -1394,10 +1423,12 @@ ClientCreateResult Client::create(ClientOptions options, TransportFactory factor
     r.what = "transportFactory";
     return r;
   }
-  auto impl = std::make_shared<detail::ClientImpl>(std::move(options), std::move(factory), scheduler, std::move(random));
-  r.client = std::unique_ptr<Client>(new Client(std::move(impl)));
+  r.client = std::unique_ptr<Client>(
+      new Client(new detail::ClientImpl(std::move(options), std::move(factory), scheduler, std::move(random))));
   return r;
 }
+
+Client::Client(detail::ClientImpl* impl) : impl_(impl) {}
 
 Client::~Client() {
   if (impl_) impl_->shutdown();
