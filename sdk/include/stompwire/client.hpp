@@ -62,9 +62,10 @@ class Ref {
     return *this;
   }
   ~Ref() { release(p_); }
-  T* get() const noexcept { return static_cast<T*>(const_cast<Counted*>(p_)); }
-  T* operator->() const noexcept { return get(); }
-  T& operator*() const noexcept { return *get(); }
+  T* get() const noexcept { return p_ ? &**this : nullptr; }
+  // Through a reference: no null check in the cast (for a T whose Counted base is not at offset 0).
+  T& operator*() const noexcept { return static_cast<T&>(const_cast<Counted&>(*p_)); }
+  T* operator->() const noexcept { return &**this; }
   explicit operator bool() const noexcept { return p_ != nullptr; }
 
  private:
