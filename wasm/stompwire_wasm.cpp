@@ -296,7 +296,7 @@ class JsTransport final : public Transport {
  public:
   JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
   ~JsTransport() override { sw_ws_release(this); }
-  void open(std::string_view url, std::span<const std::string> subprotocols) override {
+  void open(std::string_view url, std::span<const std::string_view> subprotocols) override {
     std::string list;
     for (const auto& p : subprotocols) {
       if (!list.empty()) list += ',';

@@ -738,11 +738,11 @@ void ClientImpl::openTransport() {
   static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
   unsigned offered = 0;
   for (Version v : options_.versions) offered |= 1u << static_cast<int>(v);
-  std::string protocols[3];
+  std::string_view protocols[3];
   std::size_t n = 0;
   for (int v = static_cast<int>(Version::v1_2); v >= 0; --v)
     if (offered >> v & 1) protocols[n++] = subprotocolFor(static_cast<Version>(v));
-  conn_->transport->open(options_.brokerURL, std::span<const std::string>(protocols, n));
+  conn_->transport->open(options_.brokerURL, std::span<const std::string_view>(protocols, n));
 }
 
 void ClientImpl::retireConnection(int code, std::string_view reason) {
