@@ -33,50 +33,49 @@ struct Link {
   Link* next;
 };
 
-// Circular, around a sentinel; not copyable or movable (splice() moves the nodes).
+// Null-terminated, with head and tail pointers: an empty list is all zero bytes, so the client (which
+// holds seven) starts with nothing to link up. Not copyable or movable (splice() moves the nodes).
 class List {
  public:
-  // Out of line (size): inlined, it was three stores per list into the client's constructor.
-  [[gnu::noinline]] List() { head_.prev = head_.next = &head_; }
+  List() = default;
   List(const List&) = delete;
   List& operator=(const List&) = delete;
-  bool empty() const { return head_.next == &head_; }
+  bool empty() const { return !head_; }
   std::size_t size() const { return size_; }
-  Link* first() const { return head_.next; }
-  const Link* end() const { return &head_; }
+  Link* first() const { return head_; }  // null when empty; the last node's `next` is null
   void pushBack(Link* n) {
-    n->prev = head_.prev;
-    n->next = &head_;
-    head_.prev->next = n;
-    head_.prev = n;
+    n->prev = tail_;
+    n->next = nullptr;
+    (tail_ ? tail_->next : head_) = n;
+    tail_ = n;
     ++size_;
   }
   void remove(Link* n) {
-    n->prev->next = n->next;
-    n->next->prev = n->prev;
+    (n->prev ? n->prev->next : head_) = n->next;
+    (n->next ? n->next->prev : tail_) = n->prev;
     --size_;
   }
   // Appends every node of `from` (leaving it empty).
   void splice(List& from) {
     if (from.empty()) return;
-    from.head_.next->prev = head_.prev;
-    head_.prev->next = from.head_.next;
-    from.head_.prev->next = &head_;
-    head_.prev = from.head_.prev;
+    from.head_->prev = tail_;
+    (tail_ ? tail_->next : head_) = from.head_;
+    tail_ = from.tail_;
     size_ += from.size_;
-    from.head_.prev = from.head_.next = &from.head_;
+    from.head_ = from.tail_ = nullptr;
     from.size_ = 0;
   }
 
  private:
-  Link head_;
+  Link* head_ = nullptr;
+  Link* tail_ = nullptr;
   std::size_t size_ = 0;
 };
 
 // Calls f(T&) for each node; f may remove (and delete) the node it gets.
 template <class T, class F>
 void forEach(const List& l, F&& f) {
-  for (Link* p = l.first(); p != l.end();) {
+  for (Link* p = l.first(); p;) {
     Link* next = p->next;
     f(*static_cast<T*>(p));
     p = next;
@@ -86,7 +85,7 @@ void forEach(const List& l, F&& f) {
 // The first node for which match(T&) holds, or null.
 template <class T, class F>
 T* findIn(const List& l, F&& match) {
-  for (Link* p = l.first(); p != l.end(); p = p->next)
+  for (Link* p = l.first(); p; p = p->next)
     if (match(*static_cast<T*>(p))) return static_cast<T*>(p);
   return nullptr;
 }
@@ -468,8 +467,11 @@ class ClientImpl final : public Counted {
   Headers connectHeaders_;
   Ref<ClientLink> link_;
 
-  // Grouped by how they start (size: the constructor is inlined where the client is created): the lists
-  // (self-linked), the error codes, then everything that starts as zero bytes.
+  // Grouped by how they start (size: the constructor is inlined where the client is created): the error
+  // codes, then everything that starts as zero bytes (the lists too).
+  std::error_code transportError_;
+  std::error_code lastError_;
+
   List notes_;      // of Note: deliver() takes them from the front
   List listeners_;  // of Listener, in id order
   List dropped_;    // of Node: removed while delivering_, destroyed when the delivery ends
@@ -479,9 +481,6 @@ class ClientImpl final : public Counted {
   // order, so the one a RECEIPT confirms is mostly the first.
   List pending_;
   List deactivateDone_;  // of Note (call): queued when the client is inactive
-
-  std::error_code transportError_;
-  std::error_code lastError_;
 
   ClientState state_ = ClientState::inactive;
   bool destroyed_ = false;
