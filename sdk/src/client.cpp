@@ -22,6 +22,10 @@
 
 namespace stompwire {
 
+// String literals where a view is taken are `sv` literals: their length is a constant (a plain literal
+// compiles to a strlen call per use in the wasm build).
+using namespace std::string_view_literals;
+
 namespace detail {
 
 // Size (the wasm module is budgeted): every container element type instantiates its own growth, move
@@ -177,7 +181,7 @@ void addCounters(SessionCounters& to, const SessionCounters& s) {
 
 std::string_view reasonText(std::error_code ec) {
   if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
-  return "transport_error";
+  return "transport_error"sv;
 }
 
 }  // namespace
@@ -558,7 +562,7 @@ void ClientImpl::deliver() {
 void ClientImpl::run(Note& n) {
   switch (n.kind) {
     case NoteKind::message:
-      route(n.message->view.header("subscription").value_or(""), Message(n.message));
+      route(n.message->view.header("subscription"sv).value_or(""sv), Message(n.message));
       return;
     case NoteKind::publishDone:
       n.done(n.ec);
@@ -804,7 +808,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
   if (state_ == ClientState::connected && !opts.force) {
     // Graceful: DISCONNECT with a receipt; the client is inactive once it arrives (or the timeout).
     std::string receipt;
-    setNumbered(receipt, "disconnect-", ++disconnectSeq_);
+    setNumbered(receipt, "disconnect-"sv, ++disconnectSeq_);
     if (live().disconnect(receipt)) {
       finishDeactivate({});
     } else {
@@ -823,7 +827,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
 void ClientImpl::finishDeactivate(std::error_code reason) {
   const bool hadSession = state_ == ClientState::connected || state_ == ClientState::deactivating;
   cancelTimer(reconnectTimer_);
-  retireConnection(kCloseNormal, "");
+  retireConnection(kCloseNormal, ""sv);
   failAllPublishes(errc::deactivated);
   failures_ = 0;
   if (hadSession) enqueue(NoteKind::disconnect, reason);
@@ -835,7 +839,7 @@ void ClientImpl::shutdown() {
   if (destroyed_) return;
   destroyed_ = true;
   cancelTimer(reconnectTimer_);
-  retireConnection(kCloseNormal, "");
+  retireConnection(kCloseNormal, ""sv);
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
   failAllPublishes(errc::deactivated);
@@ -936,7 +940,7 @@ void ClientImpl::armTick() {
 }
 
 void ClientImpl::onMessage(const FrameView& frame) {
-  const std::string_view subId = frame.header("subscription").value_or("");
+  const std::string_view subId = frame.header("subscription"sv).value_or(""sv);
   const Sub* sub = findSub(subId);
   MessageState m;
   m.refs = 1;  // the stack's: never destroyed through a reference
@@ -978,7 +982,7 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
       onMessage(ev.frame);
       break;
     case SessionEvent::Type::receipt: {
-      auto id = ev.frame.header("receipt-id").value_or("");
+      auto id = ev.frame.header("receipt-id"sv).value_or(""sv);
       if (auto* o = findIn<Outgoing>(pending_, [&](const Outgoing& x) { return x.state->receiptId == id; })) {
         lastReceiptRtt_ = now() - o->sentAt;
         finish(pending_, *o, {});
@@ -1028,8 +1032,8 @@ void ClientImpl::onConnected(const FrameView& frame) {
 std::error_code ClientImpl::sendPublish(Outgoing& o) {
   HeaderView trailing[2];
   std::size_t n = 0;
-  if (!o.transaction.empty()) trailing[n++] = {"transaction", o.transaction};
-  if (o.params.receipt) trailing[n++] = {"receipt", o.state->receiptId};
+  if (!o.transaction.empty()) trailing[n++] = {"transaction"sv, o.transaction};
+  if (o.params.receipt) trailing[n++] = {"receipt"sv, o.state->receiptId};
   auto ec = live().send(o.params.destination, o.params.body, o.params.headers,
                            {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader},
                            std::span<const HeaderView>(trailing, n));
@@ -1091,7 +1095,7 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
   if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
     st.receipt = ++receiptSeq_;
-    setNumbered(st.receiptId, "rcpt-", st.receipt);
+    setNumbered(st.receiptId, "rcpt-"sv, st.receipt);
   }
 
   std::size_t bytes = params.body.size() + params.destination.size();
@@ -1146,9 +1150,9 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
   std::string_view ack = kAckModes[0];
   for (const auto& h : s->headers) {
     const std::string_view name = h.name;
-    if (name == "id" && s->id.empty()) {
+    if (name == "id"sv && s->id.empty()) {
       s->id = h.value;
-    } else if (name == "ack") {
+    } else if (name == "ack"sv) {
       ack = h.value;
     }
   }
@@ -1159,7 +1163,7 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
   if (s->ackMode == 3) return errc::invalid_argument;
   if (s->id.empty()) {
     do {
-      setNumbered(s->id, "sub-", subSeq_++);
+      setNumbered(s->id, "sub-"sv, subSeq_++);
     } while (hasSubscription(s->id));
     id = s->id;
   } else if (hasSubscription(s->id)) {
@@ -1213,7 +1217,7 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::str
 }
 
 Transaction ClientImpl::begin(std::string&& id) {
-  if (id.empty()) setNumbered(id, "tx-", ++txSeq_);
+  if (id.empty()) setNumbered(id, "tx-"sv, ++txSeq_);
   std::error_code ec = errc::invalid_state;
   std::uint64_t epoch = 0;
   if (!destroyed_) ec = errc::not_connected;
@@ -1370,9 +1374,9 @@ const Frame& Message::frame() const noexcept { return state_ ? state_->owned() :
 std::string_view Message::body() const noexcept { return view().body; }
 const std::vector<Header>& Message::headers() const noexcept { return frame().headers; }
 std::optional<std::string_view> Message::header(std::string_view name) const noexcept { return view().header(name); }
-std::string_view Message::destination() const noexcept { return view().header("destination").value_or(""); }
-std::string_view Message::subscription() const noexcept { return view().header("subscription").value_or(""); }
-std::string_view Message::messageId() const noexcept { return view().header("message-id").value_or(""); }
+std::string_view Message::destination() const noexcept { return view().header("destination"sv).value_or(""sv); }
+std::string_view Message::subscription() const noexcept { return view().header("subscription"sv).value_or(""sv); }
+std::string_view Message::messageId() const noexcept { return view().header("message-id"sv).value_or(""sv); }
 bool Message::isBinary() const noexcept { return state_ && state_->binary; }
 bool Message::ackable() const noexcept { return state_ && state_->acks; }
 std::error_code Message::ack(const Headers& headers) const {
