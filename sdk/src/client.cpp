@@ -851,7 +851,8 @@ void ClientImpl::shutdown() {
 
 // ------------------------------------------------------------------------------------------------
 // Transport events and the session pump. These need no `self` reference: Connection holds one while
-// it calls them.
+// it calls them. They come only from the current connection of a client that is not destroyed: a
+// connection stops forwarding when it is retired (Connection::client), and shutdown() retires it.
 
 void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
@@ -877,8 +878,8 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   deliver();
 }
 
-void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool binary) {
-  if (destroyed_ || c != conn_.get() || !session_) return;
+void ClientImpl::onTransportMessage(Connection*, std::string_view data, bool binary) {
+  if (!session_) return;  // (a transport that reports a message before it opened)
   currentBinary_ = binary;
   const Millis t = now();
   lastReceivedAt_ = t;
@@ -886,8 +887,7 @@ void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool b
   pump();
 }
 
-void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
-  if (destroyed_ || c != conn_.get()) return;
+void ClientImpl::onTransportError(Connection*, std::error_code ec) {
   transportError_ = ec;
   lastError_ = ec;
   enqueue(NoteKind::webSocketError, ec);
@@ -895,7 +895,6 @@ void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
 }
 
 void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean) {
-  if (destroyed_ || c != conn_.get()) return;
   CloseEvent& close = enqueue(NoteKind::webSocketClose).close;
   close.code = code;
   close.reason = reason;
@@ -924,7 +923,7 @@ void ClientImpl::pump() {
 }
 
 void ClientImpl::flushOutput() {
-  if (!session_ || !conn_ || !conn_->transport) return;
+  if (!session_) return;  // (a session implies conn_ and its transport: it is made in onTransportOpen)
   for (auto& m : session_->takeOutput()) conn_->transport->send(m.data, m.binary);
 }
 
