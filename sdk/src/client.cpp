@@ -109,8 +109,8 @@ void release(const Counted* c) noexcept {
 }
 
 // How handles (Subscription, Transaction, a kept Message, a beforeConnect `done`) reach the client: what
-// a weak_ptr would do. The client clears `client` when it is destroyed; the link lives on while handles
-// hold it.
+// a weak_ptr would do. The client clears `client` when the Client is destroyed (shutdown(), even while a
+// callback that destroyed it still runs); the link lives on while handles hold it.
 struct ClientLink final : Counted {
   explicit ClientLink(ClientImpl* c) : Counted{0, [](const Counted* p) { delete static_cast<const ClientLink*>(p); }}, client(c) {}
   ClientImpl* client;
@@ -290,7 +290,6 @@ class ClientImpl final : public Counted {
         connectHeaders_(options_.connectHeaders),
         link_(new ClientLink(this)) {}
   ~ClientImpl() {
-    link_->client = nullptr;
     destroyAll(listeners_);
     destroyAll(dropped_);
     destroyAll(subs_);
@@ -613,7 +612,6 @@ void ClientImpl::emit(NoteKind event, const void* arg) {
 void Task::operator()() const { client->runTask(static_cast<TaskKind>(kind), value); }
 
 void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
-  if (destroyed_) return;
   Ref<ClientImpl> self(this);
   const bool current = value == (epoch_ & Task::kMask);
   switch (kind) {
@@ -687,7 +685,6 @@ Metrics ClientImpl::metrics() const {
 // Lifecycle
 
 void ClientImpl::activate() {
-  if (destroyed_) return;
   Ref<ClientImpl> self(this);
   if (state_ == ClientState::inactive || state_ == ClientState::failed) {
     failures_ = 0;
@@ -721,7 +718,7 @@ void ClientImpl::startAttempt() {
 }
 
 void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
-  if (destroyed_ || epoch != epoch_ || state_ != ClientState::connecting || conn_) return;
+  if (epoch != epoch_ || state_ != ClientState::connecting || conn_) return;
   Ref<ClientImpl> self(this);
   if (ec) {
     handleFailure(errc::before_connect_failed);
@@ -798,7 +795,6 @@ void ClientImpl::handleFailure(std::error_code ec) {
 }
 
 void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done) {
-  if (destroyed_) return;
   Ref<ClientImpl> self(this);
   if (done) {
     Note* n = newNote(NoteKind::call);
@@ -838,6 +834,10 @@ void ClientImpl::finishDeactivate(std::error_code reason) {
 void ClientImpl::shutdown() {
   if (destroyed_) return;
   destroyed_ = true;
+  // From here the client is unreachable but for the code running now: handles find no client (so the
+  // entry points they lead to need no destroyed_ check), the connection is retired below and every
+  // timer is cancelled.
+  link_->client = nullptr;
   cancelTimer(reconnectTimer_);
   retireConnection(kCloseNormal, ""sv);
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
@@ -1078,8 +1078,8 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
 
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
   Ref<PublishState> st(new PublishState);
-  std::error_code ec = errc::invalid_state;
-  if (!destroyed_) {
+  std::error_code ec;
+  {
     Ref<ClientImpl> self(this);
     ec = submit(*st, std::move(params), transaction);
   }
@@ -1143,7 +1143,6 @@ Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& 
 // `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
                                             Headers&& headers, std::string& id) {
-  if (destroyed_) return errc::invalid_state;
   // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
   std::unique_ptr<Sub> s(new Sub(destination, std::move(headers), std::move(cb)));
   std::string_view ack = kAckModes[0];
@@ -1178,7 +1177,6 @@ std::error_code ClientImpl::addSubscription(const std::string& destination, Mess
 }
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
-  if (destroyed_) return errc::invalid_state;
   Sub* sub = findSub(id);
   if (!sub) return errc::invalid_state;
   subs_.remove(sub);
@@ -1204,7 +1202,6 @@ std::error_code ClientImpl::settle(const Message& m, bool ack, const Transaction
 
 std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::string_view transaction,
                                        const Headers& headers) {
-  if (destroyed_) return errc::invalid_state;
   if (!m.acks) return errc::invalid_state;
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   if (m.settled) return errc::invalid_state;
@@ -1217,10 +1214,9 @@ std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::str
 
 Transaction ClientImpl::begin(std::string&& id) {
   if (id.empty()) setNumbered(id, "tx-"sv, ++txSeq_);
-  std::error_code ec = errc::invalid_state;
+  std::error_code ec = errc::not_connected;
   std::uint64_t epoch = 0;
-  if (!destroyed_) ec = errc::not_connected;
-  if (!destroyed_ && state_ == ClientState::connected) {
+  if (state_ == ClientState::connected) {
     ec = live().begin(id);
     flushOutput();
     epoch = epoch_;
@@ -1231,7 +1227,6 @@ Transaction ClientImpl::begin(std::string&& id) {
 std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
   if (tx.error_) return tx.error_;
   if (tx.finished_) return errc::invalid_state;
-  if (destroyed_) return errc::invalid_state;
   if (tx.connection_ != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   return {};
 }
