@@ -312,9 +312,11 @@ class ClientImpl final : public Counted {
   // One unsubscribed while callbacks run waits in dropped_ until the delivery ends: its callback may be
   // the one running.
   struct Sub final : Node {
-    Sub(const std::string& dest, Headers&& h, MessageCallback&& cb)
+    Sub(const std::string& i, const std::string& dest, std::uint8_t ack, Headers&& h, MessageCallback&& cb)
         : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }},
+          id(i),
           destination(dest),
+          ackMode(ack),
           headers(std::move(h)),
           callback(std::move(cb)) {}
     std::string id;
@@ -1143,34 +1145,33 @@ Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& 
 // `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
                                             Headers&& headers, std::string& id) {
-  // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
-  std::unique_ptr<Sub> s(new Sub(destination, std::move(headers), std::move(cb)));
-  std::string_view ack = kAckModes[0];
-  for (const auto& h : s->headers) {
+  // Checked on views first: the Sub is made only once the subscription is accepted.
+  std::string_view given, ack = kAckModes[0];
+  for (const auto& h : headers) {
     const std::string_view name = h.name;
-    if (name == "id"sv && s->id.empty()) {
-      s->id = h.value;
+    if (name == "id"sv && given.empty()) {
+      given = h.value;
     } else if (name == "ack"sv) {
       ack = h.value;
     }
   }
-  if (destination.empty() || !s->callback) return errc::invalid_argument;
-  id = s->id;
-  s->ackMode = 0;
-  while (s->ackMode < 3 && kAckModes[s->ackMode] != ack) ++s->ackMode;
-  if (s->ackMode == 3) return errc::invalid_argument;
-  if (s->id.empty()) {
+  if (destination.empty() || !cb) return errc::invalid_argument;
+  id.assign(given.data(), given.size());
+  std::uint8_t ackMode = 0;
+  while (ackMode < 3 && kAckModes[ackMode] != ack) ++ackMode;
+  if (ackMode == 3) return errc::invalid_argument;
+  if (id.empty()) {
     do {
-      setNumbered(s->id, "sub-"sv, subSeq_++);
-    } while (hasSubscription(s->id));
-    id = s->id;
-  } else if (hasSubscription(s->id)) {
+      setNumbered(id, "sub-"sv, subSeq_++);
+    } while (findSub(id));
+  } else if (findSub(id)) {
     return errc::invalid_argument;
   }
-  const Sub& added = *s;
-  subs_.pushBack(s.release());
+  // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
+  Sub* s = new Sub(id, destination, ackMode, std::move(headers), std::move(cb));
+  subs_.pushBack(s);
   if (state_ == ClientState::connected) {
-    live().subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
+    live().subscribe(s->id, s->destination, kAckModes[ackMode], s->headers);
     flushOutput();
   }
   return {};
