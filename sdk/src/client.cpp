@@ -573,7 +573,7 @@ void ClientImpl::run(Note& n) {
       return;
     case NoteKind::beforeConnect:
       // An earlier callback may have cancelled this attempt: then the hook is not called at all.
-      if (n.epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(n.done);
+      if (n.epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(std::move(n.done));
       return;
     case NoteKind::connect:
     case NoteKind::stompError:
