@@ -226,6 +226,7 @@ struct PublishState final : Counted {
   std::error_code error;
   std::string receiptId;
   std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
+  Millis sentAt{0};  // when its SEND was written (the receipt's round trip)
   List callbacks;  // publishDone Notes, one per onComplete, queued as they are when it completes
   ~PublishState() { deleteAll<Note>(callbacks); }
 };
@@ -402,7 +403,6 @@ class ClientImpl final : public Counted {
     Ref<PublishState> state;
     std::size_t bytes = 0;
     TimerId timer = 0;
-    Millis sentAt{0};
     std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
@@ -440,7 +440,7 @@ class ClientImpl final : public Counted {
     if (id) sched_.cancel(id);
     id = 0;
   }
-  std::error_code sendPublish(Outgoing& o);
+  std::error_code sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction);
   // Done with `o`: its receipt timer cancelled, its state completed, removed from `list` and deleted.
   void finish(List& list, Outgoing& o, std::error_code ec) {
     cancelTimer(o.timer);
@@ -985,7 +985,7 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
     case SessionEvent::Type::receipt: {
       auto id = ev.frame.header("receipt-id"sv).value_or(""sv);
       if (auto* o = findIn<Outgoing>(pending_, [&](const Outgoing& x) { return x.state->receiptId == id; })) {
-        lastReceiptRtt_ = now() - o->sentAt;
+        lastReceiptRtt_ = now() - o->state->sentAt;
         finish(pending_, *o, {});
       } else {
         enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
@@ -1021,7 +1021,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   pending_.splice(queue_);
   queueBytes_ = 0;
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    auto ec = sendPublish(o);
+    auto ec = sendPublish(*o.state, o.params, o.transaction);
     if (ec || !o.params.receipt) finish(pending_, o, ec);  // (no timer without a receipt)
   });
   enqueueFrame(NoteKind::connect, frame);
@@ -1030,17 +1030,16 @@ void ClientImpl::onConnected(const FrameView& frame) {
 // ------------------------------------------------------------------------------------------------
 // Publish, receipts
 
-std::error_code ClientImpl::sendPublish(Outgoing& o) {
+std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction) {
   HeaderView trailing[2];
   std::size_t n = 0;
-  if (!o.transaction.empty()) trailing[n++] = {"transaction"sv, o.transaction};
-  if (o.params.receipt) trailing[n++] = {"receipt"sv, o.state->receiptId};
-  auto ec = live().send(o.params.destination, o.params.body, o.params.headers,
-                           {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader},
-                           std::span<const HeaderView>(trailing, n));
+  if (!transaction.empty()) trailing[n++] = {"transaction"sv, transaction};
+  if (p.receipt) trailing[n++] = {"receipt"sv, st.receiptId};
+  auto ec = live().send(p.destination, p.body, p.headers, {.binary = p.binary, .contentLength = !p.skipContentLengthHeader},
+                        std::span<const HeaderView>(trailing, n));
   if (ec) return ec;
-  o.sentAt = now();
-  o.state->status = o.params.receipt ? PublishStatus::sent : o.state->status;
+  st.sentAt = now();
+  if (p.receipt) st.status = PublishStatus::sent;
   return {};
 }
 
@@ -1099,14 +1098,12 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
     setNumbered(st.receiptId, "rcpt-"sv, st.receipt);
   }
 
-  std::size_t bytes = params.body.size() + params.destination.size();
-  for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
-  std::unique_ptr<Outgoing> o(new Outgoing(std::move(params), Ref<PublishState>(&st), bytes, transaction));
-
+  std::size_t bytes = 0;
   if (state_ == ClientState::connected) {
-    if (auto ec = sendPublish(*o)) return ec;
+    if (auto ec = sendPublish(st, params, transaction)) return ec;
     flushOutput();
-    if (!o->params.receipt) {
+    if (!params.receipt) {
+      // Done: nothing keeps the message (the common case needs no queue entry).
       st.status = PublishStatus::completed;
       return {};
     }
@@ -1116,18 +1113,22 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
   } else if (state_ == ClientState::deactivating) {
     return errc::deactivated;
   } else {
+    bytes = params.body.size() + params.destination.size();
+    for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
     const auto& q = options_.offlineQueue;
-    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o->bytes > q.maxBytes) return errc::queue_full;
+    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + bytes > q.maxBytes) return errc::queue_full;
   }
 
+  // Kept until confirmed (pending_, re-sent after a reconnect) or sent (queue_).
+  auto* o = new Outgoing(std::move(params), Ref<PublishState>(&st), bytes, transaction);
   if (o->params.receipt && options_.receiptTimeout.count() > 0) {
     arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st.receipt);
   }
   if (st.status == PublishStatus::sent) {
-    pending_.pushBack(o.release());
+    pending_.pushBack(o);
   } else {
-    queueBytes_ += o->bytes;
-    queue_.pushBack(o.release());
+    queueBytes_ += bytes;
+    queue_.pushBack(o);
   }
   deliver();
   return {};
