@@ -1,7 +1,8 @@
 // The client policy. How it stays safe under re-entrancy:
-// - the implementation is a shared object; every entry point (public call, transport event, timer)
-//   holds a strong reference while it runs, so destroying the Client from a callback only marks the
-//   implementation `destroyed_` and the running code unwinds without touching freed memory;
+// - the implementation is reference-counted (detail::Counted); every entry point that may run callbacks
+//   holds a reference while it runs, so destroying the Client from a callback only marks the
+//   implementation `destroyed_` (and cuts the handles' link to it) and the running code unwinds without
+//   touching freed memory;
 // - user code runs only from deliver(), which drains a FIFO of notifications that were queued after the
 //   state they describe was fully updated; a nested deliver() returns at once, so callbacks never nest
 //   and always see events in the order they happened;
@@ -648,10 +649,16 @@ void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
 
 void ClientImpl::setState(ClientState s, std::error_code reason) {
   if (s == state_) return;
-  StateChange& change = enqueue(NoteKind::stateChange).change;
-  change = {s, state_, reason, nextAttemptAt_};
+  StateChange& change = enqueue(NoteKind::stateChange).change;  // (nextAttemptAt starts empty)
+  change.state = s;
+  change.previous = state_;
+  change.reason = reason;
   state_ = s;
-  if (s != ClientState::reconnecting) change.nextAttemptAt = nextAttemptAt_ = std::nullopt;
+  if (s == ClientState::reconnecting) {
+    change.nextAttemptAt = nextAttemptAt_;
+  } else {
+    nextAttemptAt_ = std::nullopt;
+  }
 }
 
 Metrics ClientImpl::metrics() const {
