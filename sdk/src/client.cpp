@@ -105,6 +105,9 @@ void deleteAll(List& l) {
   }
 }
 
+[[gnu::noinline]] void retain(const Counted* c) noexcept {
+  if (c) ++c->refs;
+}
 void release(const Counted* c) noexcept {
   if (c && --c->refs == 0) c->destroy(c);
 }

@@ -45,7 +45,9 @@ struct Counted {
   mutable std::uint32_t refs = 0;
   void (*destroy)(const Counted*) = nullptr;
 };
-// Drops one reference of `c` (null: nothing); destroys it at zero. (One function for every type.)
+// Adds one reference to `c` / drops one (null: nothing; at zero it is destroyed). Out of line: one
+// function each for every type and every use.
+void retain(const Counted* c) noexcept;
 void release(const Counted* c) noexcept;
 
 // A counted reference to a T derived from Counted. It holds the base, so that the handles below copy and
@@ -69,9 +71,7 @@ class Ref {
   explicit operator bool() const noexcept { return p_ != nullptr; }
 
  private:
-  void retain() const noexcept {
-    if (p_) ++p_->refs;
-  }
+  void retain() const noexcept { detail::retain(p_); }
   const Counted* p_ = nullptr;
 };
 }  // namespace detail
