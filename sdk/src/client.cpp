@@ -511,13 +511,15 @@ class ClientImpl final : public Counted {
 
   std::uint32_t failures_ = 0;
   Millis connectedAt_{0};
-  std::optional<Millis> nextAttemptAt_;
   SessionCounters totals_{};
   std::uint64_t attempts_ = 0, reconnects_ = 0, connects_ = 0;
-  std::optional<Millis> lastReceiptRtt_;
-  std::optional<Millis> lastReceivedAt_;
 
   std::uint64_t listenerSeq_ = 0, subSeq_ = 0, receiptSeq_ = 0, txSeq_ = 0, disconnectSeq_ = 0;
+
+  // Last: an empty optional initializes only its flag, which would split the zero fill above.
+  std::optional<Millis> nextAttemptAt_;
+  std::optional<Millis> lastReceiptRtt_;
+  std::optional<Millis> lastReceivedAt_;
 };
 
 // Counted: the client holds its current one, and a retired one waits in a posted function (see
