@@ -1435,8 +1435,7 @@ ClientCreateResult Client::create(ClientOptions options, TransportFactory factor
     r.what = "transportFactory";
     return r;
   }
-  r.client = std::unique_ptr<Client>(
-      new Client(new detail::ClientImpl(std::move(options), std::move(factory), scheduler, std::move(random))));
+  r.client.reset(new Client(new detail::ClientImpl(std::move(options), std::move(factory), scheduler, std::move(random))));
   return r;
 }
 
