@@ -744,7 +744,7 @@ void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
 
 void ClientImpl::openTransport() {
   conn_ = Ref<Connection>(new Connection(this));
-  if (factory_) conn_->transport = factory_(*conn_);
+  conn_->transport = factory_(*conn_);  // (never empty: create() refuses that)
   if (!conn_->transport) {
     handleFailure(errc::transport_error);
     return;
