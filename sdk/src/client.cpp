@@ -116,7 +116,8 @@ void release(const Counted* c) noexcept {
 // a weak_ptr would do. The client clears `client` when the Client is destroyed (shutdown(), even while a
 // callback that destroyed it still runs); the link lives on while handles hold it.
 struct ClientLink final : Counted {
-  explicit ClientLink(ClientImpl* c) : Counted{0, [](const Counted* p) { delete static_cast<const ClientLink*>(p); }}, client(c) {}
+  explicit ClientLink(ClientImpl* c)
+      : Counted{0, [](const Counted* p) { delete static_cast<const ClientLink*>(p); }}, client(c) {}
   ClientImpl* client;
 };
 
@@ -422,7 +423,9 @@ class ClientImpl final : public Counted {
     return *n;
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
-  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = Ref<const MessageState>(ownedFrame(frame)); }
+  void enqueueFrame(NoteKind kind, const FrameView& frame) {
+    enqueue(kind).message = Ref<const MessageState>(ownedFrame(frame));
+  }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return !notes_.empty(); }
@@ -1047,7 +1050,8 @@ std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p
   std::size_t n = 0;
   if (!transaction.empty()) trailing[n++] = {"transaction"sv, transaction};
   if (p.receipt) trailing[n++] = {"receipt"sv, st.receiptId};
-  auto ec = live().send(p.destination, p.body, p.headers, {.binary = p.binary, .contentLength = !p.skipContentLengthHeader},
+  auto ec = live().send(p.destination, p.body, p.headers,
+                        {.binary = p.binary, .contentLength = !p.skipContentLengthHeader},
                         std::span<const HeaderView>(trailing, n));
   if (ec) return ec;
   st.sentAt = now();
@@ -1435,7 +1439,8 @@ ClientCreateResult Client::create(ClientOptions options, TransportFactory factor
     r.what = "transportFactory";
     return r;
   }
-  r.client.reset(new Client(new detail::ClientImpl(std::move(options), std::move(factory), scheduler, std::move(random))));
+  r.client.reset(
+      new Client(new detail::ClientImpl(std::move(options), std::move(factory), scheduler, std::move(random))));
   return r;
 }
 
