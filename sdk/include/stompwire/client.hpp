@@ -59,8 +59,14 @@ class Ref {
   explicit Ref(T* p) noexcept : p_(p) { retain(); }
   Ref(const Ref& o) noexcept : p_(o.p_) { retain(); }
   Ref(Ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
-  Ref& operator=(Ref o) noexcept {
-    std::swap(p_, o.p_);
+  Ref& operator=(const Ref& o) noexcept {
+    detail::retain(o.p_);  // (first: self-assignment keeps it)
+    detail::release(p_);
+    p_ = o.p_;
+    return *this;
+  }
+  Ref& operator=(Ref&& o) noexcept {
+    std::swap(p_, o.p_);  // o releases the old one
     return *this;
   }
   ~Ref() { release(p_); }
