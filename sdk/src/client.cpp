@@ -1411,8 +1411,8 @@ std::error_code Subscription::unsubscribe(const Headers& headers) {
 
 PublishHandle Transaction::publish(PublishParams params) {
   detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
-  if (!c) return PublishHandle::failed(errc::invalid_state);
-  if (auto ec = c->checkTransaction(*this)) return PublishHandle::failed(ec);
+  const std::error_code ec = c ? c->checkTransaction(*this) : errc::invalid_state;
+  if (ec) return PublishHandle::failed(ec);
   return c->publish(std::move(params), id_);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
