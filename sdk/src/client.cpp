@@ -1094,13 +1094,9 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
 }
 
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
+  Ref<ClientImpl> self(this);
   Ref<PublishState> st(new PublishState);
-  std::error_code ec;
-  {
-    Ref<ClientImpl> self(this);
-    ec = submit(*st, std::move(params), transaction);
-  }
-  if (ec) {
+  if (auto ec = submit(*st, std::move(params), transaction)) {
     st->status = PublishStatus::failed;
     st->error = ec;
   }
