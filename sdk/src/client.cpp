@@ -982,8 +982,7 @@ void ClientImpl::onMessage(const FrameView& frame) {
 // Routed at delivery time: an earlier callback may have unsubscribed it.
 void ClientImpl::route(std::string_view subscription, const Message& msg) {
   if (const Sub* sub = findSub(subscription)) {
-    const MessageCallback& cb = sub->callback;  // alive even if it unsubscribes itself (see drop)
-    if (cb) cb(msg);
+    sub->callback(msg);  // (never empty: subscribe() refuses that; alive even if it unsubscribes itself, see drop)
   } else {
     emit(NoteKind::unhandledMessage, &msg);
   }
