@@ -268,7 +268,7 @@ class JsTransport final : public Transport {
  public:
   JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
   ~JsTransport() override { sw_ws_release(this); }
-  void open(std::string_view url, std::span<const std::string> subprotocols) override {
+  void open(std::string_view url, std::span<const std::string_view> subprotocols) override {
     std::string list;
     for (const auto& p : subprotocols) {
       if (!list.empty()) list += ',';
@@ -371,14 +371,14 @@ PublishParams readPublish(Args& a, int flags) {
 
 }  // namespace
 
-// Size: libc++'s own definitions of std::error_category's and std::__shared_weak_count's out-of-line
-// members live in objects built with RTTI, whose vtables drag in typeinfo and, through it, libc++abi's
+// Size: libc++'s own definitions of std::error_category's out-of-line members live in an object built
+// with RTTI, whose vtables drag in typeinfo and, through it, libc++abi's
 // dynamic_cast/exception-matching machinery (~3.5 KB of wasm that this -fno-rtti, -fno-exceptions
 // module never runs; system_error.cpp's message formatting would also pull in snprintf, ~6 KB more).
 // The same members defined here, without RTTI, keep those objects out of the link.
-// They mirror libc++ 13's (src/system_error.cpp, src/memory.cpp; the weak count's in their single-threaded
-// form); a libc++ that needs more from those objects fails the link with duplicate symbols instead of
-// misbehaving.
+// They mirror libc++ 13's (src/system_error.cpp); a libc++ that needs more from that object fails the
+// link with duplicate symbols instead of misbehaving. (The core holds no shared_ptr: its handles count
+// references themselves, so libc++'s memory.cpp, with the same RTTI problem, is not linked either.)
 namespace std {
 inline namespace __2 {
 error_category::~error_category() noexcept {}
@@ -405,23 +405,6 @@ const error_category& system_category() noexcept {
   return c;
 }
 
-__shared_count::~__shared_count() {}
-__shared_weak_count::~__shared_weak_count() {}
-// The module is single-threaded (no -pthread): plain counts instead of libc++'s atomic ones (whose
-// compare-exchange loop in lock() only retries when another thread raced it). A count of -1 means none.
-void __shared_weak_count::__release_weak() noexcept {
-  if (__shared_weak_owners_ == 0) {
-    __on_zero_shared_weak();
-  } else {
-    --__shared_weak_owners_;
-  }
-}
-__shared_weak_count* __shared_weak_count::lock() noexcept {
-  if (__shared_owners_ == -1) return nullptr;
-  ++__shared_owners_;
-  return this;
-}
-const void* __shared_weak_count::__get_deleter(const type_info&) const noexcept { return nullptr; }
 }  // namespace __2
 }  // namespace std
 

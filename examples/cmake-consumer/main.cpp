@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   Printer printer;
   auto factory = stompwire::native::makeTransportFactory(ioc.get_executor(), {});
   auto transport = factory(printer);
-  const std::vector<std::string> protocols = {"v12.stomp", "v11.stomp", "v10.stomp"};
+  const std::string_view protocols[] = {"v12.stomp", "v11.stomp", "v10.stomp"};
   transport->open(url, protocols);
   while (!printer.closed && !printer.opened && !timedOut && ioc.run_one() > 0) {
   }

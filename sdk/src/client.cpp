@@ -1,7 +1,8 @@
 // The client policy. How it stays safe under re-entrancy:
-// - the implementation is a shared object; every entry point (public call, transport event, timer)
-//   holds a strong reference while it runs, so destroying the Client from a callback only marks the
-//   implementation `destroyed_` and the running code unwinds without touching freed memory;
+// - the implementation is reference-counted (detail::Counted); every entry point that may run callbacks
+//   holds a reference while it runs, so destroying the Client from a callback only marks the
+//   implementation `destroyed_` (and cuts the handles' link to it) and the running code unwinds without
+//   touching freed memory;
 // - user code runs only from deliver(), which drains a FIFO of notifications that were queued after the
 //   state they describe was fully updated; a nested deliver() returns at once, so callbacks never nest
 //   and always see events in the order they happened;
@@ -22,6 +23,10 @@
 
 namespace stompwire {
 
+// String literals where a view is taken are `sv` literals: their length is a constant (a plain literal
+// compiles to a strlen call per use in the wasm build).
+using namespace std::string_view_literals;
+
 namespace detail {
 
 // Size (the wasm module is budgeted): every container element type instantiates its own growth, move
@@ -33,49 +38,49 @@ struct Link {
   Link* next;
 };
 
-// Circular, around a sentinel; not copyable or movable (splice() moves the nodes).
+// Null-terminated, with head and tail pointers: an empty list is all zero bytes, so the client (which
+// holds seven) starts with nothing to link up. Not copyable or movable (splice() moves the nodes).
 class List {
  public:
-  List() { head_.prev = head_.next = &head_; }
+  List() = default;
   List(const List&) = delete;
   List& operator=(const List&) = delete;
-  bool empty() const { return head_.next == &head_; }
+  bool empty() const { return !head_; }
   std::size_t size() const { return size_; }
-  Link* first() const { return head_.next; }
-  const Link* end() const { return &head_; }
+  Link* first() const { return head_; }  // null when empty; the last node's `next` is null
   void pushBack(Link* n) {
-    n->prev = head_.prev;
-    n->next = &head_;
-    head_.prev->next = n;
-    head_.prev = n;
+    n->prev = tail_;
+    n->next = nullptr;
+    (tail_ ? tail_->next : head_) = n;
+    tail_ = n;
     ++size_;
   }
   void remove(Link* n) {
-    n->prev->next = n->next;
-    n->next->prev = n->prev;
+    (n->prev ? n->prev->next : head_) = n->next;
+    (n->next ? n->next->prev : tail_) = n->prev;
     --size_;
   }
   // Appends every node of `from` (leaving it empty).
   void splice(List& from) {
     if (from.empty()) return;
-    from.head_.next->prev = head_.prev;
-    head_.prev->next = from.head_.next;
-    from.head_.prev->next = &head_;
-    head_.prev = from.head_.prev;
+    from.head_->prev = tail_;
+    (tail_ ? tail_->next : head_) = from.head_;
+    tail_ = from.tail_;
     size_ += from.size_;
-    from.head_.prev = from.head_.next = &from.head_;
+    from.head_ = from.tail_ = nullptr;
     from.size_ = 0;
   }
 
  private:
-  Link head_;
+  Link* head_ = nullptr;
+  Link* tail_ = nullptr;
   std::size_t size_ = 0;
 };
 
 // Calls f(T&) for each node; f may remove (and delete) the node it gets.
 template <class T, class F>
 void forEach(const List& l, F&& f) {
-  for (Link* p = l.first(); p != l.end();) {
+  for (Link* p = l.first(); p;) {
     Link* next = p->next;
     f(*static_cast<T*>(p));
     p = next;
@@ -85,7 +90,7 @@ void forEach(const List& l, F&& f) {
 // The first node for which match(T&) holds, or null.
 template <class T, class F>
 T* findIn(const List& l, F&& match) {
-  for (Link* p = l.first(); p != l.end(); p = p->next)
+  for (Link* p = l.first(); p; p = p->next)
     if (match(*static_cast<T*>(p))) return static_cast<T*>(p);
   return nullptr;
 }
@@ -100,10 +105,29 @@ void deleteAll(List& l) {
   }
 }
 
+[[gnu::noinline]] void retain(const Counted* c) noexcept {
+  if (c) ++c->refs;
+}
+void release(const Counted* c) noexcept {
+  if (c && --c->refs == 0) c->destroy(c);
+}
+
+// How handles (Subscription, Transaction, a kept Message, a beforeConnect `done`) reach the client: what
+// a weak_ptr would do. The client clears `client` when the Client is destroyed (shutdown(), even while a
+// callback that destroyed it still runs); the link lives on while handles hold it.
+struct ClientLink final : Counted {
+  explicit ClientLink(ClientImpl* c)
+      : Counted{0, [](const Counted* p) { delete static_cast<const ClientLink*>(p); }}, client(c) {}
+  ClientImpl* client;
+};
+
+// The client `link` reaches, or null once it is gone (or for an empty handle).
+inline ClientImpl* reach(const Ref<ClientLink>& link) { return link ? link->client : nullptr; }
+
 // A borrowed state lives on the stack of the delivery and its `view` points into the session's event
 // storage; an owned one holds the frame's bytes and `view` points into those. The Frame is built only
 // if frame() or headers() is asked for (the Frame-returning accessors of the API, a Frame listener).
-struct MessageState {
+struct MessageState final : Counted {
   FrameView view;
   mutable std::unique_ptr<Frame> frame;  // built on demand
   // An owned state's one block: the header views, then the command, the header names and values and the
@@ -114,7 +138,7 @@ struct MessageState {
   bool binary = false;
   bool acks = false;  // from a client or client-individual subscription
   mutable bool settled = false;  // ACKed or NACKed once: brokers reject a second one for the same message
-  std::weak_ptr<ClientImpl> client;
+  Ref<ClientLink> client;
   std::uint64_t epoch = 0;
 
   const Frame& owned() const {
@@ -124,21 +148,23 @@ struct MessageState {
 };
 
 // An owned copy of `view`: what a queued message or frame notification keeps, in one allocation.
-std::shared_ptr<MessageState> ownedFrame(const FrameView& view) {
+// (Unreferenced: the caller holds it.)
+MessageState* ownedFrame(const FrameView& view) {
   static_assert(alignof(HeaderView) <= alignof(std::max_align_t));
-  auto c = std::make_shared<MessageState>();
+  auto* c = new MessageState;
+  c->destroy = [](const Counted* p) { delete static_cast<const MessageState*>(p); };
   c->block.reset(new char[packedSize(view)]);  // aligned for any type
   c->view = packFrame(view, c->block.get());
   return c;
 }
 
-std::shared_ptr<const MessageState> ownedCopy(const MessageState& m) {
+Ref<const MessageState> ownedCopy(const MessageState& m) {
   auto c = ownedFrame(m.view);
   c->binary = m.binary;
   c->acks = m.acks;
   c->client = m.client;
   c->epoch = m.epoch;
-  return c;
+  return Ref<const MessageState>(c);
 }
 
 namespace {
@@ -160,7 +186,7 @@ void addCounters(SessionCounters& to, const SessionCounters& s) {
 
 std::string_view reasonText(std::error_code ec) {
   if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
-  return "transport_error";
+  return "transport_error"sv;
 }
 
 }  // namespace
@@ -193,17 +219,19 @@ struct Note : Link {
   std::error_code ec;
   StateChange change{};
   CloseEvent close;
-  std::shared_ptr<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
+  Ref<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
   BeforeConnectDone done;  // a publish's completion callback (one note each), or beforeConnect's `done`
   std::function<void()> fn;
   std::uint64_t epoch = 0;
 };
 
-struct PublishState {
+struct PublishState final : Counted {
+  PublishState() : Counted{0, [](const Counted* p) { delete static_cast<const PublishState*>(p); }} {}
   PublishStatus status = PublishStatus::queued;
   std::error_code error;
   std::string receiptId;
   std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
+  Millis sentAt{0};  // when its SEND was written (the receipt's round trip)
   List callbacks;  // publishDone Notes, one per onComplete, queued as they are when it completes
   ~PublishState() { deleteAll<Note>(callbacks); }
 };
@@ -254,15 +282,19 @@ struct Task {
 };
 static_assert(std::is_trivially_copyable_v<Task> && sizeof(Task) <= 2 * sizeof(void*));
 
-class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
+// Counted: the Client holds one reference and every entry point that may run callbacks holds another
+// while it runs (see the top of this file).
+class ClientImpl final : public Counted {
  public:
   // By reference: every hop by value would move (and destroy) the options once more.
   ClientImpl(ClientOptions&& options, TransportFactory&& factory, Scheduler& scheduler, RandomSource&& random)
-      : options_(std::move(options)),
+      : Counted{0, [](const Counted* p) { delete static_cast<const ClientImpl*>(p); }},
+        options_(std::move(options)),
         factory_(std::move(factory)),
         sched_(scheduler),
         random_(std::move(random)),
-        connectHeaders_(options_.connectHeaders) {}
+        connectHeaders_(options_.connectHeaders),
+        link_(new ClientLink(this)) {}
   ~ClientImpl() {
     destroyAll(listeners_);
     destroyAll(dropped_);
@@ -286,9 +318,11 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   // One unsubscribed while callbacks run waits in dropped_ until the delivery ends: its callback may be
   // the one running.
   struct Sub final : Node {
-    Sub(const std::string& dest, Headers&& h, MessageCallback&& cb)
+    Sub(const std::string& i, const std::string& dest, std::uint8_t ack, Headers&& h, MessageCallback&& cb)
         : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }},
+          id(i),
           destination(dest),
+          ackMode(ack),
           headers(std::move(h)),
           callback(std::move(cb)) {}
     std::string id;
@@ -303,7 +337,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   }
   bool hasSubscription(const std::string& id) const { return findSub(id); }
   PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
-  std::error_code submit(const std::shared_ptr<PublishState>& st, PublishParams&& params, const std::string& transaction);
+  std::error_code submit(PublishState& st, PublishParams&& params, const std::string& transaction);
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
   Transaction begin(std::string&& id);
@@ -368,13 +402,12 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
 
  private:
   struct Outgoing : Link {
-    Outgoing(PublishParams&& p, const std::shared_ptr<PublishState>& st, std::size_t n, const std::string& tx)
+    Outgoing(PublishParams&& p, const Ref<PublishState>& st, std::size_t n, const std::string& tx)
         : params(std::move(p)), state(st), bytes(n), transaction(tx) {}
     PublishParams params;
-    std::shared_ptr<PublishState> state;
+    Ref<PublishState> state;
     std::size_t bytes = 0;
     TimerId timer = 0;
-    Millis sentAt{0};
     std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
@@ -390,7 +423,9 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
     return *n;
   }
   void enqueue(NoteKind kind, std::error_code ec) { enqueue(kind).ec = ec; }
-  void enqueueFrame(NoteKind kind, const FrameView& frame) { enqueue(kind).message = ownedFrame(frame); }
+  void enqueueFrame(NoteKind kind, const FrameView& frame) {
+    enqueue(kind).message = Ref<const MessageState>(ownedFrame(frame));
+  }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return !notes_.empty(); }
@@ -406,21 +441,20 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   void handleFailure(std::error_code ec);
   void finishDeactivate(std::error_code reason);
   void retireConnection(int code, std::string_view reason);
-  void flushOutput();
   void armTick();
   void cancelTimer(TimerId& id) {
     if (id) sched_.cancel(id);
     id = 0;
   }
-  std::error_code sendPublish(Outgoing& o);
+  std::error_code sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction);
   // Done with `o`: its receipt timer cancelled, its state completed, removed from `list` and deleted.
   void finish(List& list, Outgoing& o, std::error_code ec) {
     cancelTimer(o.timer);
-    complete(o.state, ec);
+    complete(*o.state, ec);
     list.remove(&o);
     delete &o;
   }
-  void complete(const std::shared_ptr<PublishState>& st, std::error_code ec);
+  void complete(PublishState& st, std::error_code ec);
   void failAllPublishes(std::error_code ec);
   void onReceiptTimeout(std::uint32_t receipt);
   Millis now() const { return sched_.now(); }
@@ -442,9 +476,13 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   Scheduler& sched_;
   RandomSource random_;
   Headers connectHeaders_;
+  Ref<ClientLink> link_;
 
-  // Grouped by how they start (size: the constructor is inlined where the client is created): the lists
-  // (self-linked), the error codes, then everything that starts as zero bytes.
+  // Grouped by how they start (size: the constructor is inlined where the client is created): the error
+  // codes, then everything that starts as zero bytes (the lists too).
+  std::error_code transportError_;
+  std::error_code lastError_;
+
   List notes_;      // of Note: deliver() takes them from the front
   List listeners_;  // of Listener, in id order
   List dropped_;    // of Node: removed while delivering_, destroyed when the delivery ends
@@ -455,9 +493,6 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   List pending_;
   List deactivateDone_;  // of Note (call): queued when the client is inactive
 
-  std::error_code transportError_;
-  std::error_code lastError_;
-
   ClientState state_ = ClientState::inactive;
   bool destroyed_ = false;
   bool delivering_ = false;
@@ -465,7 +500,7 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
   EventHook hook_ = nullptr;
   void* hookContext_ = nullptr;
 
-  std::shared_ptr<Connection> conn_;
+  Ref<Connection> conn_;
   // conn_'s session, once open. Owned by the connection: a callback may retire the connection while it
   // reads a message borrowed from the session's storage, and a retired connection is destroyed only from
   // Scheduler::post (retireConnection), after the delivery.
@@ -478,37 +513,43 @@ class ClientImpl final : public std::enable_shared_from_this<ClientImpl> {
 
   std::uint32_t failures_ = 0;
   Millis connectedAt_{0};
-  std::optional<Millis> nextAttemptAt_;
   SessionCounters totals_{};
   std::uint64_t attempts_ = 0, reconnects_ = 0, connects_ = 0;
-  std::optional<Millis> lastReceiptRtt_;
-  std::optional<Millis> lastReceivedAt_;
 
   std::uint64_t listenerSeq_ = 0, subSeq_ = 0, receiptSeq_ = 0, txSeq_ = 0, disconnectSeq_ = 0;
+
+  // Last: an empty optional initializes only its flag, which would split the zero fill above.
+  std::optional<Millis> nextAttemptAt_;
+  std::optional<Millis> lastReceiptRtt_;
+  std::optional<Millis> lastReceivedAt_;
 };
 
-class Connection final : public TransportListener {
+// Counted: the client holds its current one, and a retired one waits in a posted function (see
+// retireConnection).
+class Connection final : public TransportListener, public Counted {
  public:
-  explicit Connection(std::weak_ptr<ClientImpl>&& c) : client_(std::move(c)) {}
+  explicit Connection(ClientImpl* c)
+      : Counted{0, [](const Counted* p) { delete static_cast<const Connection*>(p); }}, client(c) {}
   std::unique_ptr<Transport> transport;
   std::optional<Session> session;  // after onOpen
+  // Cleared when the client retires this connection (always before the client is destroyed): a late
+  // event of a retired connection goes nowhere.
+  ClientImpl* client;
   bool closed = false;
 
+  // Each event holds the client while it runs: a callback may destroy the Client.
   void onOpen(std::string_view subprotocol) override {
-    if (auto c = client_.lock()) c->onTransportOpen(this, subprotocol);
+    if (Ref<ClientImpl> c{client}) c->onTransportOpen(this, subprotocol);
   }
   void onMessage(std::string_view data, bool binary) override {
-    if (auto c = client_.lock()) c->onTransportMessage(this, data, binary);
+    if (Ref<ClientImpl> c{client}) c->onTransportMessage(this, data, binary);
   }
   void onClose(int code, std::string_view reason, bool wasClean) override {
-    if (auto c = client_.lock()) c->onTransportClose(this, code, reason, wasClean);
+    if (Ref<ClientImpl> c{client}) c->onTransportClose(this, code, reason, wasClean);
   }
   void onError(std::error_code ec) override {
-    if (auto c = client_.lock()) c->onTransportError(this, ec);
+    if (Ref<ClientImpl> c{client}) c->onTransportError(this, ec);
   }
-
- private:
-  std::weak_ptr<ClientImpl> client_;
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -517,7 +558,7 @@ class Connection final : public TransportListener {
 void ClientImpl::deliver() {
   if (delivering_) return;  // the outer loop delivers what a callback queued
   if (!notesPending()) return;  // the common case on the message path: nothing queued (and notes_ is empty)
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   delivering_ = true;
   while (!destroyed_ && notesPending()) {
     std::unique_ptr<Note> note(static_cast<Note*>(notes_.first()));
@@ -530,7 +571,7 @@ void ClientImpl::deliver() {
 void ClientImpl::run(Note& n) {
   switch (n.kind) {
     case NoteKind::message:
-      route(n.message->view.header("subscription").value_or(""), Message(n.message));
+      route(n.message->view.header("subscription"sv).value_or(""sv), Message(n.message));
       return;
     case NoteKind::publishDone:
       n.done(n.ec);
@@ -540,7 +581,7 @@ void ClientImpl::run(Note& n) {
       return;
     case NoteKind::beforeConnect:
       // An earlier callback may have cancelled this attempt: then the hook is not called at all.
-      if (n.epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(n.done);
+      if (n.epoch == epoch_ && state_ == ClientState::connecting) options_.beforeConnect(std::move(n.done));
       return;
     case NoteKind::connect:
     case NoteKind::stompError:
@@ -581,8 +622,7 @@ void ClientImpl::emit(NoteKind event, const void* arg) {
 void Task::operator()() const { client->runTask(static_cast<TaskKind>(kind), value); }
 
 void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
-  if (destroyed_) return;
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   const bool current = value == (epoch_ & Task::kMask);
   switch (kind) {
     case TaskKind::connectTimeout:
@@ -616,10 +656,16 @@ void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
 
 void ClientImpl::setState(ClientState s, std::error_code reason) {
   if (s == state_) return;
-  StateChange& change = enqueue(NoteKind::stateChange).change;
-  change = {s, state_, reason, nextAttemptAt_};
+  StateChange& change = enqueue(NoteKind::stateChange).change;  // (nextAttemptAt starts empty)
+  change.state = s;
+  change.previous = state_;
+  change.reason = reason;
   state_ = s;
-  if (s != ClientState::reconnecting) change.nextAttemptAt = nextAttemptAt_ = std::nullopt;
+  if (s == ClientState::reconnecting) {
+    change.nextAttemptAt = nextAttemptAt_;
+  } else {
+    nextAttemptAt_ = std::nullopt;
+  }
 }
 
 Metrics ClientImpl::metrics() const {
@@ -655,8 +701,7 @@ Metrics ClientImpl::metrics() const {
 // Lifecycle
 
 void ClientImpl::activate() {
-  if (destroyed_) return;
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   if (state_ == ClientState::inactive || state_ == ClientState::failed) {
     failures_ = 0;
     startAttempt();
@@ -677,8 +722,8 @@ void ClientImpl::startAttempt() {
   if (options_.beforeConnect) {
     // Once only needs no flag: the first call opens a connection or fails the attempt, and either
     // makes onBeforeConnectDone ignore the epoch's later calls.
-    BeforeConnectDone done = [weak = weak_from_this(), epoch](std::error_code ec) {
-      if (auto c = weak.lock()) c->onBeforeConnectDone(epoch, ec);
+    BeforeConnectDone done = [link = link_, epoch](std::error_code ec) {
+      if (ClientImpl* c = reach(link)) c->onBeforeConnectDone(epoch, ec);
     };
     Note& n = enqueue(NoteKind::beforeConnect);
     n.epoch = epoch;
@@ -689,8 +734,8 @@ void ClientImpl::startAttempt() {
 }
 
 void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
-  if (destroyed_ || epoch != epoch_ || state_ != ClientState::connecting || conn_) return;
-  auto self = shared_from_this();
+  if (epoch != epoch_ || state_ != ClientState::connecting || conn_) return;
+  Ref<ClientImpl> self(this);
   if (ec) {
     handleFailure(errc::before_connect_failed);
   } else {
@@ -700,8 +745,8 @@ void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
 }
 
 void ClientImpl::openTransport() {
-  conn_ = std::make_shared<Connection>(weak_from_this());
-  if (factory_) conn_->transport = factory_(*conn_);
+  conn_ = Ref<Connection>(new Connection(this));
+  conn_->transport = factory_(*conn_);  // (never empty: create() refuses that)
   if (!conn_->transport) {
     handleFailure(errc::transport_error);
     return;
@@ -710,11 +755,11 @@ void ClientImpl::openTransport() {
   static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
   unsigned offered = 0;
   for (Version v : options_.versions) offered |= 1u << static_cast<int>(v);
-  std::string protocols[3];
+  std::string_view protocols[3];
   std::size_t n = 0;
   for (int v = static_cast<int>(Version::v1_2); v >= 0; --v)
     if (offered >> v & 1) protocols[n++] = subprotocolFor(static_cast<Version>(v));
-  conn_->transport->open(options_.brokerURL, std::span<const std::string>(protocols, n));
+  conn_->transport->open(options_.brokerURL, std::span<const std::string_view>(protocols, n));
 }
 
 void ClientImpl::retireConnection(int code, std::string_view reason) {
@@ -727,7 +772,8 @@ void ClientImpl::retireConnection(int code, std::string_view reason) {
     session_ = nullptr;
   }
   if (conn_) {
-    std::shared_ptr<Connection> old = std::move(conn_);
+    Ref<Connection> old = std::move(conn_);
+    old->client = nullptr;
     if (old->transport && !old->closed) old->transport->close(code, reason);
     // Never destroy a transport inside its own callback: we may be in one right now.
     sched_.post([old = std::move(old)] {});  // destroyed with the posted function, after it ran
@@ -765,8 +811,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
 }
 
 void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done) {
-  if (destroyed_) return;
-  auto self = shared_from_this();
+  Ref<ClientImpl> self(this);
   if (done) {
     Note* n = newNote(NoteKind::call);
     n->fn = std::move(done);
@@ -775,11 +820,10 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
   if (state_ == ClientState::connected && !opts.force) {
     // Graceful: DISCONNECT with a receipt; the client is inactive once it arrives (or the timeout).
     std::string receipt;
-    setNumbered(receipt, "disconnect-", ++disconnectSeq_);
+    setNumbered(receipt, "disconnect-"sv, ++disconnectSeq_);
     if (live().disconnect(receipt)) {
       finishDeactivate({});
     } else {
-      flushOutput();
       setState(ClientState::deactivating);
       if (options_.disconnectTimeout.count() > 0) {
         arm(disconnectTimer_, options_.disconnectTimeout, TaskKind::disconnectTimeout, epoch_);
@@ -794,7 +838,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
 void ClientImpl::finishDeactivate(std::error_code reason) {
   const bool hadSession = state_ == ClientState::connected || state_ == ClientState::deactivating;
   cancelTimer(reconnectTimer_);
-  retireConnection(kCloseNormal, "");
+  retireConnection(kCloseNormal, ""sv);
   failAllPublishes(errc::deactivated);
   failures_ = 0;
   if (hadSession) enqueue(NoteKind::disconnect, reason);
@@ -805,8 +849,12 @@ void ClientImpl::finishDeactivate(std::error_code reason) {
 void ClientImpl::shutdown() {
   if (destroyed_) return;
   destroyed_ = true;
+  // From here the client is unreachable but for the code running now: handles find no client (so the
+  // entry points they lead to need no destroyed_ check), the connection is retired below and every
+  // timer is cancelled.
+  link_->client = nullptr;
   cancelTimer(reconnectTimer_);
-  retireConnection(kCloseNormal, "");
+  retireConnection(kCloseNormal, ""sv);
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
   failAllPublishes(errc::deactivated);
@@ -818,10 +866,11 @@ void ClientImpl::shutdown() {
 
 // ------------------------------------------------------------------------------------------------
 // Transport events and the session pump. These need no `self` reference: Connection holds one while
-// it calls them.
+// it calls them. They come only from the current connection of a client that is not destroyed: a
+// connection stops forwarding when it is retired (Connection::client), and shutdown() retires it.
 
-void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
-  if (destroyed_ || c != conn_.get() || session_ || state_ != ClientState::connecting) return;
+void ClientImpl::onTransportOpen(Connection*, std::string_view) {
+  if (session_ || state_ != ClientState::connecting) return;
   // Views of options_ and connectHeaders_, which outlive the session: nothing is copied per connection.
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
                                                     .connectHeaders = connectHeaders_,
@@ -834,16 +883,12 @@ void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
                                                                .maxBodySize = options_.maxIncomingFrameSize},
                                                     .splitLargeFrames = options_.splitLargeFrames,
                                                     .maxWebSocketChunkSize = options_.maxWebSocketChunkSize});
-  if (auto ec = session_->start(now())) {
-    handleFailure(ec);
-  } else {
-    flushOutput();
-  }
+  if (auto ec = session_->start(now())) handleFailure(ec);
   deliver();
 }
 
-void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool binary) {
-  if (destroyed_ || c != conn_.get() || !session_) return;
+void ClientImpl::onTransportMessage(Connection*, std::string_view data, bool binary) {
+  if (!session_) return;  // (a transport that reports a message before it opened)
   currentBinary_ = binary;
   const Millis t = now();
   lastReceivedAt_ = t;
@@ -851,8 +896,7 @@ void ClientImpl::onTransportMessage(Connection* c, std::string_view data, bool b
   pump();
 }
 
-void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
-  if (destroyed_ || c != conn_.get()) return;
+void ClientImpl::onTransportError(Connection*, std::error_code ec) {
   transportError_ = ec;
   lastError_ = ec;
   enqueue(NoteKind::webSocketError, ec);
@@ -860,7 +904,6 @@ void ClientImpl::onTransportError(Connection* c, std::error_code ec) {
 }
 
 void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean) {
-  if (destroyed_ || c != conn_.get()) return;
   CloseEvent& close = enqueue(NoteKind::webSocketClose).close;
   close.code = code;
   close.reason = reason;
@@ -872,7 +915,6 @@ void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reas
 
 void ClientImpl::pump() {
   const std::uint64_t epoch = epoch_;
-  flushOutput();
   SessionEventView ev;
   // The loop stops once the connection is retired (a new epoch). Its session stays alive meanwhile: a
   // retired connection is destroyed from Scheduler::post, never inside this call.
@@ -882,13 +924,11 @@ void ClientImpl::pump() {
       break;
     }
     handleSessionEvent(ev);
-    flushOutput();  // (nothing once the connection is retired: that clears session_)
     deliver();
   }
   deliver();
 }
 
-void ClientImpl::flushOutput() {}  // (the session sends each frame as it writes it)
 
 void ClientImpl::armTick() {
   auto deadline = session_->nextDeadline();
@@ -902,16 +942,16 @@ void ClientImpl::armTick() {
 }
 
 void ClientImpl::onMessage(const FrameView& frame) {
-  const std::string_view subId = frame.header("subscription").value_or("");
+  const std::string_view subId = frame.header("subscription"sv).value_or(""sv);
   const Sub* sub = findSub(subId);
-  MessageState m{.view = frame,
-                 .frame = {},
-                 .block = {},
-                 .borrowed = true,
-                 .binary = currentBinary_,
-                 .acks = sub && sub->ackMode != 0,
-                 .client = weak_from_this(),
-                 .epoch = epoch_};
+  MessageState m;
+  m.refs = 1;  // the stack's: never destroyed through a reference
+  m.view = frame;
+  m.borrowed = true;
+  m.binary = currentBinary_;
+  m.acks = sub && sub->ackMode != 0;
+  m.client = link_;
+  m.epoch = epoch_;
   if (delivering_ || notesPending()) {
     // Other notifications go first: queue an owned copy behind them.
     Note& n = enqueue(NoteKind::message);
@@ -921,15 +961,14 @@ void ClientImpl::onMessage(const FrameView& frame) {
   // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
   // session, and so its event storage, alive meanwhile). Same guard as deliver(): no nesting.
   delivering_ = true;
-  route(subId, Message(std::shared_ptr<const MessageState>(std::shared_ptr<const MessageState>(), &m)));
+  route(subId, Message(Ref<const MessageState>(&m)));
   endDelivery();
 }
 
 // Routed at delivery time: an earlier callback may have unsubscribed it.
 void ClientImpl::route(std::string_view subscription, const Message& msg) {
   if (const Sub* sub = findSub(subscription)) {
-    const MessageCallback& cb = sub->callback;  // alive even if it unsubscribes itself (see drop)
-    if (cb) cb(msg);
+    sub->callback(msg);  // (never empty: subscribe() refuses that; alive even if it unsubscribes itself, see drop)
   } else {
     emit(NoteKind::unhandledMessage, &msg);
   }
@@ -944,9 +983,9 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
       onMessage(ev.frame);
       break;
     case SessionEvent::Type::receipt: {
-      auto id = ev.frame.header("receipt-id").value_or("");
+      auto id = ev.frame.header("receipt-id"sv).value_or(""sv);
       if (auto* o = findIn<Outgoing>(pending_, [&](const Outgoing& x) { return x.state->receiptId == id; })) {
-        lastReceiptRtt_ = now() - o->sentAt;
+        lastReceiptRtt_ = now() - o->state->sentAt;
         finish(pending_, *o, {});
       } else {
         enqueueFrame(NoteKind::unhandledReceipt, ev.frame);
@@ -982,7 +1021,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   pending_.splice(queue_);
   queueBytes_ = 0;
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    auto ec = sendPublish(o);
+    auto ec = sendPublish(*o.state, o.params, o.transaction);
     if (ec || !o.params.receipt) finish(pending_, o, ec);  // (no timer without a receipt)
   });
   enqueueFrame(NoteKind::connect, frame);
@@ -991,26 +1030,26 @@ void ClientImpl::onConnected(const FrameView& frame) {
 // ------------------------------------------------------------------------------------------------
 // Publish, receipts
 
-std::error_code ClientImpl::sendPublish(Outgoing& o) {
+std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction) {
   HeaderView trailing[2];
   std::size_t n = 0;
-  if (!o.transaction.empty()) trailing[n++] = {"transaction", o.transaction};
-  if (o.params.receipt) trailing[n++] = {"receipt", o.state->receiptId};
-  auto ec = live().send(o.params.destination, o.params.body, o.params.headers,
-                           {.binary = o.params.binary, .contentLength = !o.params.skipContentLengthHeader},
-                           std::span<const HeaderView>(trailing, n));
+  if (!transaction.empty()) trailing[n++] = {"transaction"sv, transaction};
+  if (p.receipt) trailing[n++] = {"receipt"sv, st.receiptId};
+  auto ec = live().send(p.destination, p.body, p.headers,
+                        {.binary = p.binary, .contentLength = !p.skipContentLengthHeader},
+                        std::span<const HeaderView>(trailing, n));
   if (ec) return ec;
-  o.sentAt = now();
-  o.state->status = o.params.receipt ? PublishStatus::sent : o.state->status;
+  st.sentAt = now();
+  if (p.receipt) st.status = PublishStatus::sent;
   return {};
 }
 
-void ClientImpl::complete(const std::shared_ptr<PublishState>& st, std::error_code ec) {
-  if (st->status == PublishStatus::completed || st->status == PublishStatus::failed) return;
-  st->status = ec ? PublishStatus::failed : PublishStatus::completed;
-  st->error = ec;
-  forEach<Note>(st->callbacks, [&](Note& n) { n.ec = ec; });
-  notes_.splice(st->callbacks);
+void ClientImpl::complete(PublishState& st, std::error_code ec) {
+  if (st.status == PublishStatus::completed || st.status == PublishStatus::failed) return;
+  st.status = ec ? PublishStatus::failed : PublishStatus::completed;
+  st.error = ec;
+  forEach<Note>(st.callbacks, [&](Note& n) { n.ec = ec; });
+  notes_.splice(st.callbacks);
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
@@ -1040,36 +1079,28 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
 }
 
 PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
-  auto st = std::make_shared<PublishState>();
-  std::error_code ec = errc::invalid_state;
-  if (!destroyed_) {
-    auto self = shared_from_this();
-    ec = submit(st, std::move(params), transaction);
-  }
-  if (ec) {
+  Ref<ClientImpl> self(this);
+  Ref<PublishState> st(new PublishState);
+  if (auto ec = submit(*st, std::move(params), transaction)) {
     st->status = PublishStatus::failed;
     st->error = ec;
   }
   return PublishHandle(std::move(st));
 }
 
-std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, PublishParams&& params,
-                                   const std::string& transaction) {
+std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, const std::string& transaction) {
   if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
-    st->receipt = ++receiptSeq_;
-    setNumbered(st->receiptId, "rcpt-", st->receipt);
+    st.receipt = ++receiptSeq_;
+    setNumbered(st.receiptId, "rcpt-"sv, st.receipt);
   }
 
-  std::size_t bytes = params.body.size() + params.destination.size();
-  for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
-  std::unique_ptr<Outgoing> o(new Outgoing(std::move(params), st, bytes, transaction));
-
+  std::size_t bytes = 0;
   if (state_ == ClientState::connected) {
-    if (auto ec = sendPublish(*o)) return ec;
-    flushOutput();
-    if (!o->params.receipt) {
-      st->status = PublishStatus::completed;
+    if (auto ec = sendPublish(st, params, transaction)) return ec;
+    if (!params.receipt) {
+      // Done: nothing keeps the message (the common case needs no queue entry).
+      st.status = PublishStatus::completed;
       return {};
     }
   } else if (!transaction.empty()) {
@@ -1078,18 +1109,22 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
   } else if (state_ == ClientState::deactivating) {
     return errc::deactivated;
   } else {
+    bytes = params.body.size() + params.destination.size();
+    for (const auto& h : params.headers) bytes += h.name.size() + h.value.size();
     const auto& q = options_.offlineQueue;
-    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + o->bytes > q.maxBytes) return errc::queue_full;
+    if (queue_.size() + 1 > q.maxMessages || queueBytes_ + bytes > q.maxBytes) return errc::queue_full;
   }
 
+  // Kept until confirmed (pending_, re-sent after a reconnect) or sent (queue_).
+  auto* o = new Outgoing(std::move(params), Ref<PublishState>(&st), bytes, transaction);
   if (o->params.receipt && options_.receiptTimeout.count() > 0) {
-    arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st->receipt);
+    arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st.receipt);
   }
-  if (st->status == PublishStatus::sent) {
-    pending_.pushBack(o.release());
+  if (st.status == PublishStatus::sent) {
+    pending_.pushBack(o);
   } else {
-    queueBytes_ += o->bytes;
-    queue_.pushBack(o.release());
+    queueBytes_ += bytes;
+    queue_.pushBack(o);
   }
   deliver();
   return {};
@@ -1101,55 +1136,50 @@ std::error_code ClientImpl::submit(const std::shared_ptr<PublishState>& st, Publ
 Subscription ClientImpl::subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers) {
   std::string id;
   auto ec = addSubscription(destination, std::move(cb), std::move(headers), id);
-  return Subscription(weak_from_this(), std::move(id), std::move(destination), ec);
+  return Subscription(link_, std::move(id), std::move(destination), ec);
 }
 
 // `id` receives the subscription's id (also for a refused duplicate or bad ack mode, as the caller gave it).
 std::error_code ClientImpl::addSubscription(const std::string& destination, MessageCallback&& cb,
                                             Headers&& headers, std::string& id) {
-  if (destroyed_) return errc::invalid_state;
-  // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
-  std::unique_ptr<Sub> s(new Sub(destination, std::move(headers), std::move(cb)));
-  std::string_view ack = kAckModes[0];
-  for (const auto& h : s->headers) {
+  // Checked on views first: the Sub is made only once the subscription is accepted.
+  std::string_view given, ack = kAckModes[0];
+  for (const auto& h : headers) {
     const std::string_view name = h.name;
-    if (name == "id" && s->id.empty()) {
-      s->id = h.value;
-    } else if (name == "ack") {
+    if (name == "id"sv && given.empty()) {
+      given = h.value;
+    } else if (name == "ack"sv) {
       ack = h.value;
     }
   }
-  if (destination.empty() || !s->callback) return errc::invalid_argument;
-  id = s->id;
-  s->ackMode = 0;
-  while (s->ackMode < 3 && kAckModes[s->ackMode] != ack) ++s->ackMode;
-  if (s->ackMode == 3) return errc::invalid_argument;
-  if (s->id.empty()) {
+  if (destination.empty() || !cb) return errc::invalid_argument;
+  id.assign(given.data(), given.size());
+  std::uint8_t ackMode = 0;
+  while (ackMode < 3 && kAckModes[ackMode] != ack) ++ackMode;
+  if (ackMode == 3) return errc::invalid_argument;
+  if (id.empty()) {
     do {
-      setNumbered(s->id, "sub-", subSeq_++);
-    } while (hasSubscription(s->id));
-    id = s->id;
-  } else if (hasSubscription(s->id)) {
+      setNumbered(id, "sub-"sv, subSeq_++);
+    } while (findSub(id));
+  } else if (findSub(id)) {
     return errc::invalid_argument;
   }
-  const Sub& added = *s;
-  subs_.pushBack(s.release());
+  // All of `headers` is kept: Session::subscribe writes its own destination, id and ack and skips those.
+  Sub* s = new Sub(id, destination, ackMode, std::move(headers), std::move(cb));
+  subs_.pushBack(s);
   if (state_ == ClientState::connected) {
-    live().subscribe(added.id, added.destination, kAckModes[added.ackMode], added.headers);
-    flushOutput();
+    live().subscribe(s->id, s->destination, kAckModes[ackMode], s->headers);
   }
   return {};
 }
 
 std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& headers) {
-  if (destroyed_) return errc::invalid_state;
   Sub* sub = findSub(id);
   if (!sub) return errc::invalid_state;
   subs_.remove(sub);
   drop(sub);
   if (state_ == ClientState::connected) {
     auto ec = live().unsubscribe(id, headers);
-    flushOutput();
     return ec;
   }
   return {};
@@ -1157,7 +1187,8 @@ std::error_code ClientImpl::unsubscribe(const std::string& id, const Headers& he
 
 std::error_code ClientImpl::settle(const Message& m, bool ack, const Transaction* tx, const Headers& headers) {
   if (!m.state_) return errc::invalid_state;
-  auto c = (tx ? tx->client_ : m.state_->client).lock();
+  // No reference needed while it runs: acknowledging runs no callback.
+  ClientImpl* c = reach(tx ? tx->client_ : m.state_->client);
   if (!c) return errc::invalid_state;
   if (tx) {
     if (auto ec = c->checkTransaction(*tx)) return ec;
@@ -1167,44 +1198,38 @@ std::error_code ClientImpl::settle(const Message& m, bool ack, const Transaction
 
 std::error_code ClientImpl::ackMessage(const MessageState& m, bool ack, std::string_view transaction,
                                        const Headers& headers) {
-  if (destroyed_) return errc::invalid_state;
   if (!m.acks) return errc::invalid_state;
   if (m.epoch != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   if (m.settled) return errc::invalid_state;
   auto ec = live().acknowledge(m.view, !ack, transaction, headers);
-  flushOutput();
   // Inside a transaction the broker settles it at COMMIT (and forgets it at ABORT, so it may be acked again).
   if (!ec && transaction.empty()) m.settled = true;
   return ec;
 }
 
 Transaction ClientImpl::begin(std::string&& id) {
-  if (id.empty()) setNumbered(id, "tx-", ++txSeq_);
-  std::error_code ec = errc::invalid_state;
+  if (id.empty()) setNumbered(id, "tx-"sv, ++txSeq_);
+  std::error_code ec = errc::not_connected;
   std::uint64_t epoch = 0;
-  if (!destroyed_) ec = errc::not_connected;
-  if (!destroyed_ && state_ == ClientState::connected) {
+  if (state_ == ClientState::connected) {
     ec = live().begin(id);
-    flushOutput();
     epoch = epoch_;
   }
-  return Transaction(weak_from_this(), std::move(id), epoch, ec);
+  return Transaction(link_, std::move(id), epoch, ec);
 }
 
 std::error_code ClientImpl::checkTransaction(const Transaction& tx) const {
   if (tx.error_) return tx.error_;
   if (tx.finished_) return errc::invalid_state;
-  if (destroyed_) return errc::invalid_state;
   if (tx.connection_ != epoch_ || state_ != ClientState::connected) return errc::connection_closed;
   return {};
 }
 
 std::error_code ClientImpl::txCommand(Transaction& tx, bool commit) {
-  auto c = tx.client_.lock();
+  ClientImpl* c = reach(tx.client_);  // (no callback runs: no reference needed)
   if (!c) return errc::invalid_state;
   if (auto ec = c->checkTransaction(tx)) return ec;
   auto ec = c->live().endTransaction(commit, tx.id_);
-  c->flushOutput();
   if (!ec) tx.finished_ = true;
   return ec;
 }
@@ -1294,10 +1319,10 @@ const std::string& PublishHandle::receiptId() const noexcept {
   return state_ ? state_->receiptId : empty;
 }
 PublishHandle PublishHandle::failed(std::error_code ec) {
-  auto st = std::make_shared<detail::PublishState>();
+  detail::Ref<detail::PublishState> st(new detail::PublishState);
   st->status = PublishStatus::failed;
   st->error = ec;
-  return PublishHandle(st);
+  return PublishHandle(std::move(st));
 }
 void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (!state_ || !fn) return;
@@ -1322,7 +1347,7 @@ const FrameView& emptyView() {
 }
 }  // namespace
 
-std::shared_ptr<const detail::MessageState> Message::keep(const std::shared_ptr<const detail::MessageState>& s) {
+detail::Ref<const detail::MessageState> Message::keep(const detail::Ref<const detail::MessageState>& s) {
   return s && s->borrowed ? detail::ownedCopy(*s) : s;
 }
 Message::Message(const Message& other) : state_(keep(other.state_)) {}
@@ -1336,9 +1361,9 @@ const Frame& Message::frame() const noexcept { return state_ ? state_->owned() :
 std::string_view Message::body() const noexcept { return view().body; }
 const std::vector<Header>& Message::headers() const noexcept { return frame().headers; }
 std::optional<std::string_view> Message::header(std::string_view name) const noexcept { return view().header(name); }
-std::string_view Message::destination() const noexcept { return view().header("destination").value_or(""); }
-std::string_view Message::subscription() const noexcept { return view().header("subscription").value_or(""); }
-std::string_view Message::messageId() const noexcept { return view().header("message-id").value_or(""); }
+std::string_view Message::destination() const noexcept { return view().header("destination"sv).value_or(""sv); }
+std::string_view Message::subscription() const noexcept { return view().header("subscription"sv).value_or(""sv); }
+std::string_view Message::messageId() const noexcept { return view().header("message-id"sv).value_or(""sv); }
 bool Message::isBinary() const noexcept { return state_ && state_->binary; }
 bool Message::ackable() const noexcept { return state_ && state_->acks; }
 std::error_code Message::ack(const Headers& headers) const {
@@ -1349,20 +1374,20 @@ std::error_code Message::nack(const Headers& headers) const {
 }
 
 bool Subscription::active() const noexcept {
-  auto c = client_.lock();
+  detail::ClientImpl* c = detail::reach(client_);
   return c && !error_ && !id_.empty() && c->hasSubscription(id_);
 }
 std::error_code Subscription::unsubscribe(const Headers& headers) {
   if (error_) return error_;
-  auto c = client_.lock();
+  detail::ClientImpl* c = detail::reach(client_);  // (unsubscribing runs no callback: no reference needed)
   if (!c) return errc::invalid_state;
   return c->unsubscribe(id_, headers);
 }
 
 PublishHandle Transaction::publish(PublishParams params) {
-  auto c = client_.lock();
-  if (!c) return PublishHandle::failed(errc::invalid_state);
-  if (auto ec = c->checkTransaction(*this)) return PublishHandle::failed(ec);
+  detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
+  const std::error_code ec = c ? c->checkTransaction(*this) : errc::invalid_state;
+  if (ec) return PublishHandle::failed(ec);
   return c->publish(std::move(params), id_);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
@@ -1389,10 +1414,12 @@ ClientCreateResult Client::create(ClientOptions options, TransportFactory factor
     r.what = "transportFactory";
     return r;
   }
-  auto impl = std::make_shared<detail::ClientImpl>(std::move(options), std::move(factory), scheduler, std::move(random));
-  r.client = std::unique_ptr<Client>(new Client(std::move(impl)));
+  r.client.reset(
+      new Client(new detail::ClientImpl(std::move(options), std::move(factory), scheduler, std::move(random))));
   return r;
 }
+
+Client::Client(detail::ClientImpl* impl) : impl_(impl) {}
 
 Client::~Client() {
   if (impl_) impl_->shutdown();

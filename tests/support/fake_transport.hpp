@@ -90,7 +90,7 @@ class FakeTransport final : public Transport {
  public:
   FakeTransport(std::shared_ptr<FakeLink> link) : link_(std::move(link)) {}
   ~FakeTransport() override { link_->destroyed = true; }
-  void open(std::string_view url, std::span<const std::string> subprotocols) override {
+  void open(std::string_view url, std::span<const std::string_view> subprotocols) override {
     link_->opened = true;
     link_->url = std::string(url);
     link_->subprotocols.assign(subprotocols.begin(), subprotocols.end());

@@ -27,7 +27,7 @@ ConnectionBase::ConnectionBase(asio::any_io_executor executor, TransportListener
 
 ConnectionBase::~ConnectionBase() = default;
 
-void ConnectionBase::start(Url url, std::span<const std::string> subprotocols) {
+void ConnectionBase::start(Url url, std::span<const std::string_view> subprotocols) {
   if (state_ != State::idle) return;
   url_ = std::move(url);
   offered_.assign(subprotocols.begin(), subprotocols.end());

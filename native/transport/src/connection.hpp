@@ -45,7 +45,7 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
   ConnectionBase(const ConnectionBase&) = delete;
   ConnectionBase& operator=(const ConnectionBase&) = delete;
 
-  void start(Url url, std::span<const std::string> subprotocols);
+  void start(Url url, std::span<const std::string_view> subprotocols);
   void send(std::string_view data, bool binary);
   void close(int code, std::string_view reason);
   std::size_t bufferedAmount() const noexcept { return buffered_; }

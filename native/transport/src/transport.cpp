@@ -19,7 +19,7 @@ class NativeTransport final : public Transport {
     if (connection_) connection_->detach();
   }
 
-  void open(std::string_view url, std::span<const std::string> subprotocols) override {
+  void open(std::string_view url, std::span<const std::string_view> subprotocols) override {
     if (connection_) return;  // one attempt per transport
     Url parsed;
     if (auto ec = parseUrl(url, parsed)) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "stompwire/error.hpp"
@@ -32,8 +33,53 @@ namespace stompwire {
 
 namespace detail {
 class ClientImpl;
+struct ClientLink;
 struct PublishState;
 struct MessageState;
+
+// Size (the wasm module is budgeted): the client's shared objects (a publish's state, a kept message,
+// the client itself and the link its handles reach it by) carry their own reference count and a plain
+// destroy function. std::shared_ptr would instantiate a control block per type (and weak_ptr's locking
+// on top). Single-threaded like the rest of the client: a plain count.
+struct Counted {
+  mutable std::uint32_t refs = 0;
+  void (*destroy)(const Counted*) = nullptr;
+};
+// Adds one reference to `c` / drops one (null: nothing; at zero it is destroyed). Out of line: one
+// function each for every type and every use.
+void retain(const Counted* c) noexcept;
+void release(const Counted* c) noexcept;
+
+// A counted reference to a T derived from Counted. It holds the base, so that the handles below copy and
+// destroy it where T is incomplete; only the core, which knows T, dereferences it.
+template <class T>
+class Ref {
+ public:
+  Ref() = default;
+  explicit Ref(T* p) noexcept : p_(p) { retain(); }
+  Ref(const Ref& o) noexcept : p_(o.p_) { retain(); }
+  Ref(Ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+  Ref& operator=(const Ref& o) noexcept {
+    detail::retain(o.p_);  // (first: self-assignment keeps it)
+    detail::release(p_);
+    p_ = o.p_;
+    return *this;
+  }
+  Ref& operator=(Ref&& o) noexcept {
+    std::swap(p_, o.p_);  // o releases the old one
+    return *this;
+  }
+  ~Ref() { release(p_); }
+  T* get() const noexcept { return p_ ? &**this : nullptr; }
+  // Through a reference: no null check in the cast (for a T whose Counted base is not at offset 0).
+  T& operator*() const noexcept { return static_cast<T&>(const_cast<Counted&>(*p_)); }
+  T* operator->() const noexcept { return &**this; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  void retain() const noexcept { detail::retain(p_); }
+  const Counted* p_ = nullptr;
+};
 }  // namespace detail
 
 using Headers = std::vector<Header>;
@@ -162,8 +208,8 @@ class PublishHandle {
 
  private:
   friend class detail::ClientImpl;
-  explicit PublishHandle(std::shared_ptr<detail::PublishState> s) : state_(std::move(s)) {}
-  std::shared_ptr<detail::PublishState> state_;
+  explicit PublishHandle(detail::Ref<detail::PublishState>&& s) : state_(std::move(s)) {}
+  detail::Ref<detail::PublishState> state_;
 };
 
 // A received MESSAGE. The Message a callback receives may borrow the parsed frame instead of owning a
@@ -199,9 +245,9 @@ class Message {
  private:
   friend class detail::ClientImpl;
   friend class Transaction;
-  explicit Message(std::shared_ptr<const detail::MessageState> s) : state_(std::move(s)) {}
-  static std::shared_ptr<const detail::MessageState> keep(const std::shared_ptr<const detail::MessageState>& s);
-  std::shared_ptr<const detail::MessageState> state_;
+  explicit Message(detail::Ref<const detail::MessageState> s) : state_(std::move(s)) {}
+  static detail::Ref<const detail::MessageState> keep(const detail::Ref<const detail::MessageState>& s);
+  detail::Ref<const detail::MessageState> state_;
 };
 
 using MessageCallback = std::function<void(const Message&)>;
@@ -219,9 +265,9 @@ class Subscription {
 
  private:
   friend class detail::ClientImpl;
-  Subscription(std::weak_ptr<detail::ClientImpl>&& c, std::string&& id, std::string&& dest, std::error_code ec)
-      : client_(std::move(c)), id_(std::move(id)), destination_(std::move(dest)), error_(ec) {}
-  std::weak_ptr<detail::ClientImpl> client_;
+  Subscription(const detail::Ref<detail::ClientLink>& c, std::string&& id, std::string&& dest, std::error_code ec)
+      : client_(c), id_(std::move(id)), destination_(std::move(dest)), error_(ec) {}
+  detail::Ref<detail::ClientLink> client_;  // reaches the client while it exists
   std::string id_;
   std::string destination_;
   std::error_code error_;
@@ -251,9 +297,9 @@ class Transaction {
 
  private:
   friend class detail::ClientImpl;
-  Transaction(std::weak_ptr<detail::ClientImpl>&& c, std::string&& id, std::uint64_t connection, std::error_code ec)
-      : client_(std::move(c)), id_(std::move(id)), connection_(connection), error_(ec) {}
-  std::weak_ptr<detail::ClientImpl> client_;
+  Transaction(const detail::Ref<detail::ClientLink>& c, std::string&& id, std::uint64_t connection, std::error_code ec)
+      : client_(c), id_(std::move(id)), connection_(connection), error_(ec) {}
+  detail::Ref<detail::ClientLink> client_;  // reaches the client while it exists
   std::string id_;
   std::uint64_t connection_ = 0;
   std::error_code error_;
@@ -347,8 +393,8 @@ class Client {
   void setEventHook(EventHook hook, void* context = nullptr);
 
  private:
-  explicit Client(std::shared_ptr<detail::ClientImpl> impl) : impl_(std::move(impl)) {}
-  std::shared_ptr<detail::ClientImpl> impl_;
+  explicit Client(detail::ClientImpl* impl);
+  detail::Ref<detail::ClientImpl> impl_;
 };
 
 }  // namespace stompwire

@@ -42,7 +42,7 @@ class TransportListener {
 class Transport {
  public:
   virtual ~Transport() = default;
-  virtual void open(std::string_view url, std::span<const std::string> subprotocols) = 0;
+  virtual void open(std::string_view url, std::span<const std::string_view> subprotocols) = 0;
   virtual void send(std::string_view data, bool binary) = 0;
   virtual void close(int code, std::string_view reason) = 0;
   // Bytes accepted by send() and not yet written.

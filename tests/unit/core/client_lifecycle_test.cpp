@@ -694,6 +694,36 @@ TEST_CASE("destroying the client with work pending fails handles quietly and fre
   CHECK(called);  // already done: runs at once
 }
 
+TEST_CASE("handles find no client once it is destroyed, also inside the callback that destroyed it", "[client][lifetime]") {
+  ClientFixture f;
+  Subscription other = f.client->subscribe("/queue/o", [](const Message&) {}, {{"id", "o"}});
+  auto& l = f.activateAndConnect();
+  Transaction tx = f.client->begin("t1");
+  REQUIRE_FALSE(tx.error());
+  std::vector<Message> kept;
+  std::vector<std::error_code> inside;
+  f.client->subscribe("/queue/c", [&](const Message& m) {
+    kept.push_back(m);  // an owned copy
+    f.client.reset();
+    CHECK_FALSE(other.active());
+    inside = {other.unsubscribe(), m.ack(), kept[0].nack(), tx.ack(m), tx.publish({.destination = "/q"}).error(),
+              tx.commit()};
+  }, {{"id", "c"}, {"ack", "client"}});
+  l.deliver(message("c", "1", "m-1", "ack-1"));
+  REQUIRE_FALSE(f.client);
+  const std::vector<std::error_code> invalid(6, errc::invalid_state);
+  CHECK(inside == invalid);
+  // And afterwards, from outside any callback.
+  CHECK_FALSE(other.active());
+  CHECK(other.unsubscribe() == errc::invalid_state);
+  CHECK(kept[0].ack() == errc::invalid_state);
+  CHECK(tx.abort() == errc::invalid_state);
+  CHECK(l.framesNamed("ACK").empty());
+  CHECK(l.framesNamed("NACK").empty());
+  CHECK(l.framesNamed("UNSUBSCRIBE").empty());
+  CHECK(l.framesNamed("COMMIT").empty());
+}
+
 TEST_CASE("versions option: subprotocols, STOMP command, and a server answering another version", "[client]") {
   ClientOptions o = testOptions();
   o.versions = {Version::v1_1};

@@ -130,7 +130,7 @@ class EchoServer {
   std::list<std::shared_ptr<Session>> sessions_;
 };
 
-const std::vector<std::string> kProtocols = {"v12.stomp"};
+const std::vector<std::string_view> kProtocols = {"v12.stomp"};
 
 std::unique_ptr<stompwire::Transport> openTransport(asio::io_context& ioc, RecordingListener& l, const std::string& url,
                                                     native::TransportOptions options = {}) {

@@ -86,7 +86,7 @@ inline bool runUntil(boost::asio::io_context& ioc, const std::function<bool()>& 
 }
 
 // The subprotocols every STOMP client offers, best first.
-inline const std::vector<std::string> kStompProtocols = {"v12.stomp", "v11.stomp", "v10.stomp"};
+inline const std::vector<std::string_view> kStompProtocols = {"v12.stomp", "v11.stomp", "v10.stomp"};
 
 // One native transport on its own io_context with a recording listener: what the ws:// and wss:// tests
 // share. Tests set `options` before open().
@@ -96,7 +96,7 @@ struct TransportHarness {
   RecordingListener listener;
   std::unique_ptr<Transport> transport;
 
-  void open(const std::string& url, const std::vector<std::string>& protocols = kStompProtocols) {
+  void open(const std::string& url, const std::vector<std::string_view>& protocols = kStompProtocols) {
     transport = native::makeTransport(ioc.get_executor(), listener, options);
     transport->open(url, protocols);
   }
