@@ -25,7 +25,7 @@ struct Sent {
 // Where a session's messages go in these tests: kept, in order, until the test takes them.
 struct Wire final : Transport {
   std::vector<Sent> sent;
-  void open(std::string_view, std::span<const std::string>) override {}
+  void open(std::string_view, std::span<const std::string_view>) override {}
   void send(std::string_view data, bool binary) override { sent.push_back({std::string(data), binary}); }
   void close(int, std::string_view) override {}
   std::size_t bufferedAmount() const override { return 0; }
