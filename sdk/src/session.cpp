@@ -49,11 +49,11 @@ std::optional<HeartbeatPair> parseHeartbeat(std::string_view value) noexcept {
 
 std::string_view subprotocolFor(Version v) noexcept {
   switch (v) {
-    case Version::v1_0: return "v10.stomp";
-    case Version::v1_1: return "v11.stomp";
+    case Version::v1_0: return "v10.stomp"sv;
+    case Version::v1_1: return "v11.stomp"sv;
     case Version::v1_2: break;
   }
-  return "v12.stomp";
+  return "v12.stomp"sv;
 }
 
 struct Session::ParserSink final : FrameParser::Handler {
