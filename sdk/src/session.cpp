@@ -63,7 +63,9 @@ struct Session::ParserSink final : FrameParser::Handler {
   Session& session;
 };
 
-Session::Session(const SessionOptions& options)
+// Not inlined into its caller (the client's onTransportOpen, itself inlined into the transport's onOpen):
+// that function is smaller with a call (-19 B raw, -13 B gz in the wasm module).
+[[gnu::noinline]] Session::Session(const SessionOptions& options)
     : options_(options), parser_(options_.limits), version_(Version::v1_0) {
   for (Version v : options_.versions) {
     version_ = std::max(version_, v);
