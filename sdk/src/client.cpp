@@ -293,7 +293,6 @@ class ClientImpl final : public Counted {
         factory_(std::move(factory)),
         sched_(scheduler),
         random_(std::move(random)),
-        connectHeaders_(options_.connectHeaders),
         link_(new ClientLink(this)) {}
   ~ClientImpl() {
     destroyAll(listeners_);
@@ -311,7 +310,9 @@ class ClientImpl final : public Counted {
   void shutdown();
   ClientState state() const noexcept { return state_; }
   const ClientOptions& options() const noexcept { return options_; }
-  void setConnectHeaders(Headers&& h) { connectHeaders_.swap(h); }  // (swap: no move-assignment code)
+  // Into options_ itself: a separate copy made at creation would cost a vector copy where the client is
+  // created (inlined into the wasm ABI's sw_client_create). (swap: no move-assignment code)
+  void setConnectHeaders(Headers&& h) { options_.connectHeaders.swap(h); }
   Metrics metrics() const;
   Subscription subscribe(std::string&& destination, MessageCallback&& cb, Headers&& headers);
   std::error_code unsubscribe(const std::string& id, const Headers& headers);
@@ -475,7 +476,6 @@ class ClientImpl final : public Counted {
   TransportFactory factory_;
   Scheduler& sched_;
   RandomSource random_;
-  Headers connectHeaders_;
   Ref<ClientLink> link_;
 
   // Grouped by how they start (size: the constructor is inlined where the client is created): the error
@@ -871,9 +871,9 @@ void ClientImpl::shutdown() {
 
 void ClientImpl::onTransportOpen(Connection*, std::string_view) {
   if (session_ || state_ != ClientState::connecting) return;
-  // Views of options_ and connectHeaders_, which outlive the session: nothing is copied per connection.
+  // Views of options_, which outlives the session: nothing is copied per connection.
   session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
-                                                    .connectHeaders = connectHeaders_,
+                                                    .connectHeaders = options_.connectHeaders,
                                                     .transport = conn_->transport.get(),
                                                     .useStompCommand = options_.useStompCommand,
                                                     .heartbeatOutgoing = options_.heartbeatOutgoing,

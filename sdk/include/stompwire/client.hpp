@@ -362,6 +362,7 @@ class Client {
   bool connected() const noexcept { return state() == ClientState::connected; }
   // Takes effect at the next attempt (e.g. from beforeConnect after refreshing a token).
   void setConnectHeaders(Headers headers);
+  // As given to create(), but for connectHeaders: the ones the next attempt sends (setConnectHeaders).
   const ClientOptions& options() const noexcept;
   Metrics metrics() const;
 
