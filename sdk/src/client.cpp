@@ -1403,7 +1403,7 @@ std::error_code Transaction::abort() { return detail::ClientImpl::txCommand(*thi
 // ------------------------------------------------------------------------------------------------
 // Client
 
-ClientCreateResult Client::create(ClientOptions options, TransportFactory factory, Scheduler& scheduler,
+ClientCreateResult Client::create(ClientOptions&& options, TransportFactory factory, Scheduler& scheduler,
                                   RandomSource random) {
   ClientCreateResult r;
   if (auto ec = validate(options, &r.what)) {

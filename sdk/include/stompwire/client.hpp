@@ -346,8 +346,14 @@ class Client {
  public:
   // Validates the options (invalid_argument, with the option's name in `what`). The factory makes
   // one transport per attempt; `random` may be empty (then no jitter: the full delay is used).
-  static ClientCreateResult create(ClientOptions options, TransportFactory factory, Scheduler& scheduler,
+  // The options by rvalue reference: moved once, into the client (a by-value parameter would be moved
+  // and destroyed once more at every call). The const& overload copies them first.
+  static ClientCreateResult create(ClientOptions&& options, TransportFactory factory, Scheduler& scheduler,
                                    RandomSource random);
+  static ClientCreateResult create(const ClientOptions& options, TransportFactory factory, Scheduler& scheduler,
+                                   RandomSource random) {
+    return create(ClientOptions(options), std::move(factory), scheduler, std::move(random));
+  }
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
