@@ -1385,7 +1385,7 @@ std::error_code Subscription::unsubscribe(const Headers& headers) {
   return c->unsubscribe(id_, headers);
 }
 
-PublishHandle Transaction::publish(PublishParams params) {
+PublishHandle Transaction::publish(PublishParams&& params) {
   detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
   const std::error_code ec = c ? c->checkTransaction(*this) : errc::invalid_state;
   if (ec) return PublishHandle::failed(ec);
@@ -1437,7 +1437,7 @@ Metrics Client::metrics() const { return impl_->metrics(); }
 Subscription Client::subscribe(std::string destination, MessageCallback onMessage, Headers headers) {
   return impl_->subscribe(std::move(destination), std::move(onMessage), std::move(headers));
 }
-PublishHandle Client::publish(PublishParams params) { return impl_->publish(std::move(params)); }
+PublishHandle Client::publish(PublishParams&& params) { return impl_->publish(std::move(params)); }
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
 
 namespace {

@@ -289,7 +289,9 @@ class Transaction {
   Transaction() = default;
   const std::string& id() const noexcept { return id_; }
   std::error_code error() const noexcept { return error_; }  // why begin() failed, if it did
-  PublishHandle publish(PublishParams params);  // never queued: fails when not connected
+  // Never queued: fails when not connected. By rvalue reference as Client::publish.
+  PublishHandle publish(PublishParams&& params);
+  PublishHandle publish(const PublishParams& params) { return publish(PublishParams(params)); }
   std::error_code ack(const Message& message, const Headers& headers = {});
   std::error_code nack(const Message& message, const Headers& headers = {});
   std::error_code commit();
@@ -380,7 +382,10 @@ class Client {
   // by offlineQueue (queue_full when full: never a silent drop), and flushes in order after the next
   // CONNECTED. While deactivating: fails with `deactivated`. Refusals come back as an already-failed
   // handle (check handle.error()).
-  PublishHandle publish(PublishParams params);
+  // By rvalue reference: moved once, into the client (a by-value parameter is moved and destroyed once
+  // more at every call). The const& overload copies first.
+  PublishHandle publish(PublishParams&& params);
+  PublishHandle publish(const PublishParams& params) { return publish(PublishParams(params)); }
 
   // BEGIN now; a transaction needs a connection (not_connected otherwise, see Transaction::error()).
   Transaction begin(std::string id = {});
