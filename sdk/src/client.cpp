@@ -214,25 +214,28 @@ static_assert(static_cast<int>(NoteKind::connect) == static_cast<int>(ClientEven
               static_cast<int>(NoteKind::webSocketClose) == static_cast<int>(ClientEvent::webSocketClose) &&
               static_cast<int>(NoteKind::unhandledReceipt) == static_cast<int>(ClientEvent::unhandledReceipt));
 
+// The members that start as zero bytes first, together: the constructor fills them in one go (error codes
+// and std::function start with pointers).
 struct Note : Link {
   NoteKind kind;
+  std::uint64_t epoch = 0;
+  Ref<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
+  CloseEvent close;
   std::error_code ec;
   StateChange change{};
-  CloseEvent close;
-  Ref<const MessageState> message;  // also the frame of connect, stompError, unhandledReceipt
   BeforeConnectDone done;  // a publish's completion callback (one note each), or beforeConnect's `done`
   std::function<void()> fn;
-  std::uint64_t epoch = 0;
 };
 
 struct PublishState final : Counted {
   PublishState() : Counted{0, [](const Counted* p) { delete static_cast<const PublishState*>(p); }} {}
+  // The members that start as zero bytes together, the error code (a category pointer) last: one fill.
   PublishStatus status = PublishStatus::queued;
-  std::error_code error;
   std::string receiptId;
   std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
   Millis sentAt{0};  // when its SEND was written (the receipt's round trip)
   List callbacks;  // publishDone Notes, one per onComplete, queued as they are when it completes
+  std::error_code error;
   ~PublishState() { deleteAll<Note>(callbacks); }
 };
 
