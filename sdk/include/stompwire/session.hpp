@@ -208,12 +208,14 @@ class Session final {
 
   SessionOptions options_;
   FrameParser parser_;
+  // Here, not among the members below, which all start as zero bytes (one fill in the constructor): an
+  // error code starts with its category's address.
+  std::error_code error_;
   SessionState state_ = SessionState::idle;
   Version version_;
   std::uint8_t offered_ = 0;  // bit v: Version v is offered (the options' list, looked up in one step)
   Heartbeat heartbeat_{};
   Millis silenceLimit_{0};  // incoming silence that fails the session: heartbeat_.expect x the tolerance
-  std::error_code error_;
   SessionCounters counters_{};
   Millis now_{0};
   Millis lastSent_{0};
