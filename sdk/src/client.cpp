@@ -406,8 +406,9 @@ class ClientImpl final : public Counted {
 
  private:
   struct Outgoing : Link {
-    Outgoing(PublishParams&& p, const Ref<PublishState>& st, std::size_t n, const std::string& tx)
-        : params(std::move(p)), state(st), bytes(n), transaction(tx) {}
+    // (The state by reference: the member is the one reference taken, no temporary Ref to copy.)
+    Outgoing(PublishParams&& p, PublishState& st, std::size_t n, const std::string& tx)
+        : params(std::move(p)), state(&st), bytes(n), transaction(tx) {}
     PublishParams params;
     Ref<PublishState> state;
     std::size_t bytes = 0;
@@ -1119,7 +1120,7 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
   }
 
   // Kept until confirmed (pending_, re-sent after a reconnect) or sent (queue_).
-  auto* o = new Outgoing(std::move(params), Ref<PublishState>(&st), bytes, transaction);
+  auto* o = new Outgoing(std::move(params), st, bytes, transaction);
   if (o->params.receipt && options_.receiptTimeout.count() > 0) {
     arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st.receipt);
   }
