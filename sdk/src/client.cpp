@@ -964,8 +964,14 @@ void ClientImpl::onMessage(const FrameView& frame) {
   }
   // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
   // session, and so its event storage, alive meanwhile). Same guard as deliver(): no nesting.
+  // The subscription found above is still there (nothing ran since): no second search as in route().
   delivering_ = true;
-  route(subId, Message(Ref<const MessageState>(&m)));
+  const Message msg{Ref<const MessageState>(&m)};
+  if (sub) {
+    sub->callback(msg);
+  } else {
+    emit(NoteKind::unhandledMessage, &msg);
+  }
   endDelivery();
 }
 
