@@ -253,8 +253,8 @@ function fireTimer(id) {
 // no Blob URLs).
 function workerTicker() {
   try {
-    // [id, delay]: (re)arms timer id; [id, -1] clears it.
-    const src = 'let t={};onmessage=e=>{let[i,d]=e.data;clearTimeout(t[i]);delete t[i];d<0||(t[i]=setTimeout(()=>{delete t[i];postMessage(i)},d))}';
+    // [id, delay] arms timer id (always a fresh id: nothing to clear first); [id, -1] clears it.
+    const src = 'let t={};onmessage=({data:[i,d]})=>{clearTimeout(t[i]);d<0?delete t[i]:t[i]=setTimeout(()=>{delete t[i];postMessage(i)},d)}';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
     w.onmessage = (e) => sw_timer_fire(e.data);
     return w;
