@@ -255,7 +255,9 @@ function workerTicker() {
   try {
     // [id, delay] arms timer id (always a fresh id: nothing to clear first); [id, -1] clears it.
     const src = 'let t={};onmessage=({data:[i,d]})=>{clearTimeout(t[i]);d<0?delete t[i]:t[i]=setTimeout(()=>{delete t[i];postMessage(i)},d)}';
-    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    // An untyped Blob: the JavaScript MIME type check of worker scripts applies to HTTP(S) responses only
+    // (HTML, "fetch a classic worker script").
+    const w = new Worker(URL.createObjectURL(new Blob([src])));
     w.onmessage = (e) => sw_timer_fire(e.data);
     return w;
   } catch {
