@@ -596,7 +596,6 @@ export class Client {
     // Set later: _h (the module's handle once loaded), _disposed, _activate (activate() before loading).
     this._subs = new Map();
     this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
-    this._on = {}; // event -> [the onX handler property, ...the listeners onX(fn) added]
     // Opens each socket: transport 'sockjs' | 'auto' wrap it (transport.mjs); 'websocket' leaves it alone.
     this._transport = makeTransportFactory(options, (url, protocols) => {
       const f = this._o.webSocketFactory;
@@ -605,9 +604,8 @@ export class Client {
       if (!WS) throw error('transport_error', 'no WebSocket: npm install ws (Node < 22), or pass webSocketFactory');
       return new WS(url, protocols);
     });
-    for (const e of EVENTS) {
-      this._on[e] = [typeof options[e] === 'function' ? options[e] : undefined];
-    }
+    // By event (EVENTS' order): [the onX handler property, ...the listeners onX(fn) added].
+    this._on = EVENTS.map((e) => [typeof options[e] === 'function' ? options[e] : undefined]);
     if (options.heartbeatStrategy === 'worker') ticker ??= workerTicker();
     // Loaded: options are checked now (the constructor throws on a bad one); else once loaded.
     this.ready = W ? (this._init(), Promise.resolve(this)) : settled(init().then(() => (this._init(), this)));
@@ -691,21 +689,19 @@ export class Client {
     }
   }
 
-  _emit(event, arg) {
-    for (const fn of [...this._on[event]]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
-  }
-
   // The module's events (stompwire_wasm.cpp's ev*): 1-8 are EVENTS[kind - 1]; 9 settles a publish's or a
   // deactivate's promise, 10 asks beforeConnect.
   _event(kind, a, b, c) {
-    const name = EVENTS[kind - 1];
-    if (name) {
-      return this._emit(name,
+    const listeners = this._on[kind - 1];
+    if (listeners) {
+      const arg =
         kind === 2 ? a ? error(a) : undefined
         : kind === 4 ? { state: STATES[a], previous: STATES[b], reason: c ? error(c) : undefined }
         : kind === 5 ? { code: a, reason: readFrame().body, wasClean: !!b }
         : kind === 6 ? error(a, undefined, { event: this._lastSocketError })
-        : readFrame(kind === 7 ? Message : Frame));
+        : readFrame(kind === 7 ? Message : Frame);
+      for (const fn of [...listeners]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
+      return;
     }
     if (kind === 10) {
       // a: the module's `done`, which goes back exactly once. Only the newest attempt's is held: a newer
@@ -865,22 +861,22 @@ export class Client {
 
 // onConnect etc.: `client.onConnect(fn)` adds a listener and returns its remover; `client.onConnect = fn`
 // sets the one handler property (as in @stomp/stompjs).
-for (const e of EVENTS) {
+EVENTS.forEach((e, i) => {
   Object.defineProperty(Client.prototype, e, {
     get() {
       return (fn) => {
-        const list = this._on[e];
+        const list = this._on[i];
         list.push(fn);
         return () => {
-          const i = list.indexOf(fn, 1);
-          if (i > 0) list.splice(i, 1);
+          const at = list.indexOf(fn, 1);
+          if (at > 0) list.splice(at, 1);
         };
       };
     },
     set(fn) {
-      this._on[e][0] = fn;
+      this._on[i][0] = fn;
     },
   });
-}
+});
 
 export { Client as default, Frame, Message, Subscription, Transaction };
