@@ -270,8 +270,7 @@ function workerTicker() {
 // fn(conn, arg): no closure per message.
 function later(rec, fn, arg) {
   if (busy || backlog.length) {
-    backlog.push([rec, fn, arg]);
-    if (backlog.length === 1) queueMicrotask(drain);
+    if (backlog.push([rec, fn, arg]) === 1) queueMicrotask(drain);
   } else {
     fn(rec._conn, arg);
   }
@@ -455,7 +454,7 @@ async function instantiate(source) {
     I: sw_tx_free
   } = W);
   W._initialize();
-  view();
+  // (No view() here: every reader of the heap makes its views first.)
   frameInfo = sw_frame_info() >> 2;
 }
 
@@ -488,7 +487,7 @@ class Subscription {
   }
   _attach() {
     const c = this._client;
-    const h = sw_subscribe(c._h, c._key, this._key, args([this.destination, ...headerList(this._headers)]));
+    const h = sw_subscribe(c._h, c._key, this._key, args(headerList(this._headers, [this.destination])));
     const e = sw_last_error();
     if (e) {
       sw_sub_free(h);
@@ -827,7 +826,7 @@ export class Client {
   _publish(p, tx) {
     const binary = p.binaryBody !== undefined;
     const key = ++seq;
-    const a = args([String(p.destination ?? ''), binary ? bytesOf(p.binaryBody) : String(p.body ?? ''), ...headerList(p.headers)]);
+    const a = args(headerList(p.headers, [String(p.destination ?? ''), binary ? bytesOf(p.binaryBody) : String(p.body ?? '')]));
     const r = sw_publish(this._h, tx, this._key, key, binary | (p.receipt ? 2 : 0) | (p.skipContentLengthHeader ? 4 : 0), a);
     if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
