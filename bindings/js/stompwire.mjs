@@ -12,8 +12,6 @@
 import { abandon, codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
-const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
-const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 
 let W; // the module's exports
@@ -133,6 +131,116 @@ function error(code, message, extra) {
 // A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap).
 function bytesOf(b) {
   return ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Subscriptions and transactions
+
+class Transaction {
+  constructor(client, h, id) {
+    this.id = id;
+    this._client = client;
+    this._h = h;
+    released.register(this, [sw_tx_free, h], this);
+  }
+  _live() {
+    if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
+    return this._h;
+  }
+  publish(params) {
+    return this._client._publish(params, this._live());
+  }
+  ack(message, headers) {
+    message._ack(0, this._live(), headers);
+  }
+  nack(message, headers) {
+    message._ack(1, this._live(), headers);
+  }
+  commit() {
+    this._end(1);
+  }
+  abort() {
+    this._end(0);
+  }
+  _end(commit) {
+    const h = this._live();
+    const r = sw_tx_end(h, commit);
+    this._h = 0;
+    released.unregister(this);
+    sw_tx_free(h);
+    if (r) throw error(r);
+  }
+  [disposeSymbol]() {
+    if (this._h && this._client._h) this.abort();
+  }
+}
+
+class Subscription {
+  constructor(client, key, id, destination, callback, headers) {
+    this.id = id;
+    this.destination = destination;
+    this._client = client;
+    this._key = key;
+    this._cb = callback;
+    this._headers = headers;
+    this._q = []; // messages the iterator has not taken yet
+    // Set later: _h (the module's handle while attached), _iterating, _ended.
+  }
+  get active() {
+    return !this._ended;
+  }
+  _attach() {
+    const c = this._client;
+    const h = sw_subscribe(c._h, c._key, this._key, args(headerList(this._headers, [this.destination])));
+    const e = sw_last_error();
+    if (e) {
+      sw_sub_free(h);
+      this._end();
+      throw error(e, `subscribe(${this.destination}): ${outStr(sw_error_text(e, 1))}`);
+    }
+    this._h = h;
+  }
+  unsubscribe(headers) {
+    if (this._ended) return;
+    const h = this._h;
+    this._end();
+    if (!h) return;
+    const r = sw_unsubscribe(h, args(headerList(headers)));
+    sw_sub_free(h);
+    if (r && r !== 18 /* invalid_state: the client already forgot it */) throw error(r);
+  }
+  // Called once: only a subscription in client._subs can end, and ending takes it out.
+  _end() {
+    this._ended = true;
+    this._h = 0;
+    this._client._subs.delete(this._key);
+    this._wake?.();
+  }
+  _deliver(m) {
+    if (this._cb) this._client._call(this._cb, m);
+    if (!this._cb || this._iterating) {
+      this._q.push(m);
+      this._wake?.();
+    }
+  }
+  [Symbol.asyncIterator]() {
+    this._iterating = true;
+    return this._iterate();
+  }
+  async *_iterate() {
+    try {
+      for (;;) {
+        if (this._q.length) yield this._q.shift();
+        else if (this._ended) return;
+        else await new Promise((r) => (this._wake = r));
+      }
+    } finally {
+      this.unsubscribe();
+    }
+  }
+  [disposeSymbol]() {
+    this.unsubscribe();
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -418,6 +526,7 @@ const imports = {
 
 let loading = null;
 
+
 /**
  * Loads the module once. `source` (optional): the .wasm as bytes, a Response, a URL, or a compiled
  * WebAssembly.Module, for apps that host the file themselves. Default: stompwire.wasm next to this file,
@@ -469,123 +578,15 @@ export function pendingWork() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Subscriptions and transactions
-
-class Subscription {
-  constructor(client, key, id, destination, callback, headers) {
-    this.id = id;
-    this.destination = destination;
-    this._client = client;
-    this._key = key;
-    this._cb = callback;
-    this._headers = headers;
-    this._q = []; // messages the iterator has not taken yet
-    // Set later: _h (the module's handle while attached), _iterating, _ended.
-  }
-  get active() {
-    return !this._ended;
-  }
-  _attach() {
-    const c = this._client;
-    const h = sw_subscribe(c._h, c._key, this._key, args(headerList(this._headers, [this.destination])));
-    const e = sw_last_error();
-    if (e) {
-      sw_sub_free(h);
-      this._end();
-      throw error(e, `subscribe(${this.destination}): ${outStr(sw_error_text(e, 1))}`);
-    }
-    this._h = h;
-  }
-  unsubscribe(headers) {
-    if (this._ended) return;
-    const h = this._h;
-    this._end();
-    if (!h) return;
-    const r = sw_unsubscribe(h, args(headerList(headers)));
-    sw_sub_free(h);
-    if (r && r !== 18 /* invalid_state: the client already forgot it */) throw error(r);
-  }
-  // Called once: only a subscription in client._subs can end, and ending takes it out.
-  _end() {
-    this._ended = true;
-    this._h = 0;
-    this._client._subs.delete(this._key);
-    this._wake?.();
-  }
-  _deliver(m) {
-    if (this._cb) this._client._call(this._cb, m);
-    if (!this._cb || this._iterating) {
-      this._q.push(m);
-      this._wake?.();
-    }
-  }
-  [Symbol.asyncIterator]() {
-    this._iterating = true;
-    return this._iterate();
-  }
-  async *_iterate() {
-    try {
-      for (;;) {
-        if (this._q.length) yield this._q.shift();
-        else if (this._ended) return;
-        else await new Promise((r) => (this._wake = r));
-      }
-    } finally {
-      this.unsubscribe();
-    }
-  }
-  [disposeSymbol]() {
-    this.unsubscribe();
-  }
-}
-
-class Transaction {
-  constructor(client, h, id) {
-    this.id = id;
-    this._client = client;
-    this._h = h;
-    released.register(this, [sw_tx_free, h], this);
-  }
-  _live() {
-    if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
-    return this._h;
-  }
-  publish(params) {
-    return this._client._publish(params, this._live());
-  }
-  ack(message, headers) {
-    message._ack(0, this._live(), headers);
-  }
-  nack(message, headers) {
-    message._ack(1, this._live(), headers);
-  }
-  commit() {
-    this._end(1);
-  }
-  abort() {
-    this._end(0);
-  }
-  _end(commit) {
-    const h = this._live();
-    const r = sw_tx_end(h, commit);
-    this._h = 0;
-    released.unregister(this);
-    sw_tx_free(h);
-    if (r) throw error(r);
-  }
-  [disposeSymbol]() {
-    if (this._h && this._client._h) this.abort();
-  }
-}
-
-// ------------------------------------------------------------------------------------------------
 // Client
 
 const num = (x) => (x === undefined || x === null ? NaN : Number(x));
 const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
 const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
+const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
   'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
+const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
 const settled = (p) => (p.catch(noop), p);
 
 export class Client {
@@ -767,7 +768,7 @@ export class Client {
   }
 
   get state() {
-    return this._h ? STATES[sw_state(this._h)] : 'inactive';
+    return STATES[this._h ? sw_state(this._h) : 0];
   }
   get connected() {
     return this.state === 'connected';

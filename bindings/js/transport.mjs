@@ -16,75 +16,6 @@
 const KINDS = ['websocket', 'sockjs'];
 export const dec = new TextDecoder(); // shared with stompwire.mjs
 
-/** The SockJS endpoint for a STOMP-over-WebSocket URL: ws->http, wss->https, a trailing /ws -> /sockjs. */
-export function defaultSockJsURL(brokerURL) {
-  const u = new URL(brokerURL);
-  u.protocol = u.protocol.replace(/^ws/, 'http');
-  u.pathname = u.pathname.replace(/\/ws$/, '/sockjs');
-  return u.href;
-}
-
-/** The package's errors: an Error with a `code` string (and `extra`'s fields). */
-export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
-
-// An optional dependency's import, left alone by bundlers (shared with stompwire.mjs: ws, node:fs/promises).
-export const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
-
-// The SockJS constructor: the SockJS option, a global one (from a <script> tag: a function, not an element
-// with id "SockJS"), or sockjs-client, imported once (again after a failure).
-let sockJsModule = null;
-const loadSockJs = (given) =>
-  Promise.resolve(
-    given ||
-      (typeof globalThis.SockJS === 'function' && globalThis.SockJS) ||
-      (sockJsModule ??= dynamicImport('sockjs-client').then(
-        (m) => m.default ?? m,
-        (cause) => {
-          sockJsModule = null;
-          throw codedError('transport_error', "transport 'sockjs': npm install sockjs-client, or pass the SockJS option", { cause });
-        },
-      )),
-  );
-
-/**
- * Makes the socket factory of one Client for options.transport. `openWebSocket(url, protocols)`
- * opens a plain WebSocket (the app's webSocketFactory or the platform's), and is the factory of
- * 'websocket' (nothing to wrap). Throws on an unknown transport.
- */
-export function makeTransportFactory(options, openWebSocket) {
-  const mode = options.transport ?? 'websocket';
-  if (mode === 'websocket') return openWebSocket;
-  if (mode !== 'sockjs' && mode !== 'auto') {
-    throw codedError('invalid_option', `transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`, { option: 'transport' });
-  }
-  const factory = (url, protocols) =>
-    new FallbackSocket(
-      mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'],
-      (kind) =>
-        kind === 'websocket'
-          ? () => openWebSocket(url, protocols)
-          : loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(options.sockjsURL ?? defaultSockJsURL(url), null, options.sockjsOptions)),
-      factory,
-      options.fallbackTimeout ?? 4000,
-    );
-  // factory._worked, set once a first frame arrives: what delivered it ('websocket' | 'sockjs'), Client's
-  // transportUsed.
-  return factory;
-}
-
-const text = (kind, data) => (kind === 'sockjs' && typeof data !== 'string' ? dec.decode(data) : data);
-export const errorText = (e) => String(e?.message ?? e);
-export const noop = () => {};
-
-// Closes a socket nobody listens to any more. No-op handlers rather than null: `ws` throws on an 'error'
-// event nobody listens to. (Shared with stompwire.mjs.)
-export const abandon = (s) => {
-  s.onopen = s.onmessage = s.onerror = s.onclose = noop;
-  try {
-    if (s.readyState < 2) s.close(1000);
-  } catch {}
-};
-
 // What the client core sees: one WebSocket-like object per connection attempt, trying the kinds in `plan`
 // in order behind it. `open(kind)` gives a function that creates the socket: at once for a WebSocket, as a
 // promise for SockJS (sockjs-client loads asynchronously), called only if the attempt is still wanted by
@@ -194,5 +125,75 @@ class FallbackSocket {
     }
   }
 }
+
+/** The SockJS endpoint for a STOMP-over-WebSocket URL: ws->http, wss->https, a trailing /ws -> /sockjs. */
+export function defaultSockJsURL(brokerURL) {
+  const u = new URL(brokerURL);
+  u.protocol = u.protocol.replace(/^ws/, 'http');
+  u.pathname = u.pathname.replace(/\/ws$/, '/sockjs');
+  return u.href;
+}
+
+/** The package's errors: an Error with a `code` string (and `extra`'s fields). */
+export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
+
+// An optional dependency's import, left alone by bundlers (shared with stompwire.mjs: ws, node:fs/promises).
+export const dynamicImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
+
+// The SockJS constructor: the SockJS option, a global one (from a <script> tag: a function, not an element
+// with id "SockJS"), or sockjs-client, imported once (again after a failure).
+let sockJsModule = null;
+const loadSockJs = (given) =>
+  Promise.resolve(
+    given ||
+      (typeof globalThis.SockJS === 'function' && globalThis.SockJS) ||
+      (sockJsModule ??= dynamicImport('sockjs-client').then(
+        (m) => m.default ?? m,
+        (cause) => {
+          sockJsModule = null;
+          throw codedError('transport_error', "transport 'sockjs': npm install sockjs-client, or pass the SockJS option", { cause });
+        },
+      )),
+  );
+
+/**
+ * Makes the socket factory of one Client for options.transport. `openWebSocket(url, protocols)`
+ * opens a plain WebSocket (the app's webSocketFactory or the platform's), and is the factory of
+ * 'websocket' (nothing to wrap). Throws on an unknown transport.
+ */
+export function makeTransportFactory(options, openWebSocket) {
+  const mode = options.transport ?? 'websocket';
+  if (mode === 'websocket') return openWebSocket;
+  if (mode !== 'sockjs' && mode !== 'auto') {
+    throw codedError('invalid_option', `transport must be 'websocket', 'sockjs' or 'auto', got '${mode}'`, { option: 'transport' });
+  }
+  const factory = (url, protocols) =>
+    new FallbackSocket(
+      mode === 'sockjs' ? ['sockjs'] : factory._worked === 'sockjs' ? ['sockjs', 'websocket'] : ['websocket', 'sockjs'],
+      (kind) =>
+        kind === 'websocket'
+          ? () => openWebSocket(url, protocols)
+          : loadSockJs(options.SockJS).then((SockJS) => () => new SockJS(options.sockjsURL ?? defaultSockJsURL(url), null, options.sockjsOptions)),
+      factory,
+      options.fallbackTimeout ?? 4000,
+    );
+  // factory._worked, set once a first frame arrives: what delivered it ('websocket' | 'sockjs'), Client's
+  // transportUsed.
+  return factory;
+}
+
+const text = (kind, data) => (kind === 'sockjs' && typeof data !== 'string' ? dec.decode(data) : data);
+export const errorText = (e) => String(e?.message ?? e);
+export const noop = () => {};
+
+// Closes a socket nobody listens to any more. No-op handlers rather than null: `ws` throws on an 'error'
+// event nobody listens to. (Shared with stompwire.mjs.)
+export const abandon = (s) => {
+  s.onopen = s.onmessage = s.onerror = s.onclose = noop;
+  try {
+    if (s.readyState < 2) s.close(1000);
+  } catch {}
+};
+
 
 export { KINDS as TRANSPORTS };
