@@ -510,14 +510,7 @@ const imports = {
     // sw_event
     k: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
     // sw_message
-    l(key, sub, handle) {
-      busy++;
-      try {
-        clients.get(key)?._message(sub, handle);
-      } finally {
-        busy--;
-      }
-    },
+    l: (key, sub, handle) => calling(() => clients.get(key)?._message(sub, handle)),
   },
 };
 
