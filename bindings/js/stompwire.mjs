@@ -541,10 +541,8 @@ async function instantiate(source) {
   if (typeof source === 'string' || source instanceof URL) source = fetch(source);
   // A promise of any of these, or a WebAssembly.Module (passed through).
   source = await source;
-  // A Response (from fetch or the app): its bytes.
-  if (source.arrayBuffer) source = await source.arrayBuffer();
-  // An Instance from a Module, {module, instance} from bytes.
-  const r = await WebAssembly.instantiate(source, imports);
+  // A Response (from fetch or the app): its bytes. An Instance from a Module, {module, instance} from bytes.
+  const r = await WebAssembly.instantiate(await (source.arrayBuffer?.() ?? source), imports);
   W = (r.instance ?? r).exports;
   ({
     a: sw_alloc, b: sw_free, c: sw_heap_used, d: sw_frame_info, e: sw_out_ptr, f: sw_out_len,
@@ -615,8 +613,9 @@ export class Client {
     const o = this._o;
     const r = o.reconnect ?? {};
     const q = o.offlineQueue ?? {};
+    // A bit per version (8: an unknown one); the module lists them newest first (default: all three).
     let versions = 0;
-    for (const v of o.versions ?? o.stompVersions?.versions ?? ['1.2', '1.1', '1.0']) versions |= VERSION_BITS[v] ?? 8;
+    for (const v of o.versions ?? o.stompVersions?.versions ?? Object.keys(VERSION_BITS)) versions |= VERSION_BITS[v] ?? 8;
     const list = [
       o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
       versions & 8 ? 0 : versions,
