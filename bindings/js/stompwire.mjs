@@ -483,8 +483,8 @@ const imports = {
     },
     // sw_timer_clear
     d(id) {
-      if (ticker) return ticker.postMessage([id, -1]);
-      clearTimeout(timers.get(id));
+      ticker?.postMessage([id, -1]);
+      clearTimeout(timers.get(id)); // (none with a ticker)
       timers.delete(id);
     },
     // sw_post: posted work, a timer fired from a microtask
