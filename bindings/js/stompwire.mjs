@@ -267,7 +267,7 @@ class Frame {
     for (let i = 0, k = 0; i < l.length; i += 2) {
       const name = t.substr(k, l[i]);
       k += l[i];
-      if (h[name] === undefined || !Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]);
+      if (!Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]); // a repeated header: the first counts
       k += l[i + 1];
     }
     this._lengths = undefined;
