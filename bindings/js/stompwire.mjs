@@ -128,9 +128,10 @@ function error(code, message, extra) {
   return codedError(code, message, extra);
 }
 
-// A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap).
+// A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap). An
+// ArrayBuffer has no buffer nor byteOffset (0) and its own byteLength.
 function bytesOf(b) {
-  return ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+  return new Uint8Array(b.buffer ?? b, b.byteOffset, b.byteLength);
 }
 
 // ------------------------------------------------------------------------------------------------

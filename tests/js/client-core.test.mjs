@@ -92,6 +92,13 @@ test('binary bodies go out as binary WebSocket messages and come back as binaryB
   await c.publish({ destination: '/topic/bin', binaryBody: new Uint8Array([1, 2, 3]).buffer });
   await until(() => got.length === 2, 'ArrayBuffer body');
   assert.deepEqual([...got[1].binaryBody], [1, 2, 3]);
+  // Views send their own bytes only, not the whole buffer behind them.
+  const big = new Uint8Array([9, 8, 7, 6, 5, 4]);
+  await c.publish({ destination: '/topic/bin', binaryBody: big.subarray(1, 4) });
+  await c.publish({ destination: '/topic/bin', binaryBody: new DataView(big.buffer, 2, 3) });
+  await c.publish({ destination: '/topic/bin', binaryBody: new Uint16Array(big.buffer, 2, 2) });
+  await until(() => got.length === 5, 'view bodies');
+  assert.deepEqual(got.slice(2).map((m) => [...m.binaryBody]), [[8, 7, 6], [7, 6, 5], [7, 6, 5, 4]]);
   c.dispose();
 });
 
