@@ -471,6 +471,12 @@ function calling(fn) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Loading
+
+let loading = null;
+
+// What the module imports: the functions above, by stompwire_wasm.cpp's SW_IMPORT letters.
 const imports = {
   env: {
     // sw_now
@@ -514,12 +520,6 @@ const imports = {
     l: (key, sub, handle) => calling(() => clients.get(key)?._message(sub, handle)),
   },
 };
-
-// ------------------------------------------------------------------------------------------------
-// Loading
-
-let loading = null;
-
 
 /**
  * Loads the module once. `source` (optional): the .wasm as bytes, a Response, a URL, or a compiled
