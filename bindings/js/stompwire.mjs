@@ -119,13 +119,10 @@ function errName(code) {
   return outStr(sw_error_text(code, 0));
 }
 
-// An errc number (its name and text from the module) or a code string; the message defaults to the text.
-function error(code, message, extra) {
-  if (typeof code === 'number') {
-    message ??= outStr(sw_error_text(code, 1));
-    code = errName(code);
-  }
-  return codedError(code, message, extra);
+// An errc number (its name and text from the module) or a code string (always with a message); the
+// message defaults to the errc's text.
+function error(code, message = outStr(sw_error_text(code, 1)), extra) {
+  return codedError(typeof code === 'number' ? errName(code) : code, message, extra);
 }
 
 // A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap). An
