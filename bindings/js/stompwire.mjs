@@ -808,12 +808,12 @@ export class Client {
     );
   }
 
-  publishJson(destination, value, params = {}) {
+  publishJson(destination, value, params) {
     return this.publish({
       ...params,
       destination,
       body: JSON.stringify(value),
-      headers: { 'content-type': 'application/json', ...params.headers },
+      headers: { 'content-type': 'application/json', ...params?.headers },
     });
   }
 

@@ -334,10 +334,14 @@ test('publishJson / json(), and a JSON parse error has a code', async () => {
   c.subscribe('/topic/j', (m) => got.push(m));
   await c.publishJson('/topic/j', { a: 1, s: 'ü' });
   await c.publish({ destination: '/topic/j', body: '{nope' });
-  await until(() => got.length === 2, 'messages');
+  await c.publishJson('/topic/j', [2], { headers: { 'x-k': 'v', 'content-type': 'application/x+json' }, receipt: true });
+  await until(() => got.length === 3, 'messages');
   assert.deepEqual(got[0].json(), { a: 1, s: 'ü' });
   assert.equal(got[0].headers['content-type'], 'application/json');
   assert.throws(() => got[1].json(), { code: 'json_parse_error' });
+  assert.deepEqual(got[2].json(), [2]);
+  assert.equal(got[2].headers['x-k'], 'v');
+  assert.equal(got[2].headers['content-type'], 'application/x+json', "the params' headers win");
   c.dispose();
 });
 
