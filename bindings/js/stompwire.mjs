@@ -84,6 +84,43 @@ function ensure(need, which) {
   return b[0];
 }
 
+// The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out into a Frame or a
+// Message (see Frames below): the module's memory is only valid during the call. When the body follows the
+// header block (the module puts small bodies there), one decode covers both.
+function readFrame(Kind = Frame, handle = 0, command) {
+  view();
+  const f = frameInfo;
+  const n = 2 * u32[f + 5];
+  const lp = u32[f + 4] >> 2;
+  const bp = u32[f + 2];
+  const hp = n ? u32[lp] : bp;
+  const lengths = new Array(n);
+  let total = 0;
+  // The HeaderView array: {name data, name size, value data, value size} per header.
+  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
+  const bn = u32[f + 3];
+  let text, body, bytes;
+  if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
+    body = text.substring(total);
+  } else {
+    text = ascii(hp, total);
+    if (text === undefined) {
+      // Non-ASCII headers: decode each name and value on its own (UTF-8 lengths are bytes).
+      text = '';
+      for (let i = 0, p = hp; i < n; i++) {
+        const s = str(p, lengths[i]);
+        p += lengths[i]; // the bytes, before the length becomes the string's
+        text += s;
+        lengths[i] = s.length;
+      }
+    }
+    bytes = u8.slice(bp, bp + bn);
+  }
+  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 6] === 1, handle);
+  if (handle) released.register(frame, [sw_message_free, handle], frame);
+  return frame;
+}
+
 // Packs strings (u32 length + UTF-8 bytes, padded to 4), byte arrays (same) and numbers (f64).
 function args(list) {
   let need = 0;
@@ -288,43 +325,6 @@ class Frame {
       throw error('json_parse_error', `invalid JSON body: ${cause.message}`, { cause });
     }
   }
-}
-
-// The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out: the module's
-// memory is only valid during the call. When the body follows the header block (the module puts small
-// bodies there), one decode covers both.
-function readFrame(Kind = Frame, handle = 0, command) {
-  view();
-  const f = frameInfo;
-  const n = 2 * u32[f + 5];
-  const lp = u32[f + 4] >> 2;
-  const bp = u32[f + 2];
-  const hp = n ? u32[lp] : bp;
-  const lengths = new Array(n);
-  let total = 0;
-  // The HeaderView array: {name data, name size, value data, value size} per header.
-  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
-  const bn = u32[f + 3];
-  let text, body, bytes;
-  if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
-    body = text.substring(total);
-  } else {
-    text = ascii(hp, total);
-    if (text === undefined) {
-      // Non-ASCII headers: decode each name and value on its own (UTF-8 lengths are bytes).
-      text = '';
-      for (let i = 0, p = hp; i < n; i++) {
-        const s = str(p, lengths[i]);
-        p += lengths[i]; // the bytes, before the length becomes the string's
-        text += s;
-        lengths[i] = s.length;
-      }
-    }
-    bytes = u8.slice(bp, bp + bn);
-  }
-  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 6] === 1, handle);
-  if (handle) released.register(frame, [sw_message_free, handle], frame);
-  return frame;
 }
 
 class Message extends Frame {
