@@ -609,57 +609,6 @@ export class Client {
     return new Client(options);
   }
 
-  _init() {
-    if (this._disposed) return;
-    const o = this._o;
-    const r = o.reconnect ?? {};
-    const q = o.offlineQueue ?? {};
-    // A bit per version (8: an unknown one); the module lists them newest first (default: all three).
-    let versions = 0;
-    for (const v of o.versions ?? o.stompVersions?.versions ?? Object.keys(VERSION_BITS)) versions |= VERSION_BITS[v] ?? 8;
-    const list = [
-      o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
-      versions & 8 ? 0 : versions,
-      ...headerList(o.connectHeaders),
-      flag(o.useStompCommand),
-      num(o.heartbeatIncoming),
-      num(o.heartbeatOutgoing),
-      num(o.heartbeatToleranceMultiplier),
-      num(o.connectionTimeout),
-      num(o.receiptTimeout),
-      num(o.disconnectTimeout),
-      flag(r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)),
-      num(r.initialDelay ?? (o.reconnectDelay || undefined)),
-      num(r.maxDelay),
-      num(r.multiplier),
-      num(r.maxAttempts),
-      num(r.resetAfter),
-      num(q.maxMessages),
-      num(q.maxBytes),
-      flag(o.splitLargeFrames),
-      num(o.maxWebSocketChunkSize),
-      num(o.maxIncomingFrameSize),
-      o.beforeConnect ? 1 : 0,
-    ];
-    const h = sw_client_create(this._key, args(list));
-    if (!h) {
-      const code = sw_last_error();
-      const what = outStr();
-      this._disposed = true;
-      throw error(code, `invalid option ${what}`, { option: what });
-    }
-    this._h = h;
-    clients.set(this._key, this);
-    for (const s of this._subs.values()) {
-      try {
-        s._attach();
-      } catch (e) {
-        this._callbackError(e);
-      }
-    }
-    if (this._activate) sw_activate(h);
-  }
-
   _callbackError(e) {
     const handler = this._o.onCallbackError;
     if (handler) {
@@ -849,6 +798,59 @@ export class Client {
       m[name] = i === 0 ? STATES[v] : i < 15 ? v : i < 18 ? (v < 0 ? undefined : v) : v ? errName(v) : undefined;
     });
     return m;
+  }
+
+  // Creates the module's client from the options, once the module is loaded (last in the class: the gzipped
+  // bundle is smaller so).
+  _init() {
+    if (this._disposed) return;
+    const o = this._o;
+    const r = o.reconnect ?? {};
+    const q = o.offlineQueue ?? {};
+    // A bit per version (8: an unknown one); the module lists them newest first (default: all three).
+    let versions = 0;
+    for (const v of o.versions ?? o.stompVersions?.versions ?? Object.keys(VERSION_BITS)) versions |= VERSION_BITS[v] ?? 8;
+    const list = [
+      o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
+      versions & 8 ? 0 : versions,
+      ...headerList(o.connectHeaders),
+      flag(o.useStompCommand),
+      num(o.heartbeatIncoming),
+      num(o.heartbeatOutgoing),
+      num(o.heartbeatToleranceMultiplier),
+      num(o.connectionTimeout),
+      num(o.receiptTimeout),
+      num(o.disconnectTimeout),
+      flag(r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)),
+      num(r.initialDelay ?? (o.reconnectDelay || undefined)),
+      num(r.maxDelay),
+      num(r.multiplier),
+      num(r.maxAttempts),
+      num(r.resetAfter),
+      num(q.maxMessages),
+      num(q.maxBytes),
+      flag(o.splitLargeFrames),
+      num(o.maxWebSocketChunkSize),
+      num(o.maxIncomingFrameSize),
+      o.beforeConnect ? 1 : 0,
+    ];
+    const h = sw_client_create(this._key, args(list));
+    if (!h) {
+      const code = sw_last_error();
+      const what = outStr();
+      this._disposed = true;
+      throw error(code, `invalid option ${what}`, { option: what });
+    }
+    this._h = h;
+    clients.set(this._key, this);
+    for (const s of this._subs.values()) {
+      try {
+        s._attach();
+      } catch (e) {
+        this._callbackError(e);
+      }
+    }
+    if (this._activate) sw_activate(h);
   }
 }
 
