@@ -224,9 +224,6 @@ class Subscription {
     this._q = []; // messages the iterator has not taken yet
     // Set later: _h (the module's handle while attached), _iterating, _ended.
   }
-  get active() {
-    return !this._ended;
-  }
   _attach() {
     const c = this._client;
     const h = sw_subscribe(c._h, c._key, this._key, args(headerList(this._headers, [this.destination])));
@@ -260,6 +257,9 @@ class Subscription {
       this._q.push(m);
       this._wake?.();
     }
+  }
+  get active() {
+    return !this._ended;
   }
   [Symbol.asyncIterator]() {
     this._iterating = true;
@@ -311,12 +311,12 @@ class Frame {
     this._lengths = undefined;
     return (this._headers = h);
   }
-  get body() {
-    return (this._body ??= dec.decode(this._bytes));
-  }
   get binaryBody() {
     // An ASCII body was kept as a string: its UTF-8 bytes are the same bytes.
     return (this._bytes ??= enc.encode(this._body));
+  }
+  get body() {
+    return (this._body ??= dec.decode(this._bytes));
   }
   json() {
     try {

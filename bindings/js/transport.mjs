@@ -23,6 +23,24 @@ export const dec = new TextDecoder(); // shared with stompwire.mjs
 // then. SockJS shows its transport name as the protocol (shown as ''), carries text only and accepts close
 // codes 1000 and 3000-4999 (the core closes with 1000 or 4000).
 class FallbackSocket {
+  // (close() first, bufferedAmount after _end(): the member order the gzipped bundle is smallest with.)
+  // Only the core calls it, always with a code and a reason.
+  close(code, reason) {
+    if (this._closing) return;
+    this._closing = [code, reason];
+    clearTimeout(this._timer);
+    if (this.readyState < 2) this.readyState = 2;
+    const inner = this._inner;
+    // SockJS still loading: it is never created.
+    if (!inner) return queueMicrotask(() => this._end({ code, reason, wasClean: true }));
+    if (this._kind === 'sockjs' && !inner.readyState) return; // closed once open (see onopen)
+    try {
+      inner.close(code, reason);
+    } catch {
+      inner.close(1000); // a code or reason the socket refuses (the caller catches a throw from a closing one)
+    }
+  }
+
   constructor(plan, open, factory, fallbackTimeout) {
     // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
     // once open. The close event it gets is the inner socket's own, or one made here (code, reason, wasClean).
@@ -91,10 +109,6 @@ class FallbackSocket {
     attempt(0);
   }
 
-  get bufferedAmount() {
-    return this._inner?.bufferedAmount ?? 0;
-  }
-
   _end(ev, error) {
     clearTimeout(this._timer);
     if (this.readyState === 3) return;
@@ -103,27 +117,14 @@ class FallbackSocket {
     this.onclose?.(ev);
   }
 
+  get bufferedAmount() {
+    return this._inner?.bufferedAmount ?? 0;
+  }
+
   // The core sends only once open.
   send(data) {
     this._sent?.push(data);
     if (this._inner?.readyState === 1) this._inner.send(text(this._kind, data)); // else falling over: replayed once the next one opens
-  }
-
-  // Only the core calls it, always with a code and a reason.
-  close(code, reason) {
-    if (this._closing) return;
-    this._closing = [code, reason];
-    clearTimeout(this._timer);
-    if (this.readyState < 2) this.readyState = 2;
-    const inner = this._inner;
-    // SockJS still loading: it is never created.
-    if (!inner) return queueMicrotask(() => this._end({ code, reason, wasClean: true }));
-    if (this._kind === 'sockjs' && !inner.readyState) return; // closed once open (see onopen)
-    try {
-      inner.close(code, reason);
-    } catch {
-      inner.close(1000); // a code or reason the socket refuses (the caller catches a throw from a closing one)
-    }
   }
 }
 
