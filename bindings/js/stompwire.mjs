@@ -604,9 +604,8 @@ export class Client {
   }
 
   /** Loads the module if needed and returns a client (rejects on a bad option). */
-  static async create(options) {
-    await init();
-    return new Client(options);
+  static create(options) {
+    return init().then(() => new Client(options));
   }
 
   _callbackError(e) {
