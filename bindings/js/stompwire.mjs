@@ -572,15 +572,6 @@ export function pendingWork() {
 // ------------------------------------------------------------------------------------------------
 // Client
 
-const num = (x) => (x === undefined || x === null ? NaN : Number(x));
-const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
-const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
-const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
-const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
-  'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
-const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
-const settled = (p) => (p.catch(noop), p);
-
 export class Client {
   constructor(options = {}) {
     this._o = { ...options };
@@ -852,6 +843,17 @@ export class Client {
     if (this._activate) sw_activate(h);
   }
 }
+
+// The Client's constants, after the class (its methods read them only when called): the gzipped bundle is
+// smaller with them here.
+const num = (x) => (x === undefined || x === null ? NaN : Number(x));
+const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
+const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
+const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
+const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
+  'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
+const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
+const settled = (p) => (p.catch(noop), p);
 
 // onConnect etc.: `client.onConnect(fn)` adds a listener and returns its remover; `client.onConnect = fn`
 // sets the one handler property (as in @stomp/stompjs).
