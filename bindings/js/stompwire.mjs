@@ -282,74 +282,6 @@ class Subscription {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Frames
-
-// Built lazily: a frame keeps its header block as one string plus the lengths, and its body as a string
-// (ASCII) or bytes, and decodes the rest on first access. Most callbacks read the body and a header or two.
-class Frame {
-  constructor(command, text, lengths, body, bytes, isBinaryBody, handle) {
-    this.command = command;
-    this.isBinaryBody = isBinaryBody;
-    // The header names and values back to back and their lengths (name, value, ...); once parsed, the
-    // headers object (and _lengths undefined).
-    this._headers = text;
-    this._lengths = lengths;
-    this._body = body;
-    this._bytes = bytes;
-    this._h = handle; // Message: the frame's copy on the wasm heap until ack/nack (0: none)
-  }
-  get headers() {
-    const t = this._headers, l = this._lengths;
-    if (!l) return t;
-    const h = {};
-    for (let i = 0, k = 0; i < l.length; i += 2) {
-      const name = t.substr(k, l[i]);
-      k += l[i];
-      if (!Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]); // a repeated header: the first counts
-      k += l[i + 1];
-    }
-    this._lengths = undefined;
-    return (this._headers = h);
-  }
-  get binaryBody() {
-    // An ASCII body was kept as a string: its UTF-8 bytes are the same bytes.
-    return (this._bytes ??= enc.encode(this._body));
-  }
-  get body() {
-    return (this._body ??= dec.decode(this._bytes));
-  }
-  json() {
-    try {
-      return JSON.parse(this.body);
-    } catch (cause) {
-      throw error('json_parse_error', `invalid JSON body: ${cause.message}`, { cause });
-    }
-  }
-}
-
-class Message extends Frame {
-  ack(headers) {
-    this._ack(0, 0, headers);
-  }
-  nack(headers) {
-    this._ack(1, 0, headers);
-  }
-  // The handle (a copy of the whole frame on the wasm heap) is freed at the first ack/nack, not left to
-  // the FinalizationRegistry: a client-ack consumer would otherwise keep every acked message on the
-  // heap until a major GC. Hence a second ack() is refused (invalid_state) where the C++ core, whose
-  // Message the app owns, sends a second ACK (tests/scenarios/README.md, "Documented divergences").
-  _ack(nack, tx, headers) {
-    const h = this._h;
-    if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
-    this._h = 0;
-    released.unregister(this);
-    const r = sw_ack(h, nack, tx, args(headerList(headers)));
-    sw_message_free(h);
-    if (r) throw error(r);
-  }
-}
-
-// ------------------------------------------------------------------------------------------------
 // Timers, posted work, socket events
 
 function fireTimer(id) {
@@ -567,6 +499,74 @@ export function heapUsed() {
 /** Timers and posted tasks the module is waiting for. */
 export function pendingWork() {
   return W ? sw_pending_work() : 0;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Frames
+
+// Built lazily: a frame keeps its header block as one string plus the lengths, and its body as a string
+// (ASCII) or bytes, and decodes the rest on first access. Most callbacks read the body and a header or two.
+class Frame {
+  constructor(command, text, lengths, body, bytes, isBinaryBody, handle) {
+    this.command = command;
+    this.isBinaryBody = isBinaryBody;
+    // The header names and values back to back and their lengths (name, value, ...); once parsed, the
+    // headers object (and _lengths undefined).
+    this._headers = text;
+    this._lengths = lengths;
+    this._body = body;
+    this._bytes = bytes;
+    this._h = handle; // Message: the frame's copy on the wasm heap until ack/nack (0: none)
+  }
+  get headers() {
+    const t = this._headers, l = this._lengths;
+    if (!l) return t;
+    const h = {};
+    for (let i = 0, k = 0; i < l.length; i += 2) {
+      const name = t.substr(k, l[i]);
+      k += l[i];
+      if (!Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]); // a repeated header: the first counts
+      k += l[i + 1];
+    }
+    this._lengths = undefined;
+    return (this._headers = h);
+  }
+  get binaryBody() {
+    // An ASCII body was kept as a string: its UTF-8 bytes are the same bytes.
+    return (this._bytes ??= enc.encode(this._body));
+  }
+  get body() {
+    return (this._body ??= dec.decode(this._bytes));
+  }
+  json() {
+    try {
+      return JSON.parse(this.body);
+    } catch (cause) {
+      throw error('json_parse_error', `invalid JSON body: ${cause.message}`, { cause });
+    }
+  }
+}
+
+class Message extends Frame {
+  ack(headers) {
+    this._ack(0, 0, headers);
+  }
+  nack(headers) {
+    this._ack(1, 0, headers);
+  }
+  // The handle (a copy of the whole frame on the wasm heap) is freed at the first ack/nack, not left to
+  // the FinalizationRegistry: a client-ack consumer would otherwise keep every acked message on the
+  // heap until a major GC. Hence a second ack() is refused (invalid_state) where the C++ core, whose
+  // Message the app owns, sends a second ACK (tests/scenarios/README.md, "Documented divergences").
+  _ack(nack, tx, headers) {
+    const h = this._h;
+    if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
+    this._h = 0;
+    released.unregister(this);
+    const r = sw_ack(h, nack, tx, args(headerList(headers)));
+    sw_message_free(h);
+    if (r) throw error(r);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
