@@ -8,12 +8,13 @@
 // - user callbacks never throw into wasm frames: errors go to options.onCallbackError, or are re-thrown
 //   from a microtask, as an event listener's would be;
 // - the memory views are refreshed after anything that may grow the heap.
+//
+// The order of the sections and of the constants is the one the gzipped bundle (scripts/build-js) is
+// smallest with (similar code close together): measured, worth a few dozen bytes; keep it when editing.
 
 import { abandon, codedError, dec, dynamicImport, errorText, makeTransportFactory, noop } from './transport.mjs';
 
 const enc = new TextEncoder();
-const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
-const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
 const disposeSymbol = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 
 let W; // the module's exports
@@ -83,6 +84,43 @@ function ensure(need, which) {
   return b[0];
 }
 
+// The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out into a Frame or a
+// Message (see Frames below): the module's memory is only valid during the call. When the body follows the
+// header block (the module puts small bodies there), one decode covers both.
+function readFrame(Kind = Frame, handle = 0, command) {
+  view();
+  const f = frameInfo;
+  const n = 2 * u32[f + 5];
+  const lp = u32[f + 4] >> 2;
+  const bp = u32[f + 2];
+  const hp = n ? u32[lp] : bp;
+  const lengths = new Array(n);
+  let total = 0;
+  // The HeaderView array: {name data, name size, value data, value size} per header.
+  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
+  const bn = u32[f + 3];
+  let text, body, bytes;
+  if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
+    body = text.substring(total);
+  } else {
+    text = ascii(hp, total);
+    if (text === undefined) {
+      // Non-ASCII headers: decode each name and value on its own (UTF-8 lengths are bytes).
+      text = '';
+      for (let i = 0, p = hp; i < n; i++) {
+        const s = str(p, lengths[i]);
+        p += lengths[i]; // the bytes, before the length becomes the string's
+        text += s;
+        lengths[i] = s.length;
+      }
+    }
+    bytes = u8.slice(bp, bp + bn);
+  }
+  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 6] === 1, handle);
+  if (handle) released.register(frame, [sw_message_free, handle], frame);
+  return frame;
+}
+
 // Packs strings (u32 length + UTF-8 bytes, padded to 4), byte arrays (same) and numbers (f64).
 function args(list) {
   let need = 0;
@@ -121,122 +159,125 @@ function errName(code) {
   return outStr(sw_error_text(code, 0));
 }
 
-// An errc number (its name and text from the module) or a code string; the message defaults to the text.
-function error(code, message, extra) {
-  if (typeof code === 'number') {
-    message ??= outStr(sw_error_text(code, 1));
-    code = errName(code);
-  }
-  return codedError(code, message, extra);
+// An errc number (its name and text from the module) or a code string (always with a message); the
+// message defaults to the errc's text.
+function error(code, message = outStr(sw_error_text(code, 1)), extra) {
+  return codedError(typeof code === 'number' ? errName(code) : code, message, extra);
 }
 
-// A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap).
+// A byte view of an ArrayBuffer or any view (a Uint8Array too: a new view of the same bytes is cheap). An
+// ArrayBuffer has no buffer nor byteOffset (0) and its own byteLength.
 function bytesOf(b) {
-  return ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+  return new Uint8Array(b.buffer ?? b, b.byteOffset, b.byteLength);
 }
 
 // ------------------------------------------------------------------------------------------------
-// Frames
+// Subscriptions and transactions
 
-// Built lazily: a frame keeps its header block as one string plus the lengths, and its body as a string
-// (ASCII) or bytes, and decodes the rest on first access. Most callbacks read the body and a header or two.
-class Frame {
-  constructor(command, text, lengths, body, bytes, isBinaryBody, handle) {
-    this.command = command;
-    this.isBinaryBody = isBinaryBody;
-    // The header names and values back to back and their lengths (name, value, ...); once parsed, the
-    // headers object (and _lengths undefined).
-    this._headers = text;
-    this._lengths = lengths;
-    this._body = body;
-    this._bytes = bytes;
-    this._h = handle; // Message: the frame's copy on the wasm heap until ack/nack (0: none)
+class Transaction {
+  constructor(client, h, id) {
+    this.id = id;
+    this._client = client;
+    this._h = h;
+    released.register(this, [sw_tx_free, h], this);
   }
-  get headers() {
-    const t = this._headers, l = this._lengths;
-    if (!l) return t;
-    const h = {};
-    for (let i = 0, k = 0; i < l.length; i += 2) {
-      const name = t.substr(k, l[i]);
-      k += l[i];
-      if (h[name] === undefined || !Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]);
-      k += l[i + 1];
-    }
-    this._lengths = undefined;
-    return (this._headers = h);
+  _live() {
+    if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
+    return this._h;
   }
-  get body() {
-    return (this._body ??= dec.decode(this._bytes));
+  publish(params) {
+    return this._client._publish(params, this._live());
   }
-  get binaryBody() {
-    // An ASCII body was kept as a string: its UTF-8 bytes are the same bytes.
-    return (this._bytes ??= enc.encode(this._body));
+  ack(message, headers) {
+    message._ack(0, this._live(), headers);
   }
-  json() {
-    try {
-      return JSON.parse(this.body);
-    } catch (cause) {
-      throw error('json_parse_error', `invalid JSON body: ${cause.message}`, { cause });
-    }
+  nack(message, headers) {
+    message._ack(1, this._live(), headers);
   }
-}
-
-// The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out: the module's
-// memory is only valid during the call. When the body follows the header block (the module puts small
-// bodies there), one decode covers both.
-function readFrame(Kind = Frame, handle = 0, command) {
-  view();
-  const f = frameInfo;
-  const n = 2 * u32[f + 5];
-  const lp = u32[f + 4] >> 2;
-  const bp = u32[f + 2];
-  const hp = n ? u32[lp] : bp;
-  const lengths = new Array(n);
-  let total = 0;
-  // The HeaderView array: {name data, name size, value data, value size} per header.
-  for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
-  const bn = u32[f + 3];
-  let text, body, bytes;
-  if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
-    body = text.substring(total);
-  } else {
-    text = ascii(hp, total);
-    if (text === undefined) {
-      // Non-ASCII headers: decode each name and value on its own (UTF-8 lengths are bytes).
-      text = '';
-      for (let i = 0, p = hp; i < n; i++) {
-        const s = str(p, lengths[i]);
-        p += lengths[i]; // the bytes, before the length becomes the string's
-        text += s;
-        lengths[i] = s.length;
-      }
-    }
-    bytes = u8.slice(bp, bp + bn);
+  commit() {
+    this._end(1);
   }
-  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 6] === 1, handle);
-  if (handle) released.register(frame, [sw_message_free, handle], frame);
-  return frame;
-}
-
-class Message extends Frame {
-  ack(headers) {
-    this._ack(0, 0, headers);
+  abort() {
+    this._end(0);
   }
-  nack(headers) {
-    this._ack(1, 0, headers);
-  }
-  // The handle (a copy of the whole frame on the wasm heap) is freed at the first ack/nack, not left to
-  // the FinalizationRegistry: a client-ack consumer would otherwise keep every acked message on the
-  // heap until a major GC. Hence a second ack() is refused (invalid_state) where the C++ core, whose
-  // Message the app owns, sends a second ACK (tests/scenarios/README.md, "Documented divergences").
-  _ack(nack, tx, headers) {
-    const h = this._h;
-    if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
+  _end(commit) {
+    const h = this._live();
+    const r = sw_tx_end(h, commit);
     this._h = 0;
     released.unregister(this);
-    const r = sw_ack(h, nack, tx, args(headerList(headers)));
-    sw_message_free(h);
+    sw_tx_free(h);
     if (r) throw error(r);
+  }
+  [disposeSymbol]() {
+    if (this._h && this._client._h) this.abort();
+  }
+}
+
+class Subscription {
+  constructor(client, key, id, destination, callback, headers) {
+    this.id = id;
+    this.destination = destination;
+    this._client = client;
+    this._key = key;
+    this._cb = callback;
+    this._headers = headers;
+    this._q = []; // messages the iterator has not taken yet
+    // Set later: _h (the module's handle while attached), _iterating, _ended.
+  }
+  _attach() {
+    const c = this._client;
+    const h = sw_subscribe(c._h, c._key, this._key, args(headerList(this._headers, [this.destination])));
+    const e = sw_last_error();
+    if (e) {
+      sw_sub_free(h);
+      this._end();
+      throw error(e, `subscribe(${this.destination}): ${outStr(sw_error_text(e, 1))}`);
+    }
+    this._h = h;
+  }
+  unsubscribe(headers) {
+    if (this._ended) return;
+    const h = this._h;
+    this._end();
+    if (!h) return;
+    const r = sw_unsubscribe(h, args(headerList(headers)));
+    sw_sub_free(h);
+    if (r && r !== 18 /* invalid_state: the client already forgot it */) throw error(r);
+  }
+  // Called once: only a subscription in client._subs can end, and ending takes it out.
+  _end() {
+    this._ended = true;
+    this._h = 0;
+    this._client._subs.delete(this._key);
+    this._wake?.();
+  }
+  _deliver(m) {
+    if (this._cb) this._client._call(this._cb, m);
+    if (!this._cb || this._iterating) {
+      this._q.push(m);
+      this._wake?.();
+    }
+  }
+  get active() {
+    return !this._ended;
+  }
+  [Symbol.asyncIterator]() {
+    this._iterating = true;
+    return this._iterate();
+  }
+  async *_iterate() {
+    try {
+      for (;;) {
+        if (this._q.length) yield this._q.shift();
+        else if (this._ended) return;
+        else await new Promise((r) => (this._wake = r));
+      }
+    } finally {
+      this.unsubscribe();
+    }
+  }
+  [disposeSymbol]() {
+    this.unsubscribe();
   }
 }
 
@@ -253,9 +294,11 @@ function fireTimer(id) {
 // no Blob URLs).
 function workerTicker() {
   try {
-    // [id, delay]: (re)arms timer id; [id, -1] clears it.
-    const src = 'let t={};onmessage=e=>{let[i,d]=e.data;clearTimeout(t[i]);delete t[i];d<0||(t[i]=setTimeout(()=>{delete t[i];postMessage(i)},d))}';
-    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    // [id, delay] arms timer id (always a fresh id: nothing to clear first); [id, -1] clears it.
+    const src = 'let t={};onmessage=({data:[i,d]})=>{clearTimeout(t[i]);d<0?delete t[i]:t[i]=setTimeout(()=>{delete t[i];postMessage(i)},d)}';
+    // An untyped Blob: the JavaScript MIME type check of worker scripts applies to HTTP(S) responses only
+    // (HTML, "fetch a classic worker script").
+    const w = new Worker(URL.createObjectURL(new Blob([src])));
     w.onmessage = (e) => sw_timer_fire(e.data);
     return w;
   } catch {
@@ -268,8 +311,7 @@ function workerTicker() {
 // fn(conn, arg): no closure per message.
 function later(rec, fn, arg) {
   if (busy || backlog.length) {
-    backlog.push([rec, fn, arg]);
-    if (backlog.length === 1) queueMicrotask(drain);
+    if (backlog.push([rec, fn, arg]) === 1) queueMicrotask(drain);
   } else {
     fn(rec._conn, arg);
   }
@@ -361,6 +403,12 @@ function calling(fn) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Loading
+
+let loading = null;
+
+// What the module imports: the functions above, by stompwire_wasm.cpp's SW_IMPORT letters.
 const imports = {
   env: {
     // sw_now
@@ -374,8 +422,8 @@ const imports = {
     },
     // sw_timer_clear
     d(id) {
-      if (ticker) return ticker.postMessage([id, -1]);
-      clearTimeout(timers.get(id));
+      ticker?.postMessage([id, -1]);
+      clearTimeout(timers.get(id)); // (none with a ticker)
       timers.delete(id);
     },
     // sw_post: posted work, a timer fired from a microtask
@@ -401,21 +449,9 @@ const imports = {
     // sw_event
     k: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
     // sw_message
-    l(key, sub, handle) {
-      busy++;
-      try {
-        clients.get(key)?._message(sub, handle);
-      } finally {
-        busy--;
-      }
-    },
+    l: (key, sub, handle) => calling(() => clients.get(key)?._message(sub, handle)),
   },
 };
-
-// ------------------------------------------------------------------------------------------------
-// Loading
-
-let loading = null;
 
 /**
  * Loads the module once. `source` (optional): the .wasm as bytes, a Response, a URL, or a compiled
@@ -438,10 +474,8 @@ async function instantiate(source) {
   if (typeof source === 'string' || source instanceof URL) source = fetch(source);
   // A promise of any of these, or a WebAssembly.Module (passed through).
   source = await source;
-  // A Response (from fetch or the app): its bytes.
-  if (source.arrayBuffer) source = await source.arrayBuffer();
-  // An Instance from a Module, {module, instance} from bytes.
-  const r = await WebAssembly.instantiate(source, imports);
+  // A Response (from fetch or the app): its bytes. An Instance from a Module, {module, instance} from bytes.
+  const r = await WebAssembly.instantiate(await (source.arrayBuffer?.() ?? source), imports);
   W = (r.instance ?? r).exports;
   ({
     a: sw_alloc, b: sw_free, c: sw_heap_used, d: sw_frame_info, e: sw_out_ptr, f: sw_out_len,
@@ -453,7 +487,7 @@ async function instantiate(source) {
     I: sw_tx_free
   } = W);
   W._initialize();
-  view();
+  // (No view() here: every reader of the heap makes its views first.)
   frameInfo = sw_frame_info() >> 2;
 }
 
@@ -468,124 +502,75 @@ export function pendingWork() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Subscriptions and transactions
+// Frames
 
-class Subscription {
-  constructor(client, key, id, destination, callback, headers) {
-    this.id = id;
-    this.destination = destination;
-    this._client = client;
-    this._key = key;
-    this._cb = callback;
-    this._headers = headers;
-    this._q = []; // messages the iterator has not taken yet
-    // Set later: _h (the module's handle while attached), _iterating, _ended.
+// Built lazily: a frame keeps its header block as one string plus the lengths, and its body as a string
+// (ASCII) or bytes, and decodes the rest on first access. Most callbacks read the body and a header or two.
+class Frame {
+  constructor(command, text, lengths, body, bytes, isBinaryBody, handle) {
+    this.command = command;
+    this.isBinaryBody = isBinaryBody;
+    // The header names and values back to back and their lengths (name, value, ...); once parsed, the
+    // headers object (and _lengths undefined).
+    this._headers = text;
+    this._lengths = lengths;
+    this._body = body;
+    this._bytes = bytes;
+    this._h = handle; // Message: the frame's copy on the wasm heap until ack/nack (0: none)
   }
-  get active() {
-    return !this._ended;
-  }
-  _attach() {
-    const c = this._client;
-    const h = sw_subscribe(c._h, c._key, this._key, args([this.destination, ...headerList(this._headers)]));
-    const e = sw_last_error();
-    if (e) {
-      sw_sub_free(h);
-      this._end();
-      throw error(e, `subscribe(${this.destination}): ${outStr(sw_error_text(e, 1))}`);
+  get headers() {
+    const t = this._headers, l = this._lengths;
+    if (!l) return t;
+    const h = {};
+    for (let i = 0, k = 0; i < l.length; i += 2) {
+      const name = t.substr(k, l[i]);
+      k += l[i];
+      if (!Object.hasOwn(h, name)) h[name] = t.substr(k, l[i + 1]); // a repeated header: the first counts
+      k += l[i + 1];
     }
-    this._h = h;
+    this._lengths = undefined;
+    return (this._headers = h);
   }
-  unsubscribe(headers) {
-    if (this._ended) return;
-    const h = this._h;
-    this._end();
-    if (!h) return;
-    const r = sw_unsubscribe(h, args(headerList(headers)));
-    sw_sub_free(h);
-    if (r && r !== 18 /* invalid_state: the client already forgot it */) throw error(r);
+  get binaryBody() {
+    // An ASCII body was kept as a string: its UTF-8 bytes are the same bytes.
+    return (this._bytes ??= enc.encode(this._body));
   }
-  // Called once: only a subscription in client._subs can end, and ending takes it out.
-  _end() {
-    this._ended = true;
-    this._h = 0;
-    this._client._subs.delete(this._key);
-    this._wake?.();
+  get body() {
+    return (this._body ??= dec.decode(this._bytes));
   }
-  _deliver(m) {
-    if (this._cb) this._client._call(this._cb, m);
-    if (!this._cb || this._iterating) {
-      this._q.push(m);
-      this._wake?.();
-    }
-  }
-  [Symbol.asyncIterator]() {
-    this._iterating = true;
-    return this._iterate();
-  }
-  async *_iterate() {
+  json() {
     try {
-      for (;;) {
-        if (this._q.length) yield this._q.shift();
-        else if (this._ended) return;
-        else await new Promise((r) => (this._wake = r));
-      }
-    } finally {
-      this.unsubscribe();
+      return JSON.parse(this.body);
+    } catch (cause) {
+      throw error('json_parse_error', `invalid JSON body: ${cause.message}`, { cause });
     }
-  }
-  [disposeSymbol]() {
-    this.unsubscribe();
   }
 }
 
-class Transaction {
-  constructor(client, h, id) {
-    this.id = id;
-    this._client = client;
-    this._h = h;
-    released.register(this, [sw_tx_free, h], this);
+class Message extends Frame {
+  ack(headers) {
+    this._ack(0, 0, headers);
   }
-  _live() {
-    if (!this._h || !this._client._h) throw error('invalid_state', `transaction ${this.id} is finished`);
-    return this._h;
+  nack(headers) {
+    this._ack(1, 0, headers);
   }
-  publish(params) {
-    return this._client._publish(params, this._live());
-  }
-  ack(message, headers) {
-    message._ack(0, this._live(), headers);
-  }
-  nack(message, headers) {
-    message._ack(1, this._live(), headers);
-  }
-  commit() {
-    this._end(1);
-  }
-  abort() {
-    this._end(0);
-  }
-  _end(commit) {
-    const h = this._live();
-    const r = sw_tx_end(h, commit);
+  // The handle (a copy of the whole frame on the wasm heap) is freed at the first ack/nack, not left to
+  // the FinalizationRegistry: a client-ack consumer would otherwise keep every acked message on the
+  // heap until a major GC. Hence a second ack() is refused (invalid_state) where the C++ core, whose
+  // Message the app owns, sends a second ACK (tests/scenarios/README.md, "Documented divergences").
+  _ack(nack, tx, headers) {
+    const h = this._h;
+    if (!h) throw error('invalid_state', 'ack/nack: once per message, with ack: client or client-individual');
     this._h = 0;
     released.unregister(this);
-    sw_tx_free(h);
+    const r = sw_ack(h, nack, tx, args(headerList(headers)));
+    sw_message_free(h);
     if (r) throw error(r);
-  }
-  [disposeSymbol]() {
-    if (this._h && this._client._h) this.abort();
   }
 }
 
 // ------------------------------------------------------------------------------------------------
 // Client
-
-const num = (x) => (x === undefined || x === null ? NaN : Number(x));
-const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
-const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
-const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
-  'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
-const settled = (p) => (p.catch(noop), p);
 
 export class Client {
   constructor(options = {}) {
@@ -594,7 +579,6 @@ export class Client {
     // Set later: _h (the module's handle once loaded), _disposed, _activate (activate() before loading).
     this._subs = new Map();
     this._pending = new Map(); // key -> settle(Error or 0): the promises of publish() and deactivate()
-    this._on = {}; // event -> [the onX handler property, ...the listeners onX(fn) added]
     // Opens each socket: transport 'sockjs' | 'auto' wrap it (transport.mjs); 'websocket' leaves it alone.
     this._transport = makeTransportFactory(options, (url, protocols) => {
       const f = this._o.webSocketFactory;
@@ -603,68 +587,16 @@ export class Client {
       if (!WS) throw error('transport_error', 'no WebSocket: npm install ws (Node < 22), or pass webSocketFactory');
       return new WS(url, protocols);
     });
-    for (const e of EVENTS) {
-      this._on[e] = [typeof options[e] === 'function' ? options[e] : undefined];
-    }
+    // By event (EVENTS' order): [the onX handler property, ...the listeners onX(fn) added].
+    this._on = EVENTS.map((e) => [typeof options[e] === 'function' ? options[e] : undefined]);
     if (options.heartbeatStrategy === 'worker') ticker ??= workerTicker();
     // Loaded: options are checked now (the constructor throws on a bad one); else once loaded.
     this.ready = W ? (this._init(), Promise.resolve(this)) : settled(init().then(() => (this._init(), this)));
   }
 
   /** Loads the module if needed and returns a client (rejects on a bad option). */
-  static async create(options) {
-    await init();
-    return new Client(options);
-  }
-
-  _init() {
-    if (this._disposed) return;
-    const o = this._o;
-    const r = o.reconnect ?? {};
-    const q = o.offlineQueue ?? {};
-    let versions = 0;
-    for (const v of o.versions ?? o.stompVersions?.versions ?? ['1.2', '1.1', '1.0']) versions |= VERSION_BITS[v] ?? 8;
-    const list = [
-      o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
-      versions & 8 ? 0 : versions,
-      ...headerList(o.connectHeaders),
-      flag(o.useStompCommand),
-      num(o.heartbeatIncoming),
-      num(o.heartbeatOutgoing),
-      num(o.heartbeatToleranceMultiplier),
-      num(o.connectionTimeout),
-      num(o.receiptTimeout),
-      num(o.disconnectTimeout),
-      flag(r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)),
-      num(r.initialDelay ?? (o.reconnectDelay || undefined)),
-      num(r.maxDelay),
-      num(r.multiplier),
-      num(r.maxAttempts),
-      num(r.resetAfter),
-      num(q.maxMessages),
-      num(q.maxBytes),
-      flag(o.splitLargeFrames),
-      num(o.maxWebSocketChunkSize),
-      num(o.maxIncomingFrameSize),
-      o.beforeConnect ? 1 : 0,
-    ];
-    const h = sw_client_create(this._key, args(list));
-    if (!h) {
-      const code = sw_last_error();
-      const what = outStr();
-      this._disposed = true;
-      throw error(code, `invalid option ${what}`, { option: what });
-    }
-    this._h = h;
-    clients.set(this._key, this);
-    for (const s of this._subs.values()) {
-      try {
-        s._attach();
-      } catch (e) {
-        this._callbackError(e);
-      }
-    }
-    if (this._activate) sw_activate(h);
+  static create(options) {
+    return init().then(() => new Client(options));
   }
 
   _callbackError(e) {
@@ -689,21 +621,19 @@ export class Client {
     }
   }
 
-  _emit(event, arg) {
-    for (const fn of [...this._on[event]]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
-  }
-
   // The module's events (stompwire_wasm.cpp's ev*): 1-8 are EVENTS[kind - 1]; 9 settles a publish's or a
   // deactivate's promise, 10 asks beforeConnect.
   _event(kind, a, b, c) {
-    const name = EVENTS[kind - 1];
-    if (name) {
-      return this._emit(name,
+    const listeners = this._on[kind - 1];
+    if (listeners) {
+      const arg =
         kind === 2 ? a ? error(a) : undefined
         : kind === 4 ? { state: STATES[a], previous: STATES[b], reason: c ? error(c) : undefined }
         : kind === 5 ? { code: a, reason: readFrame().body, wasClean: !!b }
         : kind === 6 ? error(a, undefined, { event: this._lastSocketError })
-        : readFrame(kind === 7 ? Message : Frame));
+        : readFrame(kind === 7 ? Message : Frame);
+      for (const fn of [...listeners]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
+      return;
     }
     if (kind === 10) {
       // a: the module's `done`, which goes back exactly once. Only the newest attempt's is held: a newer
@@ -770,7 +700,7 @@ export class Client {
   }
 
   get state() {
-    return this._h ? STATES[sw_state(this._h)] : 'inactive';
+    return STATES[this._h ? sw_state(this._h) : 0];
   }
   get connected() {
     return this.state === 'connected';
@@ -817,19 +747,19 @@ export class Client {
     );
   }
 
-  publishJson(destination, value, params = {}) {
+  publishJson(destination, value, params) {
     return this.publish({
       ...params,
       destination,
       body: JSON.stringify(value),
-      headers: { 'content-type': 'application/json', ...params.headers },
+      headers: { 'content-type': 'application/json', ...params?.headers },
     });
   }
 
   _publish(p, tx) {
     const binary = p.binaryBody !== undefined;
     const key = ++seq;
-    const a = args([String(p.destination ?? ''), binary ? bytesOf(p.binaryBody) : String(p.body ?? ''), ...headerList(p.headers)]);
+    const a = args(headerList(p.headers, [String(p.destination ?? ''), binary ? bytesOf(p.binaryBody) : String(p.body ?? '')]));
     const r = sw_publish(this._h, tx, this._key, key, binary | (p.receipt ? 2 : 0) | (p.skipContentLengthHeader ? 4 : 0), a);
     if (r < 0) return new Promise((res, rej) => this._pending.set(key, (e) => (e ? rej(e) : res())));
     return r ? Promise.reject(error(r)) : Promise.resolve();
@@ -859,26 +789,90 @@ export class Client {
     });
     return m;
   }
+
+  // Creates the module's client from the options, once the module is loaded (last in the class: the gzipped
+  // bundle is smaller so).
+  _init() {
+    if (this._disposed) return;
+    const o = this._o;
+    const r = o.reconnect ?? {};
+    const q = o.offlineQueue ?? {};
+    // A bit per version (8: an unknown one); the module lists them newest first (default: all three).
+    let versions = 0;
+    for (const v of o.versions ?? o.stompVersions?.versions ?? Object.keys(VERSION_BITS)) versions |= VERSION_BITS[v] ?? 8;
+    const list = [
+      o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
+      versions & 8 ? 0 : versions,
+      ...headerList(o.connectHeaders),
+      flag(o.useStompCommand),
+      num(o.heartbeatIncoming),
+      num(o.heartbeatOutgoing),
+      num(o.heartbeatToleranceMultiplier),
+      num(o.connectionTimeout),
+      num(o.receiptTimeout),
+      num(o.disconnectTimeout),
+      flag(r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)),
+      num(r.initialDelay ?? (o.reconnectDelay || undefined)),
+      num(r.maxDelay),
+      num(r.multiplier),
+      num(r.maxAttempts),
+      num(r.resetAfter),
+      num(q.maxMessages),
+      num(q.maxBytes),
+      flag(o.splitLargeFrames),
+      num(o.maxWebSocketChunkSize),
+      num(o.maxIncomingFrameSize),
+      o.beforeConnect ? 1 : 0,
+    ];
+    const h = sw_client_create(this._key, args(list));
+    if (!h) {
+      const code = sw_last_error();
+      const what = outStr();
+      this._disposed = true;
+      throw error(code, `invalid option ${what}`, { option: what });
+    }
+    this._h = h;
+    clients.set(this._key, this);
+    for (const s of this._subs.values()) {
+      try {
+        s._attach();
+      } catch (e) {
+        this._callbackError(e);
+      }
+    }
+    if (this._activate) sw_activate(h);
+  }
 }
+
+// The Client's constants, after the class (its methods read them only when called): the gzipped bundle is
+// smaller with them here.
+const num = (x) => (x === undefined || x === null ? NaN : Number(x));
+const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
+const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
+const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
+const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
+  'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
+const EVENTS = 'onConnect onDisconnect onStompError onStateChange onWebSocketClose onWebSocketError onUnhandledMessage onUnhandledReceipt'.split(' ');
+const settled = (p) => (p.catch(noop), p);
 
 // onConnect etc.: `client.onConnect(fn)` adds a listener and returns its remover; `client.onConnect = fn`
 // sets the one handler property (as in @stomp/stompjs).
-for (const e of EVENTS) {
+EVENTS.forEach((e, i) => {
   Object.defineProperty(Client.prototype, e, {
     get() {
       return (fn) => {
-        const list = this._on[e];
+        const list = this._on[i];
         list.push(fn);
         return () => {
-          const i = list.indexOf(fn, 1);
-          if (i > 0) list.splice(i, 1);
+          const at = list.indexOf(fn, 1);
+          if (at > 0) list.splice(at, 1);
         };
       };
     },
     set(fn) {
-      this._on[e][0] = fn;
+      this._on[i][0] = fn;
     },
   });
-}
+});
 
 export { Client as default, Frame, Message, Subscription, Transaction };

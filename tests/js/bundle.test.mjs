@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { repoRoot } from './support/paths.mjs';
 
 const bundle = join(repoRoot, 'bindings', 'js', 'stompwire.min.mjs');
-const suites = ['client-core.test.mjs', 'subscription-iterator.test.mjs', 'frame-headers.test.mjs', 'sockjs-package.test.mjs'];
+const suites = ['client-core.test.mjs', 'subscription-iterator.test.mjs', 'frame-headers.test.mjs', 'sockjs-package.test.mjs', 'options-versions.test.mjs'];
 
 test('the client suites pass against the minified bundle', { skip: !existsSync(bundle) && 'no stompwire.min.mjs: build the wasm preset' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stompwire-bundle-'));

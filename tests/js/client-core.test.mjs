@@ -92,6 +92,13 @@ test('binary bodies go out as binary WebSocket messages and come back as binaryB
   await c.publish({ destination: '/topic/bin', binaryBody: new Uint8Array([1, 2, 3]).buffer });
   await until(() => got.length === 2, 'ArrayBuffer body');
   assert.deepEqual([...got[1].binaryBody], [1, 2, 3]);
+  // Views send their own bytes only, not the whole buffer behind them.
+  const big = new Uint8Array([9, 8, 7, 6, 5, 4]);
+  await c.publish({ destination: '/topic/bin', binaryBody: big.subarray(1, 4) });
+  await c.publish({ destination: '/topic/bin', binaryBody: new DataView(big.buffer, 2, 3) });
+  await c.publish({ destination: '/topic/bin', binaryBody: new Uint16Array(big.buffer, 2, 2) });
+  await until(() => got.length === 5, 'view bodies');
+  assert.deepEqual(got.slice(2).map((m) => [...m.binaryBody]), [[8, 7, 6], [7, 6, 5], [7, 6, 5, 4]]);
   c.dispose();
 });
 
@@ -327,10 +334,14 @@ test('publishJson / json(), and a JSON parse error has a code', async () => {
   c.subscribe('/topic/j', (m) => got.push(m));
   await c.publishJson('/topic/j', { a: 1, s: 'ü' });
   await c.publish({ destination: '/topic/j', body: '{nope' });
-  await until(() => got.length === 2, 'messages');
+  await c.publishJson('/topic/j', [2], { headers: { 'x-k': 'v', 'content-type': 'application/x+json' }, receipt: true });
+  await until(() => got.length === 3, 'messages');
   assert.deepEqual(got[0].json(), { a: 1, s: 'ü' });
   assert.equal(got[0].headers['content-type'], 'application/json');
   assert.throws(() => got[1].json(), { code: 'json_parse_error' });
+  assert.deepEqual(got[2].json(), [2]);
+  assert.equal(got[2].headers['x-k'], 'v');
+  assert.equal(got[2].headers['content-type'], 'application/x+json', "the params' headers win");
   c.dispose();
 });
 
