@@ -146,9 +146,8 @@ void FrameParser::resetFrame() noexcept {
   bodyStart_ = 0;
   bodyLength_ = 0;
   hasContentLength_ = false;
+  hasEscapes_ = false;
   command_ = {};
-  scratchHeaders_.clear();
-  scratch_.clear();
 }
 
 void FrameParser::fail(errc e, std::size_t offsetInWindow) {
@@ -227,8 +226,7 @@ std::error_code FrameParser::feed(std::string_view data, Handler& handler) {
 }
 
 // The frame resumes in another window (the caller's chunk, then buf_, which may move as it grows):
-// move what was decoded along with it. Integer arithmetic: the old window may be gone. Entries that
-// belong to scratch_ are overwritten by emit().
+// move what was decoded along with it. Integer arithmetic: the old window may be gone.
 void FrameParser::rebase(const char* p) noexcept {
   const std::uintptr_t now = reinterpret_cast<std::uintptr_t>(p);
   const auto move = [&](std::string_view s) {
@@ -356,7 +354,6 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
       scan = eol + 1;
     }
 
-    const bool escaped = escaped_;
     HeaderView* views = views_.data();
     HeaderView* out = views + (lines - 1);  // the next header's place
     // Up to here headers fit views_ and the limit; at it, grow views_ or fail.
@@ -424,16 +421,15 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         fail(errc::malformed_header, scan);
         return Step::error;
       }
-      if (backslash && escaped) [[unlikely]] {
-        lines_ = static_cast<std::size_t>(out - views) + 1;
-        if (!decodeEscaped(p, scan, lineEnd, colon, lines_ - 1)) return Step::error;
-      } else {
-        const std::string_view value(p + colon + 1, lineEnd - colon - 1);
-        *out = {std::string_view(p + scan, colon - scan), value};
-        if (colon - scan == 14 && !hasContentLength_ && isContentLength(out->name) &&
-            !parseContentLength(value, scan)) {
-          return Step::error;
-        }
+      // An escaped line is only checked here and decoded by emit(); its raw text serves for
+      // content-length, with the same outcome: an escaped name is never "content-length", and a
+      // value's escape fails the digit test at the same place as the byte it decodes to.
+      if (backslash && !checkEscapes(p, scan, lineEnd)) [[unlikely]] return Step::error;
+      const std::string_view value(p + colon + 1, lineEnd - colon - 1);
+      *out = {std::string_view(p + scan, colon - scan), value};
+      if (colon - scan == 14 && !hasContentLength_ && isContentLength(out->name) &&
+          !parseContentLength(value, scan)) {
+        return Step::error;
       }
       ++out;
       scan = eol + 1;
@@ -474,21 +470,6 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
   return Step::frame;
 }
 
-// A header line [begin, end) with a backslash, in a frame whose headers are escaped: decoded into
-// scratch_ and pointed at by views_[index] when the frame is emitted.
-bool FrameParser::decodeEscaped(const char* p, std::size_t begin, std::size_t end, std::size_t colon,
-                                std::size_t index) {
-  ScratchHeader s{index, 0, 0, 0, 0};
-  if (!unescape(p, begin, colon, s.nameOffset, s.nameLength) ||
-      !unescape(p, colon + 1, end, s.valueOffset, s.valueLength)) {
-    return false;
-  }
-  scratchHeaders_.push_back(s);
-  if (hasContentLength_ || !isContentLength(std::string_view(scratch_.data() + s.nameOffset, s.nameLength)))
-    return true;
-  return parseContentLength(std::string_view(scratch_.data() + s.valueOffset, s.valueLength), begin);
-}
-
 // The first content-length header decides the body's length (a repeated header: the first wins).
 bool FrameParser::parseContentLength(std::string_view value, std::size_t lineStart) {
   if (value.empty()) {
@@ -514,41 +495,50 @@ bool FrameParser::parseContentLength(std::string_view value, std::size_t lineSta
   return true;
 }
 
-bool FrameParser::unescape(const char* p, std::size_t begin, std::size_t end, std::size_t& offset,
-                           std::size_t& length) {
-  const std::size_t start = scratch_.size();
+// The escapes of a header line [begin, end) with a backslash, in a frame whose headers are escaped:
+// "\\" followed by n, c, \\ or (1.2) r. A backslash at the end of the line, or before its colon,
+// escapes nothing and is refused too.
+[[gnu::cold]] bool FrameParser::checkEscapes(const char* p, std::size_t begin, std::size_t end) {
+  if (!escaped_) return true;
   for (std::size_t i = begin; i < end; ++i) {
-    char c = p[i];
-    if (c == '\\') {
-      const char e = i + 1 < end ? p[i + 1] : '\0';
-      switch (e) {
-        case 'n': c = '\n'; break;
-        case 'c': c = ':'; break;
-        case '\\': c = '\\'; break;
-        case 'r':
-          if (version_ == Version::v1_2) {
-            c = '\r';
-            break;
-          }
-          [[fallthrough]];
-        default:
-          fail(errc::invalid_escape, i);
-          return false;
-      }
-      ++i;
+    if (p[i] != '\\') continue;
+    const char e = i + 1 < end ? p[i + 1] : '\0';
+    if (e != 'n' && e != 'c' && e != '\\' && (e != 'r' || version_ != Version::v1_2)) {
+      fail(errc::invalid_escape, i);
+      return false;
     }
-    scratch_.push_back(c);
+    ++i;
   }
-  offset = start;
-  length = scratch_.size() - start;
+  hasEscapes_ = true;
   return true;
 }
 
-void FrameParser::emit(const char* p, Handler& handler) {
-  for (const ScratchHeader& s : scratchHeaders_) {
-    views_[s.index] = {std::string_view(scratch_.data() + s.nameOffset, s.nameLength),
-                       std::string_view(scratch_.data() + s.valueOffset, s.valueLength)};
+// Decodes the headers into scratch_, just before the frame is handed out (step() checked every
+// escape). All of them: a frame with escapes is rare, and a plain copy costs less code than finding
+// which ones hold a backslash. Decoding only shrinks, so the header block's size is room enough:
+// scratch_ is sized once (a copy of the block, for its size) and does not move while views into it
+// are made.
+[[gnu::cold]] void FrameParser::unescapeHeaders(const char* p) {
+  scratch_.assign(p, bodyStart_);
+  char* out = scratch_.data();
+  for (std::size_t i = 0; i + 1 < lines_; ++i) {
+    for (std::string_view* s : {&views_[i].name, &views_[i].value}) {
+      char* const start = out;
+      for (std::size_t k = 0; k < s->size(); ++k) {
+        char c = (*s)[k];
+        if (c == '\\') {
+          c = (*s)[++k];
+          c = c == 'n' ? '\n' : c == 'c' ? ':' : c == 'r' ? '\r' : c;
+        }
+        *out++ = c;
+      }
+      *s = std::string_view(start, static_cast<std::size_t>(out - start));
+    }
   }
+}
+
+void FrameParser::emit(const char* p, Handler& handler) {
+  if (hasEscapes_) [[unlikely]] unescapeHeaders(p);
   const FrameView frame{command_, std::span<const HeaderView>(views_.data(), lines_ - 1),
                         std::string_view(p + bodyStart_, bodyLength_)};
   handler.onFrame(frame);
