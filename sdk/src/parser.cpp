@@ -1,5 +1,6 @@
 #include "stompwire/parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 // STOMPWIRE_PARSER_SCALAR forces the portable path natively, so that tests can cover what wasm runs.
@@ -333,10 +334,10 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
       scan = eol + 1;
     }
 
-    HeaderView* views = views_.data();
+    HeaderView* views = views_.get();
     HeaderView* out = views + (lines - 1);  // the next header's place
     // Up to here headers fit views_ and the limit; at it, grow views_ or fail.
-    HeaderView* easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
+    HeaderView* easyEnd = views + (viewsSize_ < limits_.maxHeaders ? viewsSize_ : limits_.maxHeaders);
     for (;;) {
       std::size_t eol = npos;
 #if defined(STOMPWIRE_PARSER_SSE2)
@@ -391,10 +392,13 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
           fail(errc::too_many_headers, scan);
           return Step::error;
         }
-        views_.resize(index < 8 ? 16 : 2 * index);
-        views = views_.data();
+        viewsSize_ = index < 8 ? 16 : 2 * index;
+        std::unique_ptr<HeaderView[]> grown(new HeaderView[viewsSize_]);
+        std::copy(views, views + index, grown.get());
+        views_ = std::move(grown);
+        views = views_.get();
         out = views + index;
-        easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
+        easyEnd = views + (viewsSize_ < limits_.maxHeaders ? viewsSize_ : limits_.maxHeaders);
       }
 #if !defined(STOMPWIRE_PARSER_SSE2)
       // (the masks found these with the LF)
@@ -524,7 +528,7 @@ bool FrameParser::parseContentLength(std::string_view value, std::size_t lineSta
 
 void FrameParser::emit(const char* p, Handler& handler) {
   if (hasEscapes_) [[unlikely]] unescapeHeaders(p);
-  const FrameView frame{command_, std::span<const HeaderView>(views_.data(), lines_ - 1),
+  const FrameView frame{command_, std::span<const HeaderView>(views_.get(), lines_ - 1),
                         std::string_view(p + bodyStart_, bodyLength_)};
   handler.onFrame(frame);
 }

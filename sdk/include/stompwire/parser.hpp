@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -113,7 +114,10 @@ class FrameParser {
   // kept in frameBase_); when the frame resumes in another window (buf_), they are moved along.
   std::uintptr_t frameBase_ = 0;
   std::string_view command_;
-  std::vector<HeaderView> views_;  // never shrinks: its size is a high-water mark, not the count
+  // Never shrinks: viewsSize_ is a high-water mark, not the count. An array, not a vector: growing
+  // it is all the parser needs, in a fraction of vector::resize's code (size counts in wasm).
+  std::unique_ptr<HeaderView[]> views_;
+  std::size_t viewsSize_ = 0;
   std::string scratch_;  // the decoded escaped headers of the frame being emitted
 };
 
