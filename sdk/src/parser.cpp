@@ -126,11 +126,11 @@ void FrameParser::fail(errc e, std::size_t offsetInWindow) {
 
 std::error_code FrameParser::feed(std::string_view data, Handler& handler) {
   if (error_) return error_;
-  std::size_t pos = 0;
-
-  if (!buf_.empty()) {
-    // Finish the frame that spans chunks in buf_, copying only as much of `data` as it can use.
-    const std::size_t held = buf_.size();
+  // While a frame spans chunks, buf_ holds its first `held` bytes; step() parses buf_ first, then the
+  // rest of `data`. One loop for both windows, so that each outcome of step() is handled once.
+  std::size_t held = buf_.size();
+  if (held) {
+    // Finish the frame in buf_, copying only as much of `data` as it can use.
     std::size_t take = data.size();
     if (phase_ == Phase::body) {
       if (hasContentLength_) {
@@ -141,54 +141,45 @@ std::error_code FrameParser::feed(std::string_view data, Handler& handler) {
       }
     }
     buf_.append(data.data(), take);
-    std::size_t used = 0;
-    Step result = step(buf_.data(), buf_.size(), used);
-    if (result == Step::needMore && take < data.size()) {
-      // Not expected (a bounded take completes the frame or fails), but never drop input.
-      buf_.append(data.data() + take, data.size() - take);
-      result = step(buf_.data(), buf_.size(), used);
-    }
-    switch (result) {
-      case Step::needMore:
-        return {};
-      case Step::error:
-        return error_;
-      case Step::heartbeat:
-        consumed_ += used;
-        handler.onHeartbeat();
-        break;
-      case Step::frame:
-        consumed_ += used;
-        emit(buf_.data(), handler);
-        resetFrame();
-        break;
-    }
-    // Completion needed bytes from `data`, so used > held.
-    pos = used - held;
-    buf_.clear();
   }
-
-  while (pos < data.size()) {
-    const char* p = data.data() + pos;
-    const std::size_t n = data.size() - pos;
+  const char* p = held ? buf_.data() : data.data();
+  std::size_t n = held ? buf_.size() : data.size();
+  while (n != 0) {
     std::size_t used = 0;
     switch (step(p, n, used)) {
       case Step::needMore:
+        if (held) {
+          const std::size_t taken = buf_.size() - held;
+          if (taken == data.size()) return {};
+          // Not expected (a bounded take completes the frame or fails), but never drop input.
+          buf_.append(data.data() + taken, data.size() - taken);
+          p = buf_.data();
+          n = buf_.size();
+          continue;
+        }
         buf_.assign(p, n);
         return {};
       case Step::error:
         return error_;
       case Step::heartbeat:
         consumed_ += used;
-        pos += used;
         handler.onHeartbeat();
         break;
       case Step::frame:
         consumed_ += used;
-        pos += used;
         emit(p, handler);
         resetFrame();
         break;
+    }
+    if (held) {
+      // Completion needed bytes from `data`, so used > held: go on after them, in `data`.
+      p = data.data() + (used - held);
+      n = data.size() - (used - held);
+      held = 0;
+      buf_.clear();
+    } else {
+      p += used;
+      n -= used;
     }
   }
   return {};
