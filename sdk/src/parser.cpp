@@ -1,19 +1,12 @@
 #include "stompwire/parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 // STOMPWIRE_PARSER_SCALAR forces the portable path natively, so that tests can cover what wasm runs.
 #if defined(__SSE2__) && !defined(STOMPWIRE_PARSER_SCALAR)
 #define STOMPWIRE_PARSER_SSE2 1
 #include <emmintrin.h>
-#endif
-
-// The full line search (the header loop inlines its common case) is inlined natively, for speed,
-// and kept out of line elsewhere: on wasm, size counts.
-#if defined(STOMPWIRE_PARSER_SSE2)
-#define STOMPWIRE_PARSER_SEARCH_INLINING __attribute__((always_inline))
-#else
-#define STOMPWIRE_PARSER_SEARCH_INLINING __attribute__((noinline))
 #endif
 
 namespace stompwire {
@@ -30,6 +23,7 @@ const char* findByte(const char* p, std::size_t n, int byte) noexcept {
   return n == 0 ? nullptr : static_cast<const char*>(std::memchr(p, byte, n));
 }
 
+#if defined(STOMPWIRE_PARSER_SSE2)
 // Through unsigned: a zero extension is free, a sign extension is not.
 std::size_t lowestBit(std::uint64_t m) noexcept {
   return static_cast<std::size_t>(static_cast<unsigned>(__builtin_ctzll(m)));
@@ -40,7 +34,6 @@ struct Masks {
   std::uint64_t lf, colon, backslash;
 };
 
-#if defined(STOMPWIRE_PARSER_SSE2)
 [[gnu::always_inline]] inline Masks classify(const char* s) noexcept {
   const __m128i lf = _mm_set1_epi8('\n'), colon = _mm_set1_epi8(':'), bs = _mm_set1_epi8('\\');
   const auto bits = [](__m128i v, __m128i needle, int shift) {
@@ -69,31 +62,6 @@ std::size_t firstNonCommandChar16(const char* p, std::size_t limit) noexcept {
   const unsigned bad = ~upper & ((1u << limit) - 1);
   return bad ? static_cast<std::size_t>(__builtin_ctz(bad)) : npos;
 }
-#else
-// SWAR, eight bytes at a time (wasm without SIMD, other targets): the high bit of every byte of x
-// equal to `byte`, exactly (no false positives from borrows), gathered into 8 bits.
-inline unsigned byteEquals(std::uint64_t x, std::uint64_t byte) noexcept {
-  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
-  x ^= byte * 0x0101010101010101ULL;
-  const std::uint64_t zero = ~(((x & low7) + low7) | x | low7);
-  return static_cast<unsigned>(((zero >> 7) * 0x0102040810204080ULL) >> 56);
-}
-
-inline Masks classify(const char* s) noexcept {
-  Masks m{0, 0, 0};
-  for (int k = 0; k < 8; ++k) {
-    std::uint64_t x;
-    std::memcpy(&x, s + 8 * k, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
-    m.lf |= static_cast<std::uint64_t>(byteEquals(x, '\n')) << (8 * k);
-    m.colon |= static_cast<std::uint64_t>(byteEquals(x, ':')) << (8 * k);
-    m.backslash |= static_cast<std::uint64_t>(byteEquals(x, '\\')) << (8 * k);
-  }
-  return m;
-}
-#endif
 
 // The last block of a window goes through a zeroed copy: never read past the input (a NUL matches
 // nothing).
@@ -102,6 +70,7 @@ Masks classifyTail(const char* s, std::size_t n) noexcept {
   std::memcpy(tail, s, n);
   return classify(tail);
 }
+#endif
 
 // The command is a short run of A-Z, checked up to `limit` (its LF, or as far as the line may reach
 // in the input at hand), so that garbage is refused before its EOL arrives. A CR may stand last: it
@@ -146,9 +115,8 @@ void FrameParser::resetFrame() noexcept {
   bodyStart_ = 0;
   bodyLength_ = 0;
   hasContentLength_ = false;
+  hasEscapes_ = false;
   command_ = {};
-  scratchHeaders_.clear();
-  scratch_.clear();
 }
 
 void FrameParser::fail(errc e, std::size_t offsetInWindow) {
@@ -158,11 +126,11 @@ void FrameParser::fail(errc e, std::size_t offsetInWindow) {
 
 std::error_code FrameParser::feed(std::string_view data, Handler& handler) {
   if (error_) return error_;
-  std::size_t pos = 0;
-
-  if (!buf_.empty()) {
-    // Finish the frame that spans chunks in buf_, copying only as much of `data` as it can use.
-    const std::size_t held = buf_.size();
+  // While a frame spans chunks, buf_ holds its first `held` bytes; step() parses buf_ first, then the
+  // rest of `data`. One loop for both windows, so that each outcome of step() is handled once.
+  std::size_t held = buf_.size();
+  if (held) {
+    // Finish the frame in buf_, copying only as much of `data` as it can use.
     std::size_t take = data.size();
     if (phase_ == Phase::body) {
       if (hasContentLength_) {
@@ -173,62 +141,52 @@ std::error_code FrameParser::feed(std::string_view data, Handler& handler) {
       }
     }
     buf_.append(data.data(), take);
-    std::size_t used = 0;
-    Step result = step(buf_.data(), buf_.size(), used);
-    if (result == Step::needMore && take < data.size()) {
-      // Not expected (a bounded take completes the frame or fails), but never drop input.
-      buf_.append(data.data() + take, data.size() - take);
-      result = step(buf_.data(), buf_.size(), used);
-    }
-    switch (result) {
-      case Step::needMore:
-        return {};
-      case Step::error:
-        return error_;
-      case Step::heartbeat:
-        consumed_ += used;
-        handler.onHeartbeat();
-        break;
-      case Step::frame:
-        consumed_ += used;
-        emit(buf_.data(), handler);
-        resetFrame();
-        break;
-    }
-    // Completion needed bytes from `data`, so used > held.
-    pos = used - held;
-    buf_.clear();
   }
-
-  while (pos < data.size()) {
-    const char* p = data.data() + pos;
-    const std::size_t n = data.size() - pos;
+  const char* p = held ? buf_.data() : data.data();
+  std::size_t n = held ? buf_.size() : data.size();
+  while (n != 0) {
     std::size_t used = 0;
     switch (step(p, n, used)) {
       case Step::needMore:
+        if (held) {
+          const std::size_t taken = buf_.size() - held;
+          if (taken == data.size()) return {};
+          // Not expected (a bounded take completes the frame or fails), but never drop input.
+          buf_.append(data.data() + taken, data.size() - taken);
+          p = buf_.data();
+          n = buf_.size();
+          continue;
+        }
         buf_.assign(p, n);
         return {};
       case Step::error:
         return error_;
       case Step::heartbeat:
         consumed_ += used;
-        pos += used;
         handler.onHeartbeat();
         break;
       case Step::frame:
         consumed_ += used;
-        pos += used;
         emit(p, handler);
         resetFrame();
         break;
+    }
+    if (held) {
+      // Completion needed bytes from `data`, so used > held: go on after them, in `data`.
+      p = data.data() + (used - held);
+      n = data.size() - (used - held);
+      held = 0;
+      buf_.clear();
+    } else {
+      p += used;
+      n -= used;
     }
   }
   return {};
 }
 
 // The frame resumes in another window (the caller's chunk, then buf_, which may move as it grows):
-// move what was decoded along with it. Integer arithmetic: the old window may be gone. Entries that
-// belong to scratch_ are overwritten by emit().
+// move what was decoded along with it. Integer arithmetic: the old window may be gone.
 void FrameParser::rebase(const char* p) noexcept {
   const std::uintptr_t now = reinterpret_cast<std::uintptr_t>(p);
   const auto move = [&](std::string_view s) {
@@ -287,16 +245,23 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
   }
 
   if (phase_ == Phase::headers) {
-    // One pass over the header block, 64 bytes at a time, yields bitmasks of its LFs, colons and
-    // backslashes; each line is then a few bit operations. The blocks lie at fixed offsets, so the
-    // loads do not wait for the previous line's end to be found. The loop keeps its state in locals
-    // and calls out only for what is rare (escapes, content-length, growing views_), so that the
-    // compiler keeps it in registers.
     std::size_t scan = scan_;
     std::size_t lines = lines_;
     const std::size_t maxLine = limits_.maxHeaderLine;
     const std::size_t frameCap = limits_.maxFrameSize + 1;
     const std::size_t windowCap = n < frameCap ? n : frameCap;
+
+    // findLine(searchEnd): the LF that ends the line starting at `scan`, if it stands before
+    // searchEnd (else npos). A header line's first colon (or npos) and whether it holds a backslash
+    // come with it from the SSE2 masks, and from two scans of the whole line without them.
+    std::size_t colon = npos;
+    bool backslash = false;
+#if defined(STOMPWIRE_PARSER_SSE2)
+    // One pass over the header block, 64 bytes at a time, yields bitmasks of its LFs, colons and
+    // backslashes; each line is then a few bit operations. The blocks lie at fixed offsets, so the
+    // loads do not wait for the previous line's end to be found. The loop keeps its state in locals
+    // and calls out only for what is rare (escapes, content-length, growing views_), so that the
+    // compiler keeps it in registers.
     std::size_t base = scan;  // the block's first byte
     // Headers are usually 100-300 bytes: ask for the next cache lines now, so that their misses
     // overlap instead of coming one after the other as the lines are reached.
@@ -306,12 +271,7 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
     }
     Masks m = n - base >= 64 ? classify(p + base) : classifyTail(p + base, n - base);
     std::uint64_t keep = ~std::uint64_t{0};  // the block's bits at or after `scan`
-
-    // The LF that ends the line starting at `scan`, if it stands before searchEnd (else npos), with
-    // the line's first colon (or npos) and whether it holds a backslash.
-    std::size_t colon = npos;
-    bool backslash = false;
-    const auto findLine = [&](std::size_t searchEnd) STOMPWIRE_PARSER_SEARCH_INLINING -> std::size_t {
+    const auto findLine = [&](std::size_t searchEnd) __attribute__((always_inline)) -> std::size_t {
       colon = npos;
       backslash = false;
       for (;;) {
@@ -331,6 +291,15 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
         keep = ~std::uint64_t{0};
       }
     };
+#else
+    // Without SIMD (wasm), bitmasks built 8 bytes at a time cost more code than they save time:
+    // memchr (8 bytes per step) finds the LF, and a header line's colon and backslash once the line
+    // is whole (below). On wasm: 0.8 KB smaller, and bench/wasm a little faster.
+    const auto findLine = [&](std::size_t searchEnd) -> std::size_t {
+      const char* lf = findByte(p + scan, searchEnd - scan, '\n');
+      return lf ? static_cast<std::size_t>(lf - p) : npos;
+    };
+#endif
 
     if (lines == 0) {
       // A line may hold maxLine bytes + CR + LF, and the frame maxFrameSize bytes.
@@ -356,11 +325,10 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
       scan = eol + 1;
     }
 
-    const bool escaped = escaped_;
-    HeaderView* views = views_.data();
+    HeaderView* views = views_.get();
     HeaderView* out = views + (lines - 1);  // the next header's place
     // Up to here headers fit views_ and the limit; at it, grow views_ or fail.
-    HeaderView* easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
+    HeaderView* easyEnd = views + (viewsSize_ < limits_.maxHeaders ? viewsSize_ : limits_.maxHeaders);
     for (;;) {
       std::size_t eol = npos;
 #if defined(STOMPWIRE_PARSER_SSE2)
@@ -415,25 +383,33 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
           fail(errc::too_many_headers, scan);
           return Step::error;
         }
-        views_.resize(index < 8 ? 16 : 2 * index);
-        views = views_.data();
+        viewsSize_ = index < 8 ? 16 : 2 * index;
+        std::unique_ptr<HeaderView[]> grown(new HeaderView[viewsSize_]);
+        std::copy(views, views + index, grown.get());
+        views_ = std::move(grown);
+        views = views_.get();
         out = views + index;
-        easyEnd = views + (views_.size() < limits_.maxHeaders ? views_.size() : limits_.maxHeaders);
+        easyEnd = views + (viewsSize_ < limits_.maxHeaders ? viewsSize_ : limits_.maxHeaders);
       }
+#if !defined(STOMPWIRE_PARSER_SSE2)
+      // (the masks found these with the LF)
+      const char* c = findByte(p + scan, eol - scan, ':');
+      colon = c ? static_cast<std::size_t>(c - p) : npos;
+      backslash = findByte(p + scan, eol - scan, '\\') != nullptr;
+#endif
       if (colon == npos || colon == scan) [[unlikely]] {
         fail(errc::malformed_header, scan);
         return Step::error;
       }
-      if (backslash && escaped) [[unlikely]] {
-        lines_ = static_cast<std::size_t>(out - views) + 1;
-        if (!decodeEscaped(p, scan, lineEnd, colon, lines_ - 1)) return Step::error;
-      } else {
-        const std::string_view value(p + colon + 1, lineEnd - colon - 1);
-        *out = {std::string_view(p + scan, colon - scan), value};
-        if (colon - scan == 14 && !hasContentLength_ && isContentLength(out->name) &&
-            !parseContentLength(value, scan)) {
-          return Step::error;
-        }
+      // An escaped line is only checked here and decoded by emit(); its raw text serves for
+      // content-length, with the same outcome: an escaped name is never "content-length", and a
+      // value's escape fails the digit test at the same place as the byte it decodes to.
+      if (backslash && !checkEscapes(p, scan, lineEnd)) [[unlikely]] return Step::error;
+      const std::string_view value(p + colon + 1, lineEnd - colon - 1);
+      *out = {std::string_view(p + scan, colon - scan), value};
+      if (colon - scan == 14 && !hasContentLength_ && isContentLength(out->name) &&
+          !parseContentLength(value, scan)) {
+        return Step::error;
       }
       ++out;
       scan = eol + 1;
@@ -474,21 +450,6 @@ FrameParser::Step FrameParser::step(const char* p, std::size_t n, std::size_t& u
   return Step::frame;
 }
 
-// A header line [begin, end) with a backslash, in a frame whose headers are escaped: decoded into
-// scratch_ and pointed at by views_[index] when the frame is emitted.
-bool FrameParser::decodeEscaped(const char* p, std::size_t begin, std::size_t end, std::size_t colon,
-                                std::size_t index) {
-  ScratchHeader s{index, 0, 0, 0, 0};
-  if (!unescape(p, begin, colon, s.nameOffset, s.nameLength) ||
-      !unescape(p, colon + 1, end, s.valueOffset, s.valueLength)) {
-    return false;
-  }
-  scratchHeaders_.push_back(s);
-  if (hasContentLength_ || !isContentLength(std::string_view(scratch_.data() + s.nameOffset, s.nameLength)))
-    return true;
-  return parseContentLength(std::string_view(scratch_.data() + s.valueOffset, s.valueLength), begin);
-}
-
 // The first content-length header decides the body's length (a repeated header: the first wins).
 bool FrameParser::parseContentLength(std::string_view value, std::size_t lineStart) {
   if (value.empty()) {
@@ -514,42 +475,51 @@ bool FrameParser::parseContentLength(std::string_view value, std::size_t lineSta
   return true;
 }
 
-bool FrameParser::unescape(const char* p, std::size_t begin, std::size_t end, std::size_t& offset,
-                           std::size_t& length) {
-  const std::size_t start = scratch_.size();
+// The escapes of a header line [begin, end) with a backslash, in a frame whose headers are escaped:
+// "\\" followed by n, c, \\ or (1.2) r. A backslash at the end of the line, or before its colon,
+// escapes nothing and is refused too.
+[[gnu::cold]] bool FrameParser::checkEscapes(const char* p, std::size_t begin, std::size_t end) {
+  if (!escaped_) return true;
   for (std::size_t i = begin; i < end; ++i) {
-    char c = p[i];
-    if (c == '\\') {
-      const char e = i + 1 < end ? p[i + 1] : '\0';
-      switch (e) {
-        case 'n': c = '\n'; break;
-        case 'c': c = ':'; break;
-        case '\\': c = '\\'; break;
-        case 'r':
-          if (version_ == Version::v1_2) {
-            c = '\r';
-            break;
-          }
-          [[fallthrough]];
-        default:
-          fail(errc::invalid_escape, i);
-          return false;
-      }
-      ++i;
+    if (p[i] != '\\') continue;
+    const char e = i + 1 < end ? p[i + 1] : '\0';
+    if (e != 'n' && e != 'c' && e != '\\' && (e != 'r' || version_ != Version::v1_2)) {
+      fail(errc::invalid_escape, i);
+      return false;
     }
-    scratch_.push_back(c);
+    ++i;
   }
-  offset = start;
-  length = scratch_.size() - start;
+  hasEscapes_ = true;
   return true;
 }
 
-void FrameParser::emit(const char* p, Handler& handler) {
-  for (const ScratchHeader& s : scratchHeaders_) {
-    views_[s.index] = {std::string_view(scratch_.data() + s.nameOffset, s.nameLength),
-                       std::string_view(scratch_.data() + s.valueOffset, s.valueLength)};
+// Decodes the headers into scratch_, just before the frame is handed out (step() checked every
+// escape). All of them: a frame with escapes is rare, and a plain copy costs less code than finding
+// which ones hold a backslash. Decoding only shrinks, so the header block's size is room enough:
+// scratch_ is sized once (a copy of the block, for its size) and does not move while views into it
+// are made.
+[[gnu::cold]] void FrameParser::unescapeHeaders(const char* p) {
+  scratch_.assign(p, bodyStart_);
+  char* out = scratch_.data();
+  for (std::size_t i = 0; i + 1 < lines_; ++i) {
+    for (std::string_view* s : {&views_[i].name, &views_[i].value}) {
+      char* const start = out;
+      for (std::size_t k = 0; k < s->size(); ++k) {
+        char c = (*s)[k];
+        if (c == '\\') {
+          c = (*s)[++k];
+          c = c == 'n' ? '\n' : c == 'c' ? ':' : c == 'r' ? '\r' : c;
+        }
+        *out++ = c;
+      }
+      *s = std::string_view(start, static_cast<std::size_t>(out - start));
+    }
   }
-  const FrameView frame{command_, std::span<const HeaderView>(views_.data(), lines_ - 1),
+}
+
+void FrameParser::emit(const char* p, Handler& handler) {
+  if (hasEscapes_) [[unlikely]] unescapeHeaders(p);
+  const FrameView frame{command_, std::span<const HeaderView>(views_.get(), lines_ - 1),
                         std::string_view(p + bodyStart_, bodyLength_)};
   handler.onFrame(frame);
 }

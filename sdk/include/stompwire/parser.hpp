@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -80,18 +81,11 @@ class FrameParser {
   enum class Phase : std::uint8_t { idle, headers, body };
   enum class Step : std::uint8_t { needMore, heartbeat, frame, error };
 
-  // A header unescaped into scratch_: views_[index] is pointed at it when the frame is emitted,
-  // because scratch_ may move while it grows.
-  struct ScratchHeader {
-    std::size_t index;
-    std::size_t nameOffset, nameLength, valueOffset, valueLength;
-  };
-
   Step step(const char* p, std::size_t n, std::size_t& consumed);
   Step endOfLine(std::size_t n, std::size_t scan, std::size_t lines, std::size_t lineCap);
-  bool decodeEscaped(const char* p, std::size_t begin, std::size_t end, std::size_t colon, std::size_t index);
   bool parseContentLength(std::string_view value, std::size_t lineStart);
-  bool unescape(const char* p, std::size_t begin, std::size_t end, std::size_t& offset, std::size_t& length);
+  bool checkEscapes(const char* p, std::size_t begin, std::size_t end);
+  void unescapeHeaders(const char* p);
   void rebase(const char* p) noexcept;
   void emit(const char* p, Handler& handler);
   void fail(errc e, std::size_t offsetInWindow);
@@ -114,14 +108,17 @@ class FrameParser {
   std::size_t bodyLength_ = 0;
   bool hasContentLength_ = false;
   bool escaped_ = false;       // header escaping applies to this frame
+  bool hasEscapes_ = false;    // and one of its header lines holds an escape: emit() decodes them
 
   // The decoded command and headers point into the window the frame was decoded from (its address
   // kept in frameBase_); when the frame resumes in another window (buf_), they are moved along.
   std::uintptr_t frameBase_ = 0;
   std::string_view command_;
-  std::vector<HeaderView> views_;  // never shrinks: its size is a high-water mark, not the count
-  std::vector<ScratchHeader> scratchHeaders_;
-  std::string scratch_;
+  // Never shrinks: viewsSize_ is a high-water mark, not the count. An array, not a vector: growing
+  // it is all the parser needs, in a fraction of vector::resize's code (size counts in wasm).
+  std::unique_ptr<HeaderView[]> views_;
+  std::size_t viewsSize_ = 0;
+  std::string scratch_;  // the decoded escaped headers of the frame being emitted
 };
 
 }  // namespace stompwire
