@@ -485,7 +485,7 @@ SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* 
       scheduler, [] { return sw_random(); });
   if (!r.client) {
     lastError = code(r.error);
-    out = r.what;
+    out = std::move(r.what);  // moved, and sw_begin assigns a view: no string copy-assignment in the module
     return nullptr;
   }
   r.client->setEventHook(onEvent, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
@@ -573,7 +573,7 @@ SW_EXPORT("D") void sw_message_free(Message* m) { delete m; }
 SW_EXPORT("E") Transaction* sw_begin(Client* c, const unsigned char* args) {
   Args a{args};
   auto* tx = new Transaction(c->begin(std::string(a.str())));
-  out = tx->id();
+  out = std::string_view(tx->id());
   lastError = code(tx->error());
   return tx;
 }
