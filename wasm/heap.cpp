@@ -37,10 +37,11 @@ Block* freeLists[kClasses];
 unsigned char* top = &__heap_base;
 std::size_t inUse;
 
-// The class of a block of at least `total` bytes (a multiple of 8, >= 16), and that class's size.
+// The class of a block of at least `total` bytes (a multiple of 8, >= 8), and that class's size. 8 is
+// n = 0's block, a bare header in a class of its own (11; 16 is 15): still a distinct block.
 unsigned classOf(std::uint32_t total, std::uint32_t& size) {
   const std::uint32_t m = total - 1;
-  const unsigned k = 31 - static_cast<unsigned>(__builtin_clz(m));  // 2^k <= m < 2^(k+1), k >= 3
+  const unsigned k = 31 - static_cast<unsigned>(__builtin_clz(m));  // 2^k <= m < 2^(k+1), k >= 2
   const unsigned shift = k - 2;
   const std::uint32_t q = m >> shift;  // 4..7
   size = (q + 1) << shift;
@@ -50,7 +51,7 @@ unsigned classOf(std::uint32_t total, std::uint32_t& size) {
 void* allocate(std::size_t n) {
   if (n > 0x7fff0000u) return nullptr;
   std::uint32_t size;
-  const unsigned c = classOf(n > 8 ? static_cast<std::uint32_t>((n + 15) & ~std::size_t{7}) : 16u, size);
+  const unsigned c = classOf(static_cast<std::uint32_t>((n + 15) & ~std::size_t{7}), size);
   Block* b = freeLists[c];
   if (b) {
     freeLists[c] = b->next;
@@ -64,7 +65,7 @@ void* allocate(std::size_t n) {
     b->size = size;
   }
   b->cls = c;
-  inUse += b->size;
+  inUse += size;  // (a reused block of class c has this size too)
   return reinterpret_cast<unsigned char*>(b) + 8;
 }
 
