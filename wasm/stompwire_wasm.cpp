@@ -516,10 +516,11 @@ SW_EXPORT("v") void sw_set_connect_headers(Client* c, const unsigned char* args)
   c->setConnectHeaders(a.headers());
 }
 
+// -1 for none. Out of line: its three inlined copies cost 13 B gz more than the calls.
+[[gnu::noinline]] static double optMillis(const std::optional<Millis>& v) { return v ? static_cast<double>(v->count()) : -1.0; }
 SW_EXPORT("w") const double* sw_metrics(Client* c) {
   static double m[19];
   Metrics x = c->metrics();
-  auto opt = [](const std::optional<Millis>& v) { return v ? static_cast<double>(v->count()) : -1.0; };
   double values[19] = {static_cast<double>(x.state), static_cast<double>(x.attempts), static_cast<double>(x.reconnects),
                        static_cast<double>(x.connects), static_cast<double>(x.consecutiveFailures),
                        static_cast<double>(x.framesIn), static_cast<double>(x.framesOut),
@@ -527,7 +528,7 @@ SW_EXPORT("w") const double* sw_metrics(Client* c) {
                        static_cast<double>(x.heartbeatsIn), static_cast<double>(x.heartbeatsOut),
                        static_cast<double>(x.queueDepth), static_cast<double>(x.queueBytes),
                        static_cast<double>(x.pendingReceipts), static_cast<double>(x.subscriptions),
-                       opt(x.lastReceivedAt), opt(x.lastReceiptRtt), opt(x.nextAttemptAt),
+                       optMillis(x.lastReceivedAt), optMillis(x.lastReceiptRtt), optMillis(x.nextAttemptAt),
                        static_cast<double>(code(x.lastError))};
   std::memcpy(m, values, sizeof m);
   return m;
