@@ -99,6 +99,9 @@ void describe(const FrameView& f, bool binary) {
                static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
 }
 
+// Out of line: Forward and onEvent both describe messages.
+[[gnu::noinline]] void describeMessage(const Message& m) { describe(m.view(), m.isBinary()); }
+
 void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, false); }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,7 +316,7 @@ struct Forward {
   void operator()(const Message& m) const {
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
     Message* handle = m.ackable() ? new Message(m) : nullptr;
-    describe(m.view(), m.isBinary());
+    describeMessage(m);
     sw_message(key, word, handle);
   }
 };
@@ -348,7 +351,7 @@ void onEvent(void* context, ClientEvent event, const void* data) {
     }
     case ClientEvent::unhandledMessage: {
       const auto& m = *static_cast<const Message*>(data);
-      describe(m.view(), m.isBinary());
+      describeMessage(m);
       break;
     }
   }
