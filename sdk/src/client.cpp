@@ -445,6 +445,7 @@ class ClientImpl final : public Counted {
   void onConnected(const FrameView& frame);
   void handleFailure(std::error_code ec);
   void finishDeactivate(std::error_code reason);
+  [[gnu::noinline]] void stop();
   void retireConnection(int code, std::string_view reason);
   void armTick();
   void cancelTimer(TimerId& id) {
@@ -717,7 +718,7 @@ void ClientImpl::startAttempt() {
   ++epoch_;
   ++attempts_;
   transportError_ = {};
-  cancelTimer(reconnectTimer_);
+  // (No reconnect timer to cancel: it just fired, or the client was inactive or failed.)
   setState(ClientState::connecting);
   const std::uint64_t epoch = epoch_;
   if (options_.connectionTimeout.count() > 0) {
@@ -768,6 +769,7 @@ void ClientImpl::openTransport() {
 
 void ClientImpl::retireConnection(int code, std::string_view reason) {
   ++epoch_;
+  cancelTimer(reconnectTimer_);  // (none runs while there is a connection: for stop())
   cancelTimer(connectTimer_);
   cancelTimer(tickTimer_);
   cancelTimer(disconnectTimer_);
@@ -839,11 +841,15 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
   deliver();
 }
 
-void ClientImpl::finishDeactivate(std::error_code reason) {
-  const bool hadSession = state_ == ClientState::connected || state_ == ClientState::deactivating;
-  cancelTimer(reconnectTimer_);
+// What deactivating and shutting down share: no connection, no timer, every publish failed.
+void ClientImpl::stop() {
   retireConnection(kCloseNormal, ""sv);
   failAllPublishes(errc::deactivated);
+}
+
+void ClientImpl::finishDeactivate(std::error_code reason) {
+  const bool hadSession = state_ == ClientState::connected || state_ == ClientState::deactivating;
+  stop();
   failures_ = 0;
   if (hadSession) enqueue(NoteKind::disconnect, reason);
   setState(ClientState::inactive, reason);
@@ -857,11 +863,9 @@ void ClientImpl::shutdown() {
   // entry points they lead to need no destroyed_ check), the connection is retired below and every
   // timer is cancelled.
   link_->client = nullptr;
-  cancelTimer(reconnectTimer_);
-  retireConnection(kCloseNormal, ""sv);
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
-  failAllPublishes(errc::deactivated);
+  stop();
   dropAll(subs_);
   dropAll(listeners_);
   deleteAll<Note>(notes_);
