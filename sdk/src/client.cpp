@@ -340,8 +340,9 @@ class ClientImpl final : public Counted {
     return findIn<Sub>(subs_, [&](const Sub& s) { return s.id == id; });
   }
   bool hasSubscription(const std::string& id) const { return findSub(id); }
-  PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
-  std::error_code submit(PublishState& st, PublishParams&& params, const std::string& transaction);
+  // `transaction`: the id of the transaction it belongs to, or none (no empty std::string made per call).
+  PublishHandle publish(PublishParams&& params, const std::string* transaction = nullptr);
+  std::error_code submit(PublishState& st, PublishParams&& params, const std::string* transaction);
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
   Transaction begin(std::string&& id);
@@ -407,13 +408,13 @@ class ClientImpl final : public Counted {
  private:
   struct Outgoing : Link {
     // (The state by reference: the member is the one reference taken, no temporary Ref to copy.)
-    Outgoing(PublishParams&& p, PublishState& st, std::size_t n, const std::string& tx)
-        : params(std::move(p)), state(&st), bytes(n), transaction(tx) {}
+    Outgoing(PublishParams&& p, PublishState& st, std::size_t n, bool tx)
+        : params(std::move(p)), state(&st), bytes(n), transactional(tx) {}
     PublishParams params;
     Ref<PublishState> state;
     std::size_t bytes = 0;
     TimerId timer = 0;
-    std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
+    bool transactional = false;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
   static Note* newNote(NoteKind kind) {
@@ -452,7 +453,7 @@ class ClientImpl final : public Counted {
     if (id) sched_.cancel(id);
     id = 0;
   }
-  std::error_code sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction);
+  std::error_code sendPublish(PublishState& st, const PublishParams& p, const std::string* transaction);
   // Done with `o`: its receipt timer cancelled, its state completed, removed from `list` and deleted.
   void finish(List& list, Outgoing& o, std::error_code ec) {
     cancelTimer(o.timer);
@@ -793,7 +794,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    if (!o.transaction.empty()) finish(pending_, o, errc::connection_closed);
+    if (o.transactional) finish(pending_, o, errc::connection_closed);
   });
   if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
   ++failures_;
@@ -1035,7 +1036,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   pending_.splice(queue_);
   queueBytes_ = 0;
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    auto ec = sendPublish(*o.state, o.params, o.transaction);
+    auto ec = sendPublish(*o.state, o.params, nullptr);  // (none is transactional: handleFailure finished those)
     if (ec || !o.params.receipt) finish(pending_, o, ec);  // (no timer without a receipt)
   });
   enqueueFrame(NoteKind::connect, frame);
@@ -1044,10 +1045,10 @@ void ClientImpl::onConnected(const FrameView& frame) {
 // ------------------------------------------------------------------------------------------------
 // Publish, receipts
 
-std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction) {
+std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p, const std::string* transaction) {
   HeaderView trailing[2];
   std::size_t n = 0;
-  if (!transaction.empty()) trailing[n++] = {"transaction"sv, transaction};
+  if (transaction) trailing[n++] = {"transaction"sv, *transaction};
   if (p.receipt) trailing[n++] = {"receipt"sv, st.receiptId};
   auto ec = live().send(p.destination, p.body, p.headers,
                         {.binary = p.binary, .contentLength = !p.skipContentLengthHeader},
@@ -1092,7 +1093,7 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
   finish(*list, *o, errc::receipt_timeout);
 }
 
-PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
+PublishHandle ClientImpl::publish(PublishParams&& params, const std::string* transaction) {
   Ref<ClientImpl> self(this);
   Ref<PublishState> st(new PublishState);
   if (auto ec = submit(*st, std::move(params), transaction)) {
@@ -1102,7 +1103,7 @@ PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& tra
   return PublishHandle(std::move(st));
 }
 
-std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, const std::string& transaction) {
+std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, const std::string* transaction) {
   if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
     st.receipt = ++receiptSeq_;
@@ -1117,7 +1118,7 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
       st.status = PublishStatus::completed;
       return {};
     }
-  } else if (!transaction.empty()) {
+  } else if (transaction) {
     // Transactional sends are never queued: the transaction lives and dies with the connection.
     return errc::connection_closed;
   } else if (state_ == ClientState::deactivating) {
@@ -1130,7 +1131,7 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
   }
 
   // Kept until confirmed (pending_, re-sent after a reconnect) or sent (queue_).
-  auto* o = new Outgoing(std::move(params), st, bytes, transaction);
+  auto* o = new Outgoing(std::move(params), st, bytes, transaction != nullptr);
   if (o->params.receipt && options_.receiptTimeout.count() > 0) {
     arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st.receipt);
   }
@@ -1403,7 +1404,7 @@ PublishHandle Transaction::publish(PublishParams&& params) {
   detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
   const std::error_code ec = c ? c->checkTransaction(*this) : errc::invalid_state;
   if (ec) return PublishHandle::failed(ec);
-  return c->publish(std::move(params), id_);
+  return c->publish(std::move(params), &id_);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
   return detail::ClientImpl::settle(message, true, this, headers);
