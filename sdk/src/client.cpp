@@ -446,7 +446,11 @@ class ClientImpl final : public Counted {
   void onConnected(const FrameView& frame);
   void handleFailure(std::error_code ec);
   void finishDeactivate(std::error_code reason);
-  [[gnu::noinline]] void stop();
+  void stop();
+  // Connected for resetAfter: the failure count starts over when this connection ends.
+  bool stable() const {
+    return state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter;
+  }
   void retireConnection(int code, std::string_view reason);
   void armTick();
   void cancelTimer(TimerId& id) {
@@ -682,8 +686,7 @@ Metrics ClientImpl::metrics() const {
   m.connects = connects_;
   m.consecutiveFailures = failures_;
   // The count resets when a stable connection ends; report it as reset as soon as it is stable.
-  if (state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter)
-    m.consecutiveFailures = 0;
+  if (stable()) m.consecutiveFailures = 0;
   SessionCounters c = totals_;
   if (session_) addCounters(c, session_->counters());
   m.framesIn = c.framesIn;
@@ -796,7 +799,7 @@ void ClientImpl::handleFailure(std::error_code ec) {
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
     if (o.transactional) finish(pending_, o, errc::connection_closed);
   });
-  if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
+  if (stable()) failures_ = 0;  // (the state is still the one the failure ended)
   ++failures_;
   if (wasConnected) enqueue(NoteKind::disconnect, ec);
   const auto& rc = options_.reconnect;
