@@ -773,7 +773,7 @@ void ClientImpl::openTransport() {
 
 void ClientImpl::retireConnection(int code, std::string_view reason) {
   ++epoch_;
-  cancelTimer(reconnectTimer_);  // (none runs while there is a connection: for stop())
+  cancelTimer(reconnectTimer_);  // (for stop(): one runs only while there is no connection)
   cancelTimer(connectTimer_);
   cancelTimer(tickTimer_);
   cancelTimer(disconnectTimer_);
