@@ -340,8 +340,9 @@ class ClientImpl final : public Counted {
     return findIn<Sub>(subs_, [&](const Sub& s) { return s.id == id; });
   }
   bool hasSubscription(const std::string& id) const { return findSub(id); }
-  PublishHandle publish(PublishParams&& params, const std::string& transaction = {});
-  std::error_code submit(PublishState& st, PublishParams&& params, const std::string& transaction);
+  // `transaction`: the id of the transaction it belongs to, or none (no empty std::string made per call).
+  PublishHandle publish(PublishParams&& params, const std::string* transaction = nullptr);
+  std::error_code submit(PublishState& st, PublishParams&& params, const std::string* transaction);
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
   Transaction begin(std::string&& id);
@@ -407,13 +408,13 @@ class ClientImpl final : public Counted {
  private:
   struct Outgoing : Link {
     // (The state by reference: the member is the one reference taken, no temporary Ref to copy.)
-    Outgoing(PublishParams&& p, PublishState& st, std::size_t n, const std::string& tx)
-        : params(std::move(p)), state(&st), bytes(n), transaction(tx) {}
+    Outgoing(PublishParams&& p, PublishState& st, std::size_t n, bool tx)
+        : params(std::move(p)), state(&st), bytes(n), transactional(tx) {}
     PublishParams params;
     Ref<PublishState> state;
     std::size_t bytes = 0;
     TimerId timer = 0;
-    std::string transaction;  // a transactional SEND is never re-sent: the broker aborted its transaction
+    bool transactional = false;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
   static Note* newNote(NoteKind kind) {
@@ -445,13 +446,18 @@ class ClientImpl final : public Counted {
   void onConnected(const FrameView& frame);
   void handleFailure(std::error_code ec);
   void finishDeactivate(std::error_code reason);
+  void stop();
+  // Connected for resetAfter: the failure count starts over when this connection ends.
+  bool stable() const {
+    return state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter;
+  }
   void retireConnection(int code, std::string_view reason);
   void armTick();
   void cancelTimer(TimerId& id) {
     if (id) sched_.cancel(id);
     id = 0;
   }
-  std::error_code sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction);
+  std::error_code sendPublish(PublishState& st, const PublishParams& p, const std::string* transaction);
   // Done with `o`: its receipt timer cancelled, its state completed, removed from `list` and deleted.
   void finish(List& list, Outgoing& o, std::error_code ec) {
     cancelTimer(o.timer);
@@ -680,8 +686,7 @@ Metrics ClientImpl::metrics() const {
   m.connects = connects_;
   m.consecutiveFailures = failures_;
   // The count resets when a stable connection ends; report it as reset as soon as it is stable.
-  if (state_ == ClientState::connected && now() - connectedAt_ >= options_.reconnect.resetAfter)
-    m.consecutiveFailures = 0;
+  if (stable()) m.consecutiveFailures = 0;
   SessionCounters c = totals_;
   if (session_) addCounters(c, session_->counters());
   m.framesIn = c.framesIn;
@@ -717,7 +722,7 @@ void ClientImpl::startAttempt() {
   ++epoch_;
   ++attempts_;
   transportError_ = {};
-  cancelTimer(reconnectTimer_);
+  // (No reconnect timer to cancel: it just fired, or the client was inactive or failed.)
   setState(ClientState::connecting);
   const std::uint64_t epoch = epoch_;
   if (options_.connectionTimeout.count() > 0) {
@@ -768,6 +773,7 @@ void ClientImpl::openTransport() {
 
 void ClientImpl::retireConnection(int code, std::string_view reason) {
   ++epoch_;
+  cancelTimer(reconnectTimer_);  // (for stop(): one runs only while there is no connection)
   cancelTimer(connectTimer_);
   cancelTimer(tickTimer_);
   cancelTimer(disconnectTimer_);
@@ -791,9 +797,9 @@ void ClientImpl::handleFailure(std::error_code ec) {
   retireConnection(kCloseFailure, reasonText(ec));
   lastError_ = ec;
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    if (!o.transaction.empty()) finish(pending_, o, errc::connection_closed);
+    if (o.transactional) finish(pending_, o, errc::connection_closed);
   });
-  if (wasConnected && now() - connectedAt_ >= options_.reconnect.resetAfter) failures_ = 0;
+  if (stable()) failures_ = 0;  // (the state is still the one the failure ended)
   ++failures_;
   if (wasConnected) enqueue(NoteKind::disconnect, ec);
   const auto& rc = options_.reconnect;
@@ -839,11 +845,15 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
   deliver();
 }
 
-void ClientImpl::finishDeactivate(std::error_code reason) {
-  const bool hadSession = state_ == ClientState::connected || state_ == ClientState::deactivating;
-  cancelTimer(reconnectTimer_);
+// What deactivating and shutting down share: no connection, no timer, every publish failed.
+void ClientImpl::stop() {
   retireConnection(kCloseNormal, ""sv);
   failAllPublishes(errc::deactivated);
+}
+
+void ClientImpl::finishDeactivate(std::error_code reason) {
+  const bool hadSession = state_ == ClientState::connected || state_ == ClientState::deactivating;
+  stop();
   failures_ = 0;
   if (hadSession) enqueue(NoteKind::disconnect, reason);
   setState(ClientState::inactive, reason);
@@ -857,11 +867,9 @@ void ClientImpl::shutdown() {
   // entry points they lead to need no destroyed_ check), the connection is retired below and every
   // timer is cancelled.
   link_->client = nullptr;
-  cancelTimer(reconnectTimer_);
-  retireConnection(kCloseNormal, ""sv);
   // Every unfinished publish is in queue_ or pending_: all of them are done (failed) from here on, so
   // onComplete runs a later callback at once; the ones registered already are dropped with notes_.
-  failAllPublishes(errc::deactivated);
+  stop();
   dropAll(subs_);
   dropAll(listeners_);
   deleteAll<Note>(notes_);
@@ -1031,7 +1039,7 @@ void ClientImpl::onConnected(const FrameView& frame) {
   pending_.splice(queue_);
   queueBytes_ = 0;
   forEach<Outgoing>(pending_, [&](Outgoing& o) {
-    auto ec = sendPublish(*o.state, o.params, o.transaction);
+    auto ec = sendPublish(*o.state, o.params, nullptr);  // (none is transactional: handleFailure finished those)
     if (ec || !o.params.receipt) finish(pending_, o, ec);  // (no timer without a receipt)
   });
   enqueueFrame(NoteKind::connect, frame);
@@ -1040,10 +1048,10 @@ void ClientImpl::onConnected(const FrameView& frame) {
 // ------------------------------------------------------------------------------------------------
 // Publish, receipts
 
-std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p, const std::string& transaction) {
+std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p, const std::string* transaction) {
   HeaderView trailing[2];
   std::size_t n = 0;
-  if (!transaction.empty()) trailing[n++] = {"transaction"sv, transaction};
+  if (transaction) trailing[n++] = {"transaction"sv, *transaction};
   if (p.receipt) trailing[n++] = {"receipt"sv, st.receiptId};
   auto ec = live().send(p.destination, p.body, p.headers,
                         {.binary = p.binary, .contentLength = !p.skipContentLengthHeader},
@@ -1088,7 +1096,7 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
   finish(*list, *o, errc::receipt_timeout);
 }
 
-PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& transaction) {
+PublishHandle ClientImpl::publish(PublishParams&& params, const std::string* transaction) {
   Ref<ClientImpl> self(this);
   Ref<PublishState> st(new PublishState);
   if (auto ec = submit(*st, std::move(params), transaction)) {
@@ -1098,7 +1106,7 @@ PublishHandle ClientImpl::publish(PublishParams&& params, const std::string& tra
   return PublishHandle(std::move(st));
 }
 
-std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, const std::string& transaction) {
+std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, const std::string* transaction) {
   if (params.destination.empty()) return errc::invalid_argument;
   if (params.receipt) {
     st.receipt = ++receiptSeq_;
@@ -1113,7 +1121,7 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
       st.status = PublishStatus::completed;
       return {};
     }
-  } else if (!transaction.empty()) {
+  } else if (transaction) {
     // Transactional sends are never queued: the transaction lives and dies with the connection.
     return errc::connection_closed;
   } else if (state_ == ClientState::deactivating) {
@@ -1126,7 +1134,7 @@ std::error_code ClientImpl::submit(PublishState& st, PublishParams&& params, con
   }
 
   // Kept until confirmed (pending_, re-sent after a reconnect) or sent (queue_).
-  auto* o = new Outgoing(std::move(params), st, bytes, transaction);
+  auto* o = new Outgoing(std::move(params), st, bytes, transaction != nullptr);
   if (o->params.receipt && options_.receiptTimeout.count() > 0) {
     arm(o->timer, options_.receiptTimeout, TaskKind::receiptTimeout, st.receipt);
   }
@@ -1399,7 +1407,7 @@ PublishHandle Transaction::publish(PublishParams&& params) {
   detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
   const std::error_code ec = c ? c->checkTransaction(*this) : errc::invalid_state;
   if (ec) return PublishHandle::failed(ec);
-  return c->publish(std::move(params), id_);
+  return c->publish(std::move(params), &id_);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
   return detail::ClientImpl::settle(message, true, this, headers);
