@@ -38,7 +38,7 @@ namespace detail {
 FrameWriter::FrameWriter(std::string& out, std::string_view command, Version version)
     : out_(out), version_(version), escaped_(version != Version::v1_0 && !isConnectCommand(command)) {
   out_.append(command.data(), command.size());
-  out_.push_back('\n');
+  out_.append("\n", 1);  // appends from literals: std::string::push_back stays out of the module
 }
 
 // One pass over `s`: copies it (runs between special bytes in bulk), escaping when this frame escapes,
@@ -49,12 +49,13 @@ void FrameWriter::put(std::string_view s, bool name) {
   std::size_t from = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    char code;
+    static constexpr char kEscapes[] = "\\n\\r\\c\\\\";
+    const char* code;  // its escape sequence, appended in one go
     switch (c) {
-      case '\n': code = 'n'; break;
-      case '\r': code = 'r'; break;
-      case ':': code = 'c'; break;
-      case '\\': code = '\\'; break;
+      case '\n': code = kEscapes; break;
+      case '\r': code = kEscapes + 2; break;
+      case ':': code = kEscapes + 4; break;
+      case '\\': code = kEscapes + 6; break;
       default: continue;
     }
     if (!escaped_) {
@@ -63,12 +64,11 @@ void FrameWriter::put(std::string_view s, bool name) {
     }
     if (c == '\r' && version_ != Version::v1_2) error_ = errc::unencodable_header;
     out_.append(s.data() + from, i - from);
-    out_.push_back('\\');
-    out_.push_back(code);
+    out_.append(code, 2);
     from = i + 1;
   }
   out_.append(s.data() + from, s.size() - from);
-  out_.push_back(name ? ':' : '\n');  // what ends a name, or a value
+  out_.append(name ? ":" : "\n", 1);  // what ends a name, or a value
 }
 
 void FrameWriter::header(std::string_view name, std::string_view value) {
@@ -95,11 +95,11 @@ std::error_code FrameWriter::finish(std::string_view body, bool contentLength) {
   if (contentLength || (!body.empty() && std::memchr(body.data(), 0, body.size()))) {
     out_.append("content-length:", 15);
     appendNumber(out_, body.size());
-    out_.push_back('\n');
+    out_.append("\n", 1);
   }
-  out_.push_back('\n');
+  out_.append("\n", 1);
   out_.append(body.data(), body.size());
-  out_.push_back('\0');
+  out_.append("", 1);  // the literal's NUL
   return {};
 }
 
