@@ -804,25 +804,28 @@ export class Client {
       o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
       versions & 8 ? 0 : versions,
       ...headerList(o.connectHeaders),
-      flag(o.useStompCommand),
-      num(o.heartbeatIncoming),
-      num(o.heartbeatOutgoing),
-      num(o.heartbeatToleranceMultiplier),
-      num(o.connectionTimeout),
-      num(o.receiptTimeout),
-      num(o.disconnectTimeout),
-      flag(r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)),
-      num(r.initialDelay ?? (o.reconnectDelay || undefined)),
-      num(r.maxDelay),
-      num(r.multiplier),
-      num(r.maxAttempts),
-      num(r.resetAfter),
-      num(q.maxMessages),
-      num(q.maxBytes),
-      flag(o.splitLargeFrames),
-      num(o.maxWebSocketChunkSize),
-      num(o.maxIncomingFrameSize),
-      o.beforeConnect ? 1 : 0,
+      // the numbers and flags: undefined or null is NaN (the default), a flag true 1 and false 0
+      ...[
+        o.useStompCommand && 1,
+        o.heartbeatIncoming,
+        o.heartbeatOutgoing,
+        o.heartbeatToleranceMultiplier,
+        o.connectionTimeout,
+        o.receiptTimeout,
+        o.disconnectTimeout,
+        (r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)) && 1,
+        r.initialDelay ?? (o.reconnectDelay || undefined),
+        r.maxDelay,
+        r.multiplier,
+        r.maxAttempts,
+        r.resetAfter,
+        q.maxMessages,
+        q.maxBytes,
+        o.splitLargeFrames && 1,
+        o.maxWebSocketChunkSize,
+        o.maxIncomingFrameSize,
+        o.beforeConnect ? 1 : 0,
+      ].map(num),
     ];
     const h = sw_client_create(this._key, args(list));
     if (!h) {
@@ -847,7 +850,6 @@ export class Client {
 // The Client's constants, after the class (its methods read them only when called): the gzipped bundle is
 // smaller with them here.
 const num = (x) => (x === undefined || x === null ? NaN : Number(x));
-const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
 const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
