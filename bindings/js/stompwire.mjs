@@ -94,7 +94,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
   const lp = u32[f + 4] >> 2;
   const bp = u32[f + 2];
   const hp = n ? u32[lp] : bp;
-  const lengths = new Array(n);
+  const lengths = [];
   let total = 0;
   // The HeaderView array: {name data, name size, value data, value size} per header.
   for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
