@@ -351,7 +351,7 @@ function feed(conn, data) {
 // a browser hides it (plain transport_error there).
 function socketError(ev) {
   const m = /server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
-  return m ? (m[1] === '1' ? 27 /* unauthorized */ : 28) /* forbidden */ : 0;
+  return m ? 27 /* unauthorized */ + (m[1] > 1) /* 403: forbidden, 28 */ : 0;
 }
 
 function openSocket(conn, key, url, protocols) {
