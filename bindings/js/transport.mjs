@@ -43,7 +43,7 @@ class FallbackSocket {
 
   constructor(plan, open, factory, fallbackTimeout) {
     // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
-    // once open. The close event it gets is the inner socket's own, or one made here (code, reason, wasClean).
+    // once open. The close event it gets is the inner socket's own, or one made here (reason; code and wasClean when not 1006 and false).
     this.readyState = 0;
     this._sent = []; // what the core sent before the first frame (null after it): replayed after a fall-over
     // Set later: _kind and _inner (the attempt now: its kind and socket; _inner null while SockJS
@@ -71,7 +71,7 @@ class FallbackSocket {
         } catch (error) {
           // The next kind, or an error and a close (never from within the constructor: only the last kind
           // ends the socket, and it is never the first to be made at once).
-          return last ? this._end({ code: 1006, reason: errorText(error), wasClean: false }, error) : failOver();
+          return last ? this._end({ reason: errorText(error) }, error) : failOver(); // code 1006, not clean: stompwire.mjs's defaults
         }
         try {
           inner.binaryType = 'arraybuffer';
