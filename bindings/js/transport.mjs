@@ -113,7 +113,7 @@ class FallbackSocket {
     clearTimeout(this._timer);
     if (this.readyState === 3) return;
     this.readyState = 3;
-    if (error) this.onerror?.({ type: 'error', error, message: error.message });
+    if (error) this.onerror?.(error); // what the creation threw, as stompwire.mjs passes on what webSocketFactory threw
     this.onclose?.(ev);
   }
 
