@@ -109,8 +109,8 @@ class FallbackSocket {
     attempt(0);
   }
 
+  // No fall-over timer is pending here: close() and the first frame clear it, the last kind arms none.
   _end(ev, error) {
-    clearTimeout(this._timer);
     if (this.readyState === 3) return;
     this.readyState = 3;
     if (error) this.onerror?.(error); // what the creation threw, as stompwire.mjs passes on what webSocketFactory threw
