@@ -689,7 +689,7 @@ export class Client {
     this._beforeConnectDone(1);
     for (const settle of this._pending.values()) settle(error('deactivated', 'client disposed'));
     this._pending.clear();
-    for (const s of [...this._subs.values()]) {
+    for (const s of this._subs.values()) { // _end() deletes s: a Map iterator goes on past it
       sw_sub_free(s._h);
       s._end();
     }
