@@ -362,7 +362,7 @@ function openSocket(conn, key, url, protocols) {
     c._lastSocketError = ev;
     later(rec, () => sw_ws_event(conn, 1, code));
   };
-  const onclose = (ev) => later(rec, () => sw_ws_event(conn, 2, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
+  const onclose = (ev) => later(rec, () => sw_ws_event(conn, 2, ev.code ?? 1006, ev.wasClean /* i32: true 1, false or undefined 0 */, args([ev.reason ?? ''])));
   let s;
   try {
     s = c._transport(url, protocols);
