@@ -94,7 +94,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
   const lp = u32[f + 4] >> 2;
   const bp = u32[f + 2];
   const hp = n ? u32[lp] : bp;
-  const lengths = new Array(n);
+  const lengths = [];
   let total = 0;
   // The HeaderView array: {name data, name size, value data, value size} per header.
   for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
@@ -351,7 +351,7 @@ function feed(conn, data) {
 // a browser hides it (plain transport_error there).
 function socketError(ev) {
   const m = /server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
-  return m ? (m[1] === '1' ? 27 /* unauthorized */ : 28) /* forbidden */ : 0;
+  return m ? 27 /* unauthorized */ + (m[1] > 1) /* 403: forbidden, 28 */ : 0;
 }
 
 function openSocket(conn, key, url, protocols) {
@@ -362,7 +362,7 @@ function openSocket(conn, key, url, protocols) {
     c._lastSocketError = ev;
     later(rec, () => sw_ws_event(conn, 1, code));
   };
-  const onclose = (ev) => later(rec, () => sw_ws_event(conn, 2, ev.code ?? 1006, ev.wasClean ? 1 : 0, args([ev.reason ?? ''])));
+  const onclose = (ev) => later(rec, () => sw_ws_event(conn, 2, ev.code ?? 1006, ev.wasClean /* i32: true 1, false or undefined 0 */, args([ev.reason ?? ''])));
   let s;
   try {
     s = c._transport(url, protocols);
@@ -689,7 +689,7 @@ export class Client {
     this._beforeConnectDone(1);
     for (const settle of this._pending.values()) settle(error('deactivated', 'client disposed'));
     this._pending.clear();
-    for (const s of [...this._subs.values()]) {
+    for (const s of this._subs.values()) { // _end() deletes s: a Map iterator goes on past it
       sw_sub_free(s._h);
       s._end();
     }
@@ -804,25 +804,28 @@ export class Client {
       o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
       versions & 8 ? 0 : versions,
       ...headerList(o.connectHeaders),
-      flag(o.useStompCommand),
-      num(o.heartbeatIncoming),
-      num(o.heartbeatOutgoing),
-      num(o.heartbeatToleranceMultiplier),
-      num(o.connectionTimeout),
-      num(o.receiptTimeout),
-      num(o.disconnectTimeout),
-      flag(r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)),
-      num(r.initialDelay ?? (o.reconnectDelay || undefined)),
-      num(r.maxDelay),
-      num(r.multiplier),
-      num(r.maxAttempts),
-      num(r.resetAfter),
-      num(q.maxMessages),
-      num(q.maxBytes),
-      flag(o.splitLargeFrames),
-      num(o.maxWebSocketChunkSize),
-      num(o.maxIncomingFrameSize),
-      o.beforeConnect ? 1 : 0,
+      // the numbers and flags: undefined or null is NaN (the default), a flag true 1 and false 0
+      ...[
+        o.useStompCommand && 1,
+        o.heartbeatIncoming,
+        o.heartbeatOutgoing,
+        o.heartbeatToleranceMultiplier,
+        o.connectionTimeout,
+        o.receiptTimeout,
+        o.disconnectTimeout,
+        (r.enabled ?? (o.reconnectDelay === 0 ? false : undefined)) && 1,
+        r.initialDelay ?? (o.reconnectDelay || undefined),
+        r.maxDelay,
+        r.multiplier,
+        r.maxAttempts,
+        r.resetAfter,
+        q.maxMessages,
+        q.maxBytes,
+        o.splitLargeFrames && 1,
+        o.maxWebSocketChunkSize,
+        o.maxIncomingFrameSize,
+        o.beforeConnect ? 1 : 0,
+      ].map(num),
     ];
     const h = sw_client_create(this._key, args(list));
     if (!h) {
@@ -847,7 +850,6 @@ export class Client {
 // The Client's constants, after the class (its methods read them only when called): the gzipped bundle is
 // smaller with them here.
 const num = (x) => (x === undefined || x === null ? NaN : Number(x));
-const flag = (x) => (x === undefined || x === null ? NaN : x ? 1 : 0);
 const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +

@@ -43,7 +43,7 @@ class FallbackSocket {
 
   constructor(plan, open, factory, fallbackTimeout) {
     // Only stompwire.mjs sees this object: it sets the on* handlers and binaryType, and reads protocol
-    // once open. The close event it gets is the inner socket's own, or one made here (code, reason, wasClean).
+    // once open. The close event it gets is the inner socket's own, or one made here (reason; code and wasClean when not 1006 and false).
     this.readyState = 0;
     this._sent = []; // what the core sent before the first frame (null after it): replayed after a fall-over
     // Set later: _kind and _inner (the attempt now: its kind and socket; _inner null while SockJS
@@ -71,7 +71,7 @@ class FallbackSocket {
         } catch (error) {
           // The next kind, or an error and a close (never from within the constructor: only the last kind
           // ends the socket, and it is never the first to be made at once).
-          return last ? this._end({ code: 1006, reason: errorText(error), wasClean: false }, error) : failOver();
+          return last ? this._end({ reason: errorText(error) }, error) : failOver(); // code 1006, not clean: stompwire.mjs's defaults
         }
         try {
           inner.binaryType = 'arraybuffer';
@@ -109,11 +109,11 @@ class FallbackSocket {
     attempt(0);
   }
 
+  // No fall-over timer is pending here: close() and the first frame clear it, the last kind arms none.
   _end(ev, error) {
-    clearTimeout(this._timer);
     if (this.readyState === 3) return;
     this.readyState = 3;
-    if (error) this.onerror?.({ type: 'error', error, message: error.message });
+    if (error) this.onerror?.(error); // what the creation threw, as stompwire.mjs passes on what webSocketFactory threw
     this.onclose?.(ev);
   }
 
