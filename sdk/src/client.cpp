@@ -105,11 +105,14 @@ void deleteAll(List& l) {
   }
 }
 
+// Relaxed to add (taking a reference needs one already held), acquire-release to drop (whoever drops
+// the last sees every other holder's writes before destroying), as shared_ptr does. (The GCC/Clang
+// builtins: std::atomic_ref is missing from Emscripten's libc++.)
 [[gnu::noinline]] void retain(const Counted* c) noexcept {
-  if (c) ++c->refs;
+  if (c) __atomic_fetch_add(&c->refs, 1u, __ATOMIC_RELAXED);
 }
 void release(const Counted* c) noexcept {
-  if (c && --c->refs == 0) c->destroy(c);
+  if (c && __atomic_sub_fetch(&c->refs, 1u, __ATOMIC_ACQ_REL) == 0) c->destroy(c);
 }
 
 // How handles (Subscription, Transaction, a kept Message, a beforeConnect `done`) reach the client: what

@@ -40,7 +40,10 @@ struct MessageState;
 // Size (the wasm module is budgeted): the client's shared objects (a publish's state, a kept message,
 // the client itself and the link its handles reach it by) carry their own reference count and a plain
 // destroy function. std::shared_ptr would instantiate a control block per type (and weak_ptr's locking
-// on top). Single-threaded like the rest of the client: a plain count.
+// on top). The count changes atomically, as shared_ptr's does: the client runs on one thread, but the
+// handles an app holds may be copied and destroyed on others (native::Client serializes its calls into
+// the core, not the destruction of a Subscription its caller holds). In the wasm build, which has no
+// threads, the atomic operations compile to plain ones (no size cost).
 struct Counted {
   mutable std::uint32_t refs = 0;
   void (*destroy)(const Counted*) = nullptr;
