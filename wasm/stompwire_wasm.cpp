@@ -480,9 +480,11 @@ SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* 
                   .connectHeaders = a.headers()};
   readOptionNumbers(a, o);
   if (a.num() != 0) {
-    // `done` goes to JS as a heap copy, which JS hands back exactly once (sw_before_connect_done), also
-    // after the client is gone: the core ignores a late or stale call (it holds a weak reference). By
-    // rvalue reference: moved once, from the core's argument straight to the heap.
+    // `done` goes to JS as a heap copy, which JS hands back exactly once (sw_before_connect_done): when
+    // the app's beforeConnect settles, at once when a newer attempt makes it stale, or when the client
+    // is disposed (so a promise that never settles leaks nothing). The core ignores a late or stale
+    // call, also after the client is gone (it holds the client's link, not the client). By rvalue
+    // reference: moved once, from the core's argument straight to the heap.
     o.beforeConnect = [key](BeforeConnectDone&& done) {
       sw_event(key, evBeforeConnect,
                static_cast<int>(reinterpret_cast<std::uintptr_t>(new BeforeConnectDone(std::move(done)))), 0, 0);
