@@ -373,9 +373,10 @@ class ClientImpl final : public Counted {
   }
   void runTask(TaskKind kind, std::uint32_t value);
 
-  // Transport events, from Connection.
+  // Transport and session events, from Connection.
   void onTransportOpen(Connection* c, std::string_view subprotocol);
   void onTransportMessage(Connection* c, std::string_view data, bool binary);
+  void onSessionEvent(const SessionEvent& ev);
   void onTransportClose(Connection* c, int code, std::string_view reason, bool wasClean);
   void onTransportError(Connection* c, std::error_code ec);
 
@@ -442,8 +443,6 @@ class ClientImpl final : public Counted {
   void startAttempt();
   void openTransport();
   void onBeforeConnectDone(std::uint64_t epoch, std::error_code ec);
-  void pump();
-  void handleSessionEvent(const SessionEventView& ev);
   void onMessage(const FrameView& frame);
   void route(std::string_view subscription, const Message& msg);
   void onConnected(const FrameView& frame);
@@ -539,7 +538,7 @@ class ClientImpl final : public Counted {
 
 // Counted: the client holds its current one, and a retired one waits in a posted function (see
 // retireConnection).
-class Connection final : public TransportListener, public Counted {
+class Connection final : public TransportListener, public SessionListener, public Counted {
  public:
   explicit Connection(ClientImpl* c)
       : Counted{0, [](const Counted* p) { delete static_cast<const Connection*>(p); }}, client(c) {}
@@ -562,6 +561,10 @@ class Connection final : public TransportListener, public Counted {
   }
   void onError(std::error_code ec) override {
     if (Ref<ClientImpl> c{client}) c->onTransportError(this, ec);
+  }
+  // From inside the session's receive() or tick(), which the client calls holding itself.
+  void onEvent(const SessionEvent& ev) override {
+    if (client) client->onSessionEvent(ev);
   }
 };
 
@@ -656,8 +659,8 @@ void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
     case TaskKind::tick:
       tickTimer_ = 0;
       if (current && session_) {
-        session_->tick(now());
-        pump();
+        session_->tick(now());  // (its events may retire the connection)
+        if (session_) armTick();
       }
       break;
     case TaskKind::receiptTimeout:
@@ -880,24 +883,25 @@ void ClientImpl::shutdown() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Transport events and the session pump. These need no `self` reference: Connection holds one while
+// Transport and session events. These need no `self` reference: Connection holds one while
 // it calls them. They come only from the current connection of a client that is not destroyed: a
 // connection stops forwarding when it is retired (Connection::client), and shutdown() retires it.
 
-void ClientImpl::onTransportOpen(Connection*, std::string_view) {
+void ClientImpl::onTransportOpen(Connection* c, std::string_view) {
   if (session_ || state_ != ClientState::connecting) return;
   // Views of options_, which outlives the session: nothing is copied per connection.
-  session_ = &conn_->session.emplace(SessionOptions{.versions = options_.versions,
-                                                    .connectHeaders = options_.connectHeaders,
-                                                    .transport = conn_->transport.get(),
-                                                    .useStompCommand = options_.useStompCommand,
-                                                    .heartbeatOutgoing = options_.heartbeatOutgoing,
-                                                    .heartbeatIncoming = options_.heartbeatIncoming,
-                                                    .heartbeatToleranceMultiplier = options_.heartbeatToleranceMultiplier,
-                                                    .limits = {.maxFrameSize = options_.maxIncomingFrameSize,
-                                                               .maxBodySize = options_.maxIncomingFrameSize},
-                                                    .splitLargeFrames = options_.splitLargeFrames,
-                                                    .maxWebSocketChunkSize = options_.maxWebSocketChunkSize});
+  session_ = &c->session.emplace(SessionOptions{.versions = options_.versions,
+                                                .connectHeaders = options_.connectHeaders,
+                                                .transport = c->transport.get(),
+                                                .listener = c,
+                                                .useStompCommand = options_.useStompCommand,
+                                                .heartbeatOutgoing = options_.heartbeatOutgoing,
+                                                .heartbeatIncoming = options_.heartbeatIncoming,
+                                                .heartbeatToleranceMultiplier = options_.heartbeatToleranceMultiplier,
+                                                .limits = {.maxFrameSize = options_.maxIncomingFrameSize,
+                                                           .maxBodySize = options_.maxIncomingFrameSize},
+                                                .splitLargeFrames = options_.splitLargeFrames,
+                                                .maxWebSocketChunkSize = options_.maxWebSocketChunkSize});
   if (auto ec = session_->start(now())) handleFailure(ec);
   deliver();
 }
@@ -907,8 +911,9 @@ void ClientImpl::onTransportMessage(Connection*, std::string_view data, bool bin
   currentBinary_ = binary;
   const Millis t = now();
   lastReceivedAt_ = t;
-  session_->receive(data, t);
-  pump();
+  session_->receive(data, t);  // its events are handled meanwhile (onSessionEvent)
+  if (session_) armTick();  // (unless one of them retired the connection)
+  deliver();
 }
 
 void ClientImpl::onTransportError(Connection*, std::error_code ec) {
@@ -927,23 +932,6 @@ void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reas
   handleFailure(transportError_ ? transportError_ : std::error_code(errc::connection_closed));
   deliver();
 }
-
-void ClientImpl::pump() {
-  const std::uint64_t epoch = epoch_;
-  SessionEventView ev;
-  // The loop stops once the connection is retired (a new epoch). Its session stays alive meanwhile: a
-  // retired connection is destroyed from Scheduler::post, never inside this call.
-  while (!destroyed_ && epoch == epoch_ && session_) {
-    if (!session_->nextEvent(ev)) {
-      armTick();
-      break;
-    }
-    handleSessionEvent(ev);
-    deliver();
-  }
-  deliver();
-}
-
 
 void ClientImpl::armTick() {
   auto deadline = session_->nextDeadline();
@@ -973,8 +961,8 @@ void ClientImpl::onMessage(const FrameView& frame) {
     n.message = ownedCopy(m);
     return;
   }
-  // Nothing to deliver before it: hand the frame to the callback where it lies (pump() keeps the
-  // session, and so its event storage, alive meanwhile). Same guard as deliver(): no nesting.
+  // Nothing to deliver before it: hand the frame to the callback where the parser left it (the session
+  // stays alive meanwhile: a retired connection is destroyed from Scheduler::post). Same guard as deliver(): no nesting.
   // The subscription found above is still there (nothing ran since): no second search as in route().
   delivering_ = true;
   const Message msg{Ref<const MessageState>(&m)};
@@ -995,7 +983,9 @@ void ClientImpl::route(std::string_view subscription, const Message& msg) {
   }
 }
 
-void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
+// Called by the session from inside receive() or tick(), for the current connection only
+// (Connection::onEvent): a callback that retires the connection stops the rest.
+void ClientImpl::onSessionEvent(const SessionEvent& ev) {
   switch (ev.type) {
     case SessionEvent::Type::connected:
       onConnected(ev.frame);
@@ -1023,6 +1013,7 @@ void ClientImpl::handleSessionEvent(const SessionEventView& ev) {
       handleFailure(ev.error);
       break;
   }
+  deliver();
 }
 
 void ClientImpl::onConnected(const FrameView& frame) {

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <new>
-#include <utility>
 
 #include "stompwire/serializer.hpp"
 #include "text.hpp"
@@ -106,7 +103,6 @@ std::error_code Session::start(Millis now) {
 
 void Session::receive(std::string_view data, Millis now) {
   if (state_ == SessionState::closed || state_ == SessionState::idle) return;
-  compactEvents();
   updateTime(now);
   lastReceived_ = now_;
   counters_.bytesIn += data.size();
@@ -147,7 +143,7 @@ void Session::onFrame(const FrameView& view) {
     state_ = SessionState::closed;
     error_ = ec;
   }
-  record(type, view, ec);
+  report(type, view, ec);
 }
 
 std::error_code Session::negotiate(const FrameView& connected) {
@@ -176,67 +172,10 @@ void Session::fail(std::error_code ec) {
   if (state_ == SessionState::closed) return;
   state_ = SessionState::closed;
   error_ = ec;
-  record(SessionEvent::Type::failed, FrameView{}, ec);
-}
-
-namespace {
-
-template <class Record>
-const Record* recordAt(const char* p) {
-  return std::launder(reinterpret_cast<const Record*>(p));
-}
-
-template <class Record>
-FrameView viewOf(const Record* r) {
-  return FrameView{r->command, {reinterpret_cast<const HeaderView*>(r + 1), r->headerCount}, r->body};
-}
-
-// Writes an event's record at `p`: the record, then the frame's copy (packFrame).
-template <class Record>
-void putRecord(char* p, SessionEvent::Type type, std::error_code ec, const FrameView& frame, std::size_t next) {
-  auto* r = new (p) Record{type, ec, {}, {}, frame.headers.size(), next};
-  const FrameView copy = detail::packFrame(frame, r + 1);
-  r->command = copy.command;
-  r->body = copy.body;
-}
-
-}  // namespace
-
-void Session::record(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
-  // One growth check per frame, then plain copies (this runs for every MESSAGE).
-  constexpr std::size_t kAlign = alignof(EventRecord);
-  const std::size_t at = events_.size;
-  const std::size_t next = at + ((sizeof(EventRecord) + detail::packedSize(frame) + kAlign - 1) & ~(kAlign - 1));
-  if (next > events_.capacity) {
-    // Grows by doubling; the pending events are copied over (at the same offsets) with their views:
-    // each record as it is, then its frame packed anew after it. (Not with putRecord(): one call site
-    // lets it be inlined into this function.)
-    const std::size_t capacity = std::max(next, 2 * events_.capacity);
-    std::unique_ptr<char[]> grown(new char[capacity]);
-    for (std::size_t off = nextEvent_; off < at;) {
-      const auto* r = recordAt<EventRecord>(events_.data.get() + off);
-      auto* copy = new (grown.get() + off) EventRecord(*r);
-      const FrameView v = detail::packFrame(viewOf(r), copy + 1);
-      copy->command = v.command;
-      copy->body = v.body;
-      off = r->next;
-    }
-    events_.data = std::move(grown);
-    events_.capacity = capacity;
-  }
-  events_.size = next;
-  putRecord<EventRecord>(events_.data.get() + at, type, ec, frame, next);
-}
-
-// Only when every event was taken, so the storage of the last one handed out is what gets reused.
-void Session::compactEvents() noexcept {
-  if (nextEvent_ < events_.size) return;
-  events_.size = 0;
-  nextEvent_ = 0;
+  report(SessionEvent::Type::failed, FrameView{}, ec);
 }
 
 void Session::tick(Millis now) {
-  compactEvents();
   updateTime(now);
   if (state_ != SessionState::connected && state_ != SessionState::disconnecting) return;
   if (heartbeat_.expect.count() > 0 && lastReceived_ && now_ - *lastReceived_ >= silenceLimit_)
@@ -393,25 +332,6 @@ std::error_code Session::disconnect(std::string_view receiptId) {
   disconnectReceipt_.assign(receiptId.data(), receiptId.size());
   state_ = SessionState::disconnecting;
   return {};
-}
-
-bool Session::nextEvent(SessionEventView& out) {
-  if (nextEvent_ >= events_.size) {
-    compactEvents();
-    return false;
-  }
-  const auto* r = recordAt<EventRecord>(events_.data.get() + nextEvent_);
-  out.type = r->type;
-  out.error = r->error;
-  out.frame = viewOf(r);
-  nextEvent_ = r->next;
-  return true;
-}
-
-std::optional<SessionEvent> Session::popEvent() {
-  SessionEventView v;
-  if (!nextEvent(v)) return std::nullopt;
-  return SessionEvent{v.type, v.frame.toFrame(), v.error};
 }
 
 }  // namespace stompwire

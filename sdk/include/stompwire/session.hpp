@@ -1,10 +1,12 @@
 // The STOMP client session: a state machine for one connection, in the style of nghttp2's session.
 // Inputs are the bytes the transport received, the current time and commands; outputs are the
-// WebSocket messages, handed to the transport's send() as each frame is written, events and the next
-// deadline. It calls out to nothing else: the owner (Client) pulls events after each input, and a
-// transport never calls back from inside send() (transport.hpp), so no user code can run while the
-// session is mid-update. Sending at once rather than queueing for the owner to pull saves a buffer
-// of messages and the code that walks it, and costs nothing: the owner sent right after each input.
+// WebSocket messages, handed to the transport's send() as each frame is written, events, handed to the
+// listener as each frame is parsed, and the next deadline. Events come only from inside receive() and
+// tick(), never from a command, and each one after the session's state took it in (a CONNECTED frame is
+// negotiated, an ERROR frame has closed the session), so the listener may call commands (ACK, SEND,
+// DISCONNECT) from inside it; a transport never calls back from inside send() (transport.hpp). Handing
+// out views where the parser found them, rather than queueing copies for the owner to pull, saves a
+// copy of every frame, the buffer and the code that walks it.
 //
 // One Session serves one connection attempt. What must survive reconnects (subscriptions, queued and
 // unconfirmed publishes) lives in the Client.
@@ -12,13 +14,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <utility>
 #include <vector>
 
 #include "stompwire/error.hpp"
@@ -57,6 +57,33 @@ std::string_view subprotocolFor(Version v) noexcept;
 // The offered versions when SessionOptions names none other: 1.2, 1.1, 1.0.
 inline constexpr Version kSessionVersions[] = {Version::v1_2, Version::v1_1, Version::v1_0};
 
+struct SessionEvent {
+  enum class Type : std::uint8_t {
+    connected,     // frame = CONNECTED
+    message,       // frame = MESSAGE
+    receipt,       // frame = RECEIPT (not the DISCONNECT receipt)
+    error,         // frame = ERROR; the session is closed
+    disconnected,  // the DISCONNECT receipt arrived; the session is closed
+    failed,        // error = why (parser error, protocol_error, heartbeat_timeout, unsupported_version);
+                   // no frame; the session is closed
+  };
+  Type type = Type::failed;
+  // Points into the parser's buffer or the bytes being received: valid during the call only (toFrame()
+  // copies it).
+  FrameView frame;
+  std::error_code error;
+};
+
+// Receives a session's events. Implemented by the core (the Client); from inside onEvent() it must not
+// call the session's receive() or tick() nor destroy the session.
+class SessionListener {
+ public:
+  virtual void onEvent(const SessionEvent& event) = 0;
+
+ protected:
+  ~SessionListener() = default;
+};
+
 // Views, not copies: a Session is built for every connection attempt from options its owner keeps (the
 // Client's own, for its lifetime), so copying lists and strings into each one would be wasted work and
 // code. What they point to must outlive the Session; connectHeaders is read by start() only.
@@ -68,6 +95,8 @@ struct SessionOptions {
   std::span<const Header> connectHeaders;
   // Where the WebSocket messages go. None: they are dropped (a session driven for its input only).
   Transport* transport = nullptr;
+  // Where the events go. None: they are dropped.
+  SessionListener* listener = nullptr;
   bool useStompCommand = false;        // send STOMP instead of CONNECT (1.1+ servers)
   Millis heartbeatOutgoing{10000};     // what we offer to send (cx)
   Millis heartbeatIncoming{10000};     // what we want to receive (cy)
@@ -85,28 +114,6 @@ enum class SessionState : std::uint8_t {
   connected,
   disconnecting,  // DISCONNECT sent, waiting for its receipt
   closed,         // finished: DISCONNECT receipt, ERROR frame or failure; input is ignored
-};
-
-struct SessionEvent {
-  enum class Type : std::uint8_t {
-    connected,     // frame = CONNECTED
-    message,       // frame = MESSAGE
-    receipt,       // frame = RECEIPT (not the DISCONNECT receipt)
-    error,         // frame = ERROR; the session is closed
-    disconnected,  // the DISCONNECT receipt arrived; the session is closed
-    failed,        // error = why (parser error, protocol_error, heartbeat_timeout, unsupported_version)
-  };
-  Type type;
-  Frame frame;
-  std::error_code error;
-};
-
-// The same event without copies: `frame` points into the session's event storage and stays valid until
-// the next call to receive(), tick(), nextEvent() or popEvent() (copy it with toFrame() to keep it).
-struct SessionEventView {
-  SessionEvent::Type type = SessionEvent::Type::failed;
-  FrameView frame;
-  std::error_code error;
 };
 
 struct SessionCounters {
@@ -180,11 +187,6 @@ class Session final {
   // Any frame, serialized with the negotiated version.
   std::error_code sendFrame(const Frame& frame, SendOptions options = {});
 
-  std::optional<SessionEvent> popEvent();
-  // popEvent() without copying the frame (see SessionEventView for how long it stays valid).
-  bool nextEvent(SessionEventView& out);
-  bool hasEvents() const noexcept { return nextEvent_ < events_.size; }
-
  private:
   struct ParserSink;
   friend struct ParserSink;
@@ -192,8 +194,9 @@ class Session final {
   std::error_code negotiate(const FrameView& connected);  // CONNECTED: version and heart-beats
   void onHeartbeat();
   void fail(std::error_code ec);
-  void record(SessionEvent::Type type, const FrameView& frame, std::error_code ec = {});
-  void compactEvents() noexcept;
+  void report(SessionEvent::Type type, const FrameView& frame, std::error_code ec) {
+    if (options_.listener) options_.listener->onEvent(SessionEvent{type, frame, ec});
+  }
   detail::FrameWriter writer(std::string_view command);  // a frame in out_ (emptied first)
   // Finishes the frame `w` wrote and sends it.
   std::error_code emit(detail::FrameWriter& w, std::string_view body, SendOptions options);
@@ -222,32 +225,6 @@ class Session final {
   std::optional<Millis> lastReceived_;
   std::string disconnectReceipt_;
   std::string out_;  // the frame being written (reused: no allocation per frame once it has grown)
-  // Pending events, in order, back to back in one byte buffer (no allocation per frame once it has
-  // grown; reused once every event was taken): an EventRecord, the frame's header views, then its
-  // bytes. The views point into the buffer (rebased when it grows), so handing an event out is free.
-  struct EventRecord {
-    SessionEvent::Type type;
-    std::error_code error;
-    std::string_view command, body;
-    std::size_t headerCount;
-    std::size_t next;  // offset of the next record
-  };
-  // A plain growable byte buffer: std::string's resize/data/size carry its small-string branches
-  // into every use. A moved-from buffer is empty.
-  struct Bytes {
-    std::unique_ptr<char[]> data;
-    std::size_t size = 0, capacity = 0;
-    Bytes() = default;
-    Bytes(Bytes&& o) noexcept { *this = std::move(o); }
-    Bytes& operator=(Bytes&& o) noexcept {
-      data = std::move(o.data);
-      size = std::exchange(o.size, 0);
-      capacity = std::exchange(o.capacity, 0);
-      return *this;
-    }
-  };
-  Bytes events_;
-  std::size_t nextEvent_ = 0;          // offset of the next event in events_
 };
 
 }  // namespace stompwire
