@@ -99,8 +99,20 @@ void describe(const FrameView& f, bool binary) {
                static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
 }
 
+// JS reads a frame's names, values and body as one run of bytes: a message being delivered lies where the
+// parser left it, so it is packed into one block, reused for every message.
 // Out of line: Forward and onEvent both describe messages.
-[[gnu::noinline]] void describeMessage(const Message& m) { describe(m.view(), m.isBinary()); }
+[[gnu::noinline]] void describeMessage(const Message& m) {
+  static std::unique_ptr<char[]> block;
+  static std::size_t capacity;
+  const FrameView& v = m.view();
+  const std::size_t n = packedSize(v);
+  if (n > capacity) {
+    block.reset(new char[n]);
+    capacity = n;
+  }
+  describe(packFrame(v, block.get()), m.isBinary());
+}
 
 void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, false); }
 

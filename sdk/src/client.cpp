@@ -207,7 +207,6 @@ enum class NoteKind : std::uint8_t {
   webSocketError,    // ec
   unhandledMessage,  // (listeners only: a Message)
   unhandledReceipt,  // message->frame
-  message,           // message, routed by its subscription header at delivery time
   publishDone,       // done(ec)
   call,              // fn()
   beforeConnect,     // options.beforeConnect(done) if `epoch` is still connecting
@@ -444,7 +443,6 @@ class ClientImpl final : public Counted {
   void openTransport();
   void onBeforeConnectDone(std::uint64_t epoch, std::error_code ec);
   void onMessage(const FrameView& frame);
-  void route(std::string_view subscription, const Message& msg);
   void onConnected(const FrameView& frame);
   void handleFailure(std::error_code ec);
   void finishDeactivate(std::error_code reason);
@@ -586,9 +584,6 @@ void ClientImpl::deliver() {
 
 void ClientImpl::run(Note& n) {
   switch (n.kind) {
-    case NoteKind::message:
-      route(n.message->view.header("subscription"sv).value_or(""sv), Message(n.message));
-      return;
     case NoteKind::publishDone:
       n.done(n.ec);
       return;
@@ -955,15 +950,10 @@ void ClientImpl::onMessage(const FrameView& frame) {
   m.acks = sub && sub->ackMode != 0;
   m.client = link_;
   m.epoch = epoch_;
-  if (delivering_ || notesPending()) {
-    // Other notifications go first: queue an owned copy behind them.
-    Note& n = enqueue(NoteKind::message);
-    n.message = ownedCopy(m);
-    return;
-  }
-  // Nothing to deliver before it: hand the frame to the callback where the parser left it (the session
-  // stays alive meanwhile: a retired connection is destroyed from Scheduler::post). Same guard as deliver(): no nesting.
-  // The subscription found above is still there (nothing ran since): no second search as in route().
+  // Nothing is queued before it and no callback runs: each session event is delivered before the next
+  // (onSessionEvent), and a transport never reports a message from inside a callback (transport.hpp).
+  // So the frame goes to the callback where the parser left it (the session stays alive meanwhile: a
+  // retired connection is destroyed from Scheduler::post).
   delivering_ = true;
   const Message msg{Ref<const MessageState>(&m)};
   if (sub) {
@@ -972,15 +962,6 @@ void ClientImpl::onMessage(const FrameView& frame) {
     emit(NoteKind::unhandledMessage, &msg);
   }
   endDelivery();
-}
-
-// Routed at delivery time: an earlier callback may have unsubscribed it.
-void ClientImpl::route(std::string_view subscription, const Message& msg) {
-  if (const Sub* sub = findSub(subscription)) {
-    sub->callback(msg);  // (never empty: subscribe() refuses that; alive even if it unsubscribes itself, see drop)
-  } else {
-    emit(NoteKind::unhandledMessage, &msg);
-  }
 }
 
 // Called by the session from inside receive() or tick(), for the current connection only

@@ -37,8 +37,6 @@ void Frame::erase(std::string_view name) {
   std::erase_if(headers, [&](const Header& h) { return h.name == name; });
 }
 
-namespace detail {
-
 std::size_t packedSize(const FrameView& frame) noexcept {
   std::size_t n = frame.headers.size() * sizeof(HeaderView) + frame.command.size() + frame.body.size();
   for (const auto& h : frame.headers) n += h.name.size() + h.value.size();
@@ -63,7 +61,5 @@ FrameView packFrame(const FrameView& frame, void* block) noexcept {
   }
   return FrameView{command, std::span<const HeaderView>(views, count), keep(frame.body)};
 }
-
-}  // namespace detail
 
 }  // namespace stompwire

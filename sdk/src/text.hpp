@@ -38,12 +38,6 @@ inline void setNumbered(std::string& out, std::string_view prefix, std::uint64_t
   appendNumber(out, v);
 }
 
-// A frame's copy in one block (what the session's event storage and a kept message hold): its header
-// views, then the command, the header names and values and the body back to back. packedSize() is the
-// block's size; packFrame() writes the copy at `block` (aligned for HeaderView) and returns its view.
-std::size_t packedSize(const FrameView& frame) noexcept;
-FrameView packFrame(const FrameView& frame, void* block) noexcept;
-
 // Appends one frame of the session's own (fixed, valid command) straight to a string, in one pass: the
 // same bytes serialize() would produce for it, without building a Frame first. A header the version
 // cannot carry makes finish() fail (the caller drops what was appended).

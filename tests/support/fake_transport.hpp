@@ -1,8 +1,10 @@
 // A Transport the test drives step by step: it records what the client opens, sends and closes, and the
-// test plays the server (open, deliver frames, close, fail) from the test body, never from inside a
-// client call, as the Transport contract requires.
+// test plays the server (open, deliver frames, close, fail). As the Transport contract requires, no event
+// is delivered from inside a client call: one the test plays from inside a callback (while an event is
+// being delivered) waits until that event's delivery returns, as it would in an event loop.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,10 +41,14 @@ struct FakeLink {
 
   // Server side.
   void accept(std::string_view subprotocol = "v12.stomp") {
-    if (!destroyed) listener->onOpen(subprotocol);
+    post([this, p = std::string(subprotocol)] {
+      if (!destroyed) listener->onOpen(p);
+    });
   }
   void deliver(std::string_view bytes, bool binary = false) {
-    if (!destroyed) listener->onMessage(bytes, binary);
+    post([this, b = std::string(bytes), binary] {
+      if (!destroyed) listener->onMessage(b, binary);
+    });
   }
   void connected(std::string_view version = "1.2", std::string_view heartbeat = "0,0") {
     std::string f = "CONNECTED\nversion:" + std::string(version) + "\nheart-beat:" + std::string(heartbeat) +
@@ -53,11 +59,31 @@ struct FakeLink {
   void drop(int code = 1006, std::string_view reason = "", bool clean = false) {
     if (destroyed || closedByServer) return;
     closedByServer = true;
-    listener->onClose(code, reason, clean);
+    post([this, code, r = std::string(reason), clean] {
+      if (!destroyed) listener->onClose(code, r, clean);
+    });
   }
   void fail(std::error_code ec) {
-    if (!destroyed) listener->onError(ec);
+    post([this, ec] {
+      if (!destroyed) listener->onError(ec);
+    });
   }
+
+  // Delivers `event` now, or after the event being delivered returns when called from inside it.
+  // (Checked again at delivery: the client may drop the transport meanwhile.)
+  void post(std::function<void()> event) {
+    backlog.push_back(std::move(event));
+    if (delivering) return;
+    delivering = true;
+    for (std::size_t i = 0; i < backlog.size(); ++i) {
+      auto run = std::move(backlog[i]);
+      run();
+    }
+    backlog.clear();
+    delivering = false;
+  }
+  bool delivering = false;
+  std::vector<std::function<void()>> backlog;
 
   // Client side, parsed: every STOMP frame sent so far (heart-beats skipped; split frames rejoined).
   std::vector<Frame> frames() const {

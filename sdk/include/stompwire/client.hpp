@@ -163,9 +163,9 @@ struct CloseEvent {
 using ListenerId = std::uint64_t;
 
 // The events of the on* listeners below, for the one-function event hook (Client::setEventHook). A
-// frame's views point into one block where, as on the wire, the header names and values follow each
-// other (name, value, name, value...) and the body follows the last value (the wasm module hands that
-// block to JS as it is).
+// frame event's views point into one block laid out by packFrame(): as on the wire, the header names and
+// values follow each other (name, value, name, value...) and the body follows the last value (the wasm
+// module hands that block to JS as it is).
 enum class ClientEvent : std::uint8_t {
   connect,           // data: const FrameView* (the CONNECTED frame)
   disconnect,        // const std::error_code*
@@ -225,7 +225,8 @@ class Message {
   Message& operator=(const Message& other);
   ~Message() = default;
   // The frame as views: valid as long as this Message. Cheaper than frame() for a borrowed Message.
-  // Laid out as the frames of ClientEvent: names, values and the body back to back.
+  // A copy is laid out as packFrame() lays it out (names, values and the body back to back); the Message
+  // a callback receives lies where the parser left it.
   const FrameView& view() const noexcept;
   const Frame& frame() const noexcept;
   std::string_view body() const noexcept;

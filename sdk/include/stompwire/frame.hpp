@@ -49,6 +49,12 @@ struct FrameView {
   Frame toFrame() const;
 };
 
+// A frame's copy in one block (what a kept Message holds): its header views, then the command, the
+// header names and values and the body back to back. packedSize() is the block's size; packFrame() writes
+// the copy at `block` (aligned for HeaderView) and returns its view.
+std::size_t packedSize(const FrameView& frame) noexcept;
+FrameView packFrame(const FrameView& frame, void* block) noexcept;
+
 struct Frame {
   std::string command;
   std::vector<Header> headers;  // in wire order; repeats allowed, the first wins on lookup

@@ -37,7 +37,8 @@ class TransportListener {
 
 // One connection attempt. A transport is used once: the client makes a new one for each attempt.
 // Rules every backend keeps, so that the core never sees re-entrant calls:
-// - events are never delivered from inside open(), send() or close(): they are queued/posted;
+// - events are never delivered from inside open(), send() or close(), nor from inside another event's
+//   listener call: they are queued/posted (an event loop does that by itself: a handler runs to its end);
 // - after the transport is destroyed, no event is delivered.
 class Transport {
  public:

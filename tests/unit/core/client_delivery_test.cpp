@@ -1,12 +1,11 @@
 // The zero-copy delivery path: a subscription callback gets a Message that borrows the parsed frame.
-// These tests pin what must hold anyway: a copy taken in the callback is owned and outlives the session's
-// storage, a message can be read after the callback tore the connection or the client down, and a
-// message queued behind other notifications (the owned-copy path) carries the same content; the
-// session's event views stay valid while events are pending.
+// These tests pin what must hold anyway: a copy taken in the callback is owned and outlives the parser's
+// buffer, a message can be read after the callback tore the connection or the client down (and the frames
+// after it in the same input are not delivered), and a message queued behind other notifications (the
+// owned-copy path) carries the same content.
 #include <catch2/catch_test_macros.hpp>
 
 #include "client_fixture.hpp"
-#include "stompwire/session.hpp"
 
 using namespace stompwire;
 using namespace stompwire::test;
@@ -17,7 +16,7 @@ TEST_CASE("a Message copied in the callback stays valid after later frames and a
   f.client->subscribe("/queue/c", [&](const Message& m) { kept.push_back(m); }, {{"id", "c"}, {"ack", "client"}});
   auto& l = f.activateAndConnect();
   l.deliver(message("c", "first body", "m-1", "ack-1"));
-  // Overwrites the session's event storage with frames of other sizes.
+  // Overwrites the parser's buffer with frames of other sizes.
   l.deliver(message("c", std::string(3000, 'x'), "m-2", "ack-2") + message("c", "3", "m-3", "ack-3"));
   REQUIRE(kept.size() == 3);
   CHECK(kept[0].body() == "first body");
@@ -49,7 +48,7 @@ TEST_CASE("a borrowed Message is readable after its callback forced a disconnect
       } else {
         f.client->deactivate({.force = true});
       }
-      // The session that parsed the frame is gone from the client now, its storage must not be.
+      // The session that parsed the frame is gone from the client now, its buffer must not be.
       seen = std::string(m.body()) + "|" + std::string(m.destination()) + "|" + m.frame().body;
     }, {{"id", "s"}});
     auto& l = f.activateAndConnect();
@@ -77,35 +76,4 @@ TEST_CASE("messages queued behind other notifications arrive intact and in order
   l.deliver(message("s", "c", "m-3"));
   f.sched.runPosted();
   CHECK(got == std::vector<std::string>{"connect", "a:m-1:t", "b:m-2:t", "c:m-3:t"});
-}
-
-TEST_CASE("Session::nextEvent: views of pending events survive the arena growing and the Session moving",
-          "[session][delivery]") {
-  Session s({});
-  REQUIRE_FALSE(s.start(0ms));
-  s.receive(stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "0,0"}}), 0ms);
-  SessionEventView ev;
-  REQUIRE(s.nextEvent(ev));
-  CHECK(ev.type == SessionEvent::Type::connected);
-  // Many frames of growing size in one input: the arena grows while earlier events are pending.
-  std::string input;
-  for (int i = 0; i < 40; ++i)
-    input += stompFrame("MESSAGE", {{"subscription", "s"}, {"message-id", std::to_string(i)}}, std::string(i * 97, 'a' + i % 26));
-  s.receive(input, 1ms);
-  Session moved(std::move(s));
-  CHECK_FALSE(s.hasEvents());  // the events moved along; the moved-from session has none left
-  for (int i = 0; i < 40; ++i) {
-    REQUIRE(moved.nextEvent(ev));
-    CHECK(ev.type == SessionEvent::Type::message);
-    CHECK(ev.frame.command == "MESSAGE");
-    CHECK(ev.frame.header("message-id") == std::to_string(i));
-    CHECK(ev.frame.body == std::string(i * 97, 'a' + i % 26));
-  }
-  CHECK_FALSE(moved.nextEvent(ev));
-  // The storage is reused after everything was taken; the old-style copy still works.
-  moved.receive(stompFrame("MESSAGE", {{"subscription", "s"}, {"message-id", "x"}}, "last"), 2ms);
-  auto copy = moved.popEvent();
-  REQUIRE(copy);
-  CHECK(copy->frame.body == "last");
-  CHECK(copy->frame.header("message-id") == "x");
 }

@@ -22,15 +22,30 @@ struct Sent {
   bool binary;
 };
 
-// Where a session's messages go in these tests: kept, in order, until the test takes them.
-struct Wire final : Transport {
+// An event a session reported, copied (the view is valid during the call only).
+struct Event {
+  SessionEvent::Type type;
+  Frame frame;
+  std::error_code error;
+};
+
+// Where a session's messages and events go in these tests: kept, in order, until the test takes them.
+struct Wire final : Transport, SessionListener {
   std::vector<Sent> sent;
+  std::vector<Event> events;
+  void attach(SessionOptions& o) {
+    o.transport = this;
+    o.listener = this;
+  }
   void open(std::string_view, std::span<const std::string_view>) override {}
   void send(std::string_view data, bool binary) override { sent.push_back({std::string(data), binary}); }
   void close(int, std::string_view) override {}
   std::size_t bufferedAmount() const override { return 0; }
   std::vector<Sent> takeOutput() { return std::exchange(sent, {}); }
   bool hasOutput() const { return !sent.empty(); }
+  void onEvent(const SessionEvent& e) override { events.push_back({e.type, e.frame.toFrame(), e.error}); }
+  std::vector<Event> takeEvents() { return std::exchange(events, {}); }
+  bool hasEvents() const { return !events.empty(); }
 };
 
 std::vector<Frame> parseAll(const std::vector<Sent>& out, std::size_t* heartbeats = nullptr) {
@@ -44,22 +59,16 @@ std::vector<Frame> parseAll(const std::vector<Sent>& out, std::size_t* heartbeat
   return frames;
 }
 
-std::vector<SessionEvent> drain(Session& s) {
-  std::vector<SessionEvent> out;
-  while (auto e = s.popEvent()) out.push_back(std::move(*e));
-  return out;
-}
-
 // A session that is connected with the given version and server heart-beat, sending to `w`.
 Session connected(Wire& w, SessionOptions o = {}, std::string version = "1.2", std::string hb = "0,0") {
-  o.transport = &w;
+  w.attach(o);
   Session s(o);
   REQUIRE_FALSE(s.start(0ms));
   w.takeOutput();
   std::vector<std::pair<std::string, std::string>> h{{"heart-beat", hb}};
   if (!version.empty()) h.push_back({"version", version});
   s.receive(stompFrame("CONNECTED", h), 0ms);
-  auto ev = drain(s);
+  auto ev = w.takeEvents();
   REQUIRE(ev.size() == 1);
   REQUIRE(ev[0].type == SessionEvent::Type::connected);
   return s;
@@ -174,7 +183,7 @@ TEST_CASE("CONNECT carries accept-version, host, credentials, heart-beat and cus
   o.connectHeaders = extra;
   o.heartbeatOutgoing = 4000ms;
   o.heartbeatIncoming = 6000ms;
-  o.transport = &w;
+  w.attach(o);
   Session s(o);
   CHECK(s.state() == SessionState::idle);
   REQUIRE_FALSE(s.start(0ms));
@@ -202,7 +211,7 @@ TEST_CASE("STOMP command, a subset of versions, and no optional headers", "[sess
   o.useStompCommand = true;
   const Version v11[] = {Version::v1_1};
   o.versions = v11;
-  o.transport = &w;
+  w.attach(o);
   Session s(o);
   REQUIRE_FALSE(s.start(0ms));
   auto frames = parseAll(w.takeOutput());
@@ -245,16 +254,18 @@ TEST_CASE("CONNECTED: version, heart-beat negotiation, 1.0 without version heade
 
 TEST_CASE("CONNECTED errors: unoffered version, garbage version, bad heart-beat, wrong first frame", "[session]") {
   auto failWith = [](SessionOptions o, std::string frame) {
-    Session s(std::move(o));
+    Wire w;
+    w.attach(o);
+    Session s(o);
     REQUIRE_FALSE(s.start(0ms));
     s.receive(frame, 0ms);
-    auto ev = drain(s);
+    auto ev = w.takeEvents();
     REQUIRE(ev.size() == 1);
     CHECK(ev[0].type == SessionEvent::Type::failed);
     CHECK(s.state() == SessionState::closed);
     // A closed session ignores everything.
     s.receive(stompFrame("CONNECTED", {{"version", "1.2"}}), 1ms);
-    CHECK_FALSE(s.hasEvents());
+    CHECK_FALSE(w.hasEvents());
     return ev[0].error;
   };
   SessionOptions only11;
@@ -268,10 +279,13 @@ TEST_CASE("CONNECTED errors: unoffered version, garbage version, bad heart-beat,
 }
 
 TEST_CASE("ERROR before CONNECTED is surfaced with headers and body", "[session]") {
-  Session s(SessionOptions{});
+  Wire w;
+  SessionOptions o;
+  w.attach(o);
+  Session s(o);
   REQUIRE_FALSE(s.start(0ms));
   s.receive(stompFrame("ERROR", {{"message", "bad login"}}, "who are you"), 0ms);
-  auto ev = drain(s);
+  auto ev = w.takeEvents();
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].type == SessionEvent::Type::error);
   CHECK(ev[0].error == errc::stomp_error);  // the client fails the connection with the event's error
@@ -284,7 +298,7 @@ TEST_CASE("ERROR before CONNECTED is surfaced with headers and body", "[session]
 TEST_CASE("commands before CONNECTED fail with not_connected and send nothing", "[session]") {
   Wire w;
   SessionOptions o;
-  o.transport = &w;
+  w.attach(o);
   Session s(o);
   Frame msg("MESSAGE", {{"ack", "1"}, {"message-id", "1"}, {"subscription", "s"}});
   CHECK(s.subscribe("s", "/q", "auto", {}) == errc::not_connected);
@@ -299,7 +313,7 @@ TEST_CASE("commands before CONNECTED fail with not_connected and send nothing", 
   CHECK_FALSE(w.hasOutput());
   CHECK_FALSE(s.nextDeadline());
   s.receive("CONNECTED\n\n", 0ms);  // idle: ignored
-  CHECK_FALSE(s.hasEvents());
+  CHECK_FALSE(w.hasEvents());
 }
 
 TEST_CASE("SUBSCRIBE, UNSUBSCRIBE, SEND with content-type, content-length and binary bodies", "[session]") {
@@ -402,9 +416,9 @@ TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages",
   std::string both = stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", "1"}}, "hi") +
                      "\n" + stompFrame("RECEIPT", {{"receipt-id", "r-1"}});
   s.receive(both.substr(0, 10), 1ms);
-  CHECK_FALSE(s.hasEvents());
+  CHECK_FALSE(w.hasEvents());
   s.receive(both.substr(10), 2ms);
-  auto ev = drain(s);
+  auto ev = w.takeEvents();
   REQUIRE(ev.size() == 2);
   CHECK(ev[0].type == SessionEvent::Type::message);
   CHECK(ev[0].frame.body == "hi");
@@ -415,45 +429,68 @@ TEST_CASE("MESSAGE and RECEIPT events - frames split across transport messages",
   CHECK(s.lastReceived() == 2ms);
 }
 
-TEST_CASE("events stay intact while pending across receive() calls, the buffer growing under them", "[session]") {
+TEST_CASE("events come as each frame is parsed: the listener may ACK and DISCONNECT from inside one", "[session]") {
+  // A listener that acts on what it sees, as the client does: the session's state already includes the
+  // frame, and what the listener sends goes out between the frames of the same input.
+  struct Acting final : SessionListener {
+    Session* session = nullptr;
+    std::vector<std::string> seen;
+    void onEvent(const SessionEvent& e) override {
+      if (e.type != SessionEvent::Type::message) {
+        seen.push_back(e.type == SessionEvent::Type::disconnected ? "disconnected" : "other");
+        return;
+      }
+      const std::string id(e.frame.header("message-id").value_or(""));
+      seen.push_back(id + "=" + std::string(e.frame.body));
+      if (id == "1") CHECK_FALSE(session->acknowledge(e.frame, false, "", {}));
+      if (id == "2") CHECK_FALSE(session->disconnect("bye"));
+    }
+  } acting;
+  Wire w;
+  SessionOptions o = noHeartbeat();
+  o.transport = &w;
+  o.listener = &acting;
+  Session s(o);
+  acting.session = &s;
+  REQUIRE_FALSE(s.start(0ms));
+  s.receive(stompFrame("CONNECTED", {{"version", "1.2"}}), 0ms);
+  REQUIRE(s.state() == SessionState::connected);
+  w.takeOutput();
+  auto msg = [](int i, std::size_t size) {
+    return stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", std::to_string(i)}, {"ack", "a" + std::to_string(i)}},
+                      std::string(size, static_cast<char>('a' + i)));
+  };
+  // Message 1 spans two inputs (its view is whole all the same); the DISCONNECT receipt and a message
+  // after it come in the same input as message 2, whose listener call sends the DISCONNECT.
+  const std::string first = msg(0, 3) + msg(1, 5000);
+  s.receive(first.substr(0, 2000), 1ms);
+  s.receive(first.substr(2000), 2ms);
+  s.receive(msg(2, 1) + stompFrame("RECEIPT", {{"receipt-id", "bye"}}) + msg(3, 1), 3ms);
+  CHECK(acting.seen == std::vector<std::string>{"other", "0=aaa", "1=" + std::string(5000, 'b'), "2=c", "disconnected"});
+  auto f = parseAll(w.takeOutput());
+  REQUIRE(f.size() == 2);
+  CHECK(f[0].command == "ACK");
+  CHECK(f[0].header("id") == "a1");
+  CHECK(f[1].command == "DISCONNECT");
+  CHECK(s.state() == SessionState::closed);
+  CHECK(s.counters().framesIn == 5);  // CONNECTED, three messages, the receipt: not the message after it
+}
+
+TEST_CASE("a failure after messages in one input: the messages, then a failed event without a frame", "[session]") {
   Wire w;
   auto s = connected(w, noHeartbeat());
-  auto msg = [](int i, std::size_t bodySize) {
-    return stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"message-id", std::to_string(i)}, {"empty", ""}},
-                      std::string(bodySize, static_cast<char>('a' + i % 26)));
-  };
-  s.receive(msg(0, 0) + msg(1, 3) + msg(2, 5), 1ms);
-  SessionEventView ev;
-  REQUIRE(s.nextEvent(ev));
-  CHECK(ev.frame.header("message-id") == "0");
-  CHECK(ev.frame.body.empty());
-  // Two still pending; these are much larger, so the storage grows (and moves) behind them.
-  std::string more;
-  for (int i = 3; i < 12; ++i) more += msg(i, 1000 * static_cast<std::size_t>(i));
-  s.receive(more, 2ms);
-  s.receive("not STOMP\n\n\0", 3ms);  // then a parse failure: a failed event, after the messages
-  for (int i = 1; i < 12; ++i) {
-    INFO(i);
-    REQUIRE(s.nextEvent(ev));
-    REQUIRE(ev.type == SessionEvent::Type::message);
-    CHECK(ev.frame.command == "MESSAGE");
-    REQUIRE(ev.frame.headers.size() == 4);
-    CHECK(ev.frame.headers[0].name == "destination");
-    CHECK(ev.frame.headers[0].value == "/q");
-    CHECK(ev.frame.header("message-id") == std::to_string(i));
-    CHECK(ev.frame.headers[3].name == "empty");
-    CHECK(ev.frame.headers[3].value.empty());
-    const std::size_t size = i < 3 ? (i == 1 ? 3 : 5) : 1000 * static_cast<std::size_t>(i);
-    CHECK(ev.frame.body == std::string(size, static_cast<char>('a' + i % 26)));
-  }
-  REQUIRE(s.nextEvent(ev));
-  CHECK(ev.type == SessionEvent::Type::failed);
-  CHECK(ev.error == errc::invalid_command);
-  CHECK(ev.frame.command.empty());
-  CHECK(ev.frame.headers.empty());
-  CHECK(ev.frame.body.empty());
-  CHECK_FALSE(s.nextEvent(ev));
-  CHECK_FALSE(s.hasEvents());
+  s.receive(stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}, {"empty", ""}}, "x") + "not STOMP\n\n" + std::string(1, '\0'), 1ms);
+  auto ev = w.takeEvents();
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].type == SessionEvent::Type::message);
+  REQUIRE(ev[0].frame.headers.size() == 3);
+  CHECK(ev[0].frame.headers[2].name == "empty");
+  CHECK(ev[0].frame.headers[2].value.empty());
+  CHECK(ev[1].type == SessionEvent::Type::failed);
+  CHECK(ev[1].error == errc::invalid_command);
+  CHECK(ev[1].frame.command.empty());
+  CHECK(ev[1].frame.headers.empty());
+  CHECK(s.state() == SessionState::closed);
 }
 
 TEST_CASE("protocol errors after CONNECTED: RECEIPT without id, second CONNECTED, unknown command", "[session]") {
@@ -462,7 +499,7 @@ TEST_CASE("protocol errors after CONNECTED: RECEIPT without id, second CONNECTED
                           stompFrame("SEND", {{"destination", "/q"}})}) {
     auto s = connected(w, noHeartbeat());
     s.receive(bad, 1ms);
-    auto ev = drain(s);
+    auto ev = w.takeEvents();
     REQUIRE(ev.size() == 1);
     CHECK(ev[0].type == SessionEvent::Type::failed);
     CHECK(ev[0].error == errc::protocol_error);
@@ -477,7 +514,7 @@ TEST_CASE("ERROR mid-stream: frames before it are delivered, frames after it are
                       stompFrame("ERROR", {{"message", "boom"}}, "details") +
                       stompFrame("MESSAGE", {{"destination", "/q"}, {"subscription", "s"}}, "2");
   s.receive(bytes, 1ms);
-  auto ev = drain(s);
+  auto ev = w.takeEvents();
   REQUIRE(ev.size() == 2);
   CHECK(ev[0].type == SessionEvent::Type::message);
   CHECK(ev[1].type == SessionEvent::Type::error);
@@ -492,7 +529,7 @@ TEST_CASE("oversize incoming frame is an error, not unbounded memory", "[session
   o.limits.maxBodySize = 256;
   auto s = connected(w, o);
   s.receive(stompFrame("MESSAGE", {{"destination", "/q"}}, std::string(1000, 'x')), 1ms);
-  auto ev = drain(s);
+  auto ev = w.takeEvents();
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].type == SessionEvent::Type::failed);
   CHECK((ev[0].error == errc::frame_too_large || ev[0].error == errc::body_too_large));
@@ -510,7 +547,7 @@ TEST_CASE("DISCONNECT with receipt: other receipts still flow, the matching one 
   CHECK(f[0].header("receipt") == "bye-1");
   CHECK(s.send("/q", "x", {}) == errc::not_connected);
   s.receive(stompFrame("RECEIPT", {{"receipt-id", "r-5"}}) + stompFrame("RECEIPT", {{"receipt-id", "bye-1"}}), 1ms);
-  auto ev = drain(s);
+  auto ev = w.takeEvents();
   REQUIRE(ev.size() == 2);
   CHECK(ev[0].type == SessionEvent::Type::receipt);
   CHECK(ev[1].type == SessionEvent::Type::disconnected);
@@ -523,12 +560,12 @@ TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x to
   o.heartbeatOutgoing = 1000ms;
   o.heartbeatIncoming = 1000ms;
   o.heartbeatToleranceMultiplier = 1.5;
-  o.transport = &w;
+  w.attach(o);
   Session s(o);
   REQUIRE_FALSE(s.start(0ms));
   w.takeOutput();
   s.receive(stompFrame("CONNECTED", {{"version", "1.2"}, {"heart-beat", "2000,1000"}}), 0ms);
-  drain(s);
+  w.takeEvents();
   REQUIRE(s.heartbeat().send == 1000ms);
   REQUIRE(s.heartbeat().expect == 2000ms);
   // Deadline: the earlier of the next send (0+1000) and the silence limit (0 + 2000*1.5).
@@ -557,13 +594,13 @@ TEST_CASE("outgoing heart-beats only when quiet - incoming loss at interval x to
   CHECK(s.state() == SessionState::connected);
   w.takeOutput();
   s.tick(2900ms + 3000ms);
-  auto ev = drain(s);
+  auto ev = w.takeEvents();
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].type == SessionEvent::Type::failed);
   CHECK(ev[0].error == errc::heartbeat_timeout);
   CHECK_FALSE(s.nextDeadline());
   s.tick(10000ms);  // closed: nothing
-  CHECK_FALSE(s.hasEvents());
+  CHECK_FALSE(w.hasEvents());
 }
 
 TEST_CASE("splitLargeFrames cuts text frames into chunks, never binary ones", "[session]") {
@@ -721,7 +758,7 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     const std::vector<Header> extra{{"host", "vh"}, {"login", "u"},         {"passcode", "p:w"},         {"heart-beat", "1,1"},
                                     {"k", "v:1"},   {"accept-version", "1.0"}, {"k", "2"}};
     o.connectHeaders = extra;
-    o.transport = &w;
+    w.attach(o);
     Session s(o);
     REQUIRE_FALSE(s.start(0ms));
     auto out = w.takeOutput();
@@ -739,7 +776,7 @@ TEST_CASE("the session's frames are byte for byte what serialize() writes", "[se
     SessionOptions o;
     const std::vector<Header> extra{{"a:b", "c"}};
     o.connectHeaders = extra;  // CONNECT is never escaped: a colon in a name cannot be written
-    o.transport = &w;
+    w.attach(o);
     Session s(o);
     CHECK(s.start(0ms) == errc::unencodable_header);
     CHECK_FALSE(w.hasOutput());
@@ -754,7 +791,7 @@ TEST_CASE("the session's frames, byte for byte as literals: escaping by version,
     SessionOptions o = noHeartbeat();
     const std::vector<Header> extra{{"host", "h:1"}, {"login", "a\\b"}};
     o.connectHeaders = extra;
-    o.transport = &w;
+    w.attach(o);
     Session s(o);
     REQUIRE_FALSE(s.start(0ms));
     auto out = w.takeOutput();
