@@ -654,8 +654,8 @@ void ClientImpl::runTask(TaskKind kind, std::uint32_t value) {
     case TaskKind::tick:
       tickTimer_ = 0;
       if (current && session_) {
-        session_->tick(now());  // (its events may retire the connection)
-        if (session_) armTick();
+        session_->tick(now());
+        armTick();
       }
       break;
     case TaskKind::receiptTimeout:
@@ -906,9 +906,8 @@ void ClientImpl::onTransportMessage(Connection*, std::string_view data, bool bin
   currentBinary_ = binary;
   const Millis t = now();
   lastReceivedAt_ = t;
-  session_->receive(data, t);  // its events are handled meanwhile (onSessionEvent)
-  if (session_) armTick();  // (unless one of them retired the connection)
-  deliver();
+  session_->receive(data, t);  // its events are handled (and delivered) meanwhile: onSessionEvent
+  armTick();
 }
 
 void ClientImpl::onTransportError(Connection*, std::error_code ec) {
@@ -929,6 +928,7 @@ void ClientImpl::onTransportClose(Connection* c, int code, std::string_view reas
 }
 
 void ClientImpl::armTick() {
+  if (!session_) return;  // an event of the session's retired the connection
   auto deadline = session_->nextDeadline();
   if (!deadline) {
     cancelTimer(tickTimer_);
