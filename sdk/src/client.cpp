@@ -300,15 +300,12 @@ class ClientImpl final : public Counted {
         sched_(scheduler),
         random_(std::move(random)),
         link_(new ClientLink(this)) {}
-  ~ClientImpl() {
-    destroyAll(listeners_);
-    destroyAll(dropped_);
-    destroyAll(subs_);
-    deleteAll<Note>(notes_);
-    deleteAll<Note>(deactivateDone_);
-    deleteAll<Outgoing>(queue_);
-    deleteAll<Outgoing>(pending_);
-  }
+  // No destructor body: the Client calls shutdown() before it lets go of its reference, and that empties
+  // every list (listeners_, subs_, notes_, deactivateDone_; stop() finishes queue_ and pending_; dropped_
+  // empties when the delivery ends, which holds a reference). Nothing is added to them after shutdown():
+  // handles find no client, and the code still running unwinds without queueing (every entry point ends
+  // in deliver(), the session pump stops at destroyed_).
+
 
   // Public API.
   void activate();
