@@ -580,9 +580,11 @@ void ClientImpl::deliver() {
 
 void ClientImpl::run(Note& n) {
   switch (n.kind) {
-    case NoteKind::message:
-      route(n.message->view.header("subscription"sv).value_or(""sv), Message(n.message));
+    case NoteKind::message: {
+      const Message msg(std::move(n.message));  // (the note's reference: the note is deleted next)
+      route(msg.state_->view.header("subscription"sv).value_or(""sv), msg);
       return;
+    }
     case NoteKind::publishDone:
       n.done(n.ec);
       return;
