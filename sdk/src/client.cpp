@@ -322,7 +322,9 @@ class ClientImpl final : public Counted {
   // One unsubscribed while callbacks run waits in dropped_ until the delivery ends: its callback may be
   // the one running.
   struct Sub final : Node {
-    Sub(const std::string& i, const std::string& dest, std::uint8_t ack, Headers&& h, MessageCallback&& cb)
+    // From views: built with the string's (pointer, size) constructor, which the module has anyway; its
+    // copy constructor is a function of its own that nothing else needs.
+    Sub(std::string_view i, std::string_view dest, std::uint8_t ack, Headers&& h, MessageCallback&& cb)
         : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }},
           id(i),
           destination(dest),
