@@ -355,6 +355,7 @@ class ClientImpl final : public Counted {
   std::error_code checkTransaction(const Transaction& tx) const;
 
   ListenerId addListener(Listener* l) {
+    walkListeners_ = [](ClientImpl& c, NoteKind event, const void* arg) { c.callListeners(event, arg); };
     l->id = ++listenerSeq_;
     listeners_.pushBack(l);
     return l->id;
@@ -436,6 +437,7 @@ class ClientImpl final : public Counted {
   }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
+  void callListeners(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return !notes_.empty(); }
   void setState(ClientState s, std::error_code reason = {});
   void startAttempt();
@@ -511,6 +513,9 @@ class ClientImpl final : public Counted {
   bool currentBinary_ = false;
   EventHook hook_ = nullptr;
   void* hookContext_ = nullptr;
+  // callListeners once a listener was added. Size: a build that never adds one (the wasm module has the
+  // event hook) does not carry the listeners' walk.
+  void (*walkListeners_)(ClientImpl& c, NoteKind event, const void* arg) = nullptr;
 
   Ref<Connection> conn_;
   // conn_'s session, once open. Owned by the connection: a callback may retire the connection while it
@@ -613,15 +618,20 @@ void ClientImpl::run(Note& n) {
   }
 }
 
-// Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
-// everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
-// skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
+// The event hook, then the listeners (through walkListeners_, set once one is added).
 void ClientImpl::emit(NoteKind event, const void* arg) {
   if (hook_) {
     const bool frame =
         event == NoteKind::connect || event == NoteKind::stompError || event == NoteKind::unhandledReceipt;
     hook_(hookContext_, static_cast<ClientEvent>(event), frame ? &static_cast<const MessageState*>(arg)->view : arg);
   }
+  if (walkListeners_) walkListeners_(*this, event, arg);
+}
+
+// Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
+// everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
+// skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
+void ClientImpl::callListeners(NoteKind event, const void* arg) {
   const ListenerId newest = listenerSeq_;
   for (ListenerId after = 0; !destroyed_;) {
     const Listener* l =
