@@ -513,9 +513,6 @@ class ClientImpl final : public Counted {
   bool currentBinary_ = false;
   EventHook hook_ = nullptr;
   void* hookContext_ = nullptr;
-  // callListeners once a listener was added. Size: a build that never adds one (the wasm module has the
-  // event hook) does not carry the listeners' walk.
-  void (*walkListeners_)(ClientImpl& c, NoteKind event, const void* arg) = nullptr;
 
   Ref<Connection> conn_;
   // conn_'s session, once open. Owned by the connection: a callback may retire the connection while it
@@ -539,6 +536,10 @@ class ClientImpl final : public Counted {
   std::optional<Millis> nextAttemptAt_;
   std::optional<Millis> lastReceiptRtt_;
   std::optional<Millis> lastReceivedAt_;
+  // callListeners once a listener was added. Size: a build that never adds one (the wasm module has the
+  // event hook) does not carry the listeners' walk. (After the optionals: a pointer among the members
+  // above would leave a hole in their zero fill before the 8-byte ones.)
+  void (*walkListeners_)(ClientImpl& c, NoteKind event, const void* arg) = nullptr;
 };
 
 // Counted: the client holds its current one, and a retired one waits in a posted function (see
