@@ -342,8 +342,9 @@ class ClientImpl final : public Counted {
     return findIn<Sub>(subs_, [&](const Sub& s) { return s.id == id; });
   }
   bool hasSubscription(const std::string& id) const { return findSub(id); }
-  // `transaction`: the id of the transaction it belongs to, or none (no empty std::string made per call).
-  PublishHandle publish(PublishParams&& params, const std::string* transaction = nullptr);
+  // Client::publish and Transaction::publish (`tx` non-null). `c` null (a transaction's client is gone):
+  // failed with invalid_state. One function for every outcome: a refusal is a handle like any other.
+  static PublishHandle publish(ClientImpl* c, PublishParams&& params, const Transaction* tx);
   std::error_code submit(PublishState& st, PublishParams&& params, const std::string* transaction);
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
@@ -1111,10 +1112,15 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
   finish(*list, *o, errc::receipt_timeout);
 }
 
-PublishHandle ClientImpl::publish(PublishParams&& params, const std::string* transaction) {
-  Ref<ClientImpl> self(this);
+PublishHandle ClientImpl::publish(ClientImpl* c, PublishParams&& params, const Transaction* tx) {
   Ref<PublishState> st(new PublishState);
-  if (auto ec = submit(*st, std::move(params), transaction)) {
+  std::error_code ec = errc::invalid_state;
+  if (c) {
+    Ref<ClientImpl> self(c);
+    ec = tx ? c->checkTransaction(*tx) : std::error_code();
+    if (!ec) ec = c->submit(*st, std::move(params), tx ? &tx->id_ : nullptr);
+  }
+  if (ec) {
     st->status = PublishStatus::failed;
     st->error = ec;
   }
@@ -1419,10 +1425,7 @@ std::error_code Subscription::unsubscribe(const Headers& headers) {
 }
 
 PublishHandle Transaction::publish(PublishParams&& params) {
-  detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
-  const std::error_code ec = c ? c->checkTransaction(*this) : errc::invalid_state;
-  if (ec) return PublishHandle::failed(ec);
-  return c->publish(std::move(params), &id_);
+  return detail::ClientImpl::publish(detail::reach(client_), std::move(params), this);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
   return detail::ClientImpl::settle(message, true, this, headers);
@@ -1470,7 +1473,9 @@ Metrics Client::metrics() const { return impl_->metrics(); }
 Subscription Client::subscribe(std::string destination, MessageCallback onMessage, Headers headers) {
   return impl_->subscribe(std::move(destination), std::move(onMessage), std::move(headers));
 }
-PublishHandle Client::publish(PublishParams&& params) { return impl_->publish(std::move(params)); }
+PublishHandle Client::publish(PublishParams&& params) {
+  return detail::ClientImpl::publish(impl_.get(), std::move(params), nullptr);
+}
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
 
 namespace {
