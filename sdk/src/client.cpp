@@ -1,8 +1,10 @@
 // The client policy. How it stays safe under re-entrancy:
-// - the implementation is reference-counted (detail::Counted); every entry point that may run callbacks
-//   holds a reference while it runs, so destroying the Client from a callback only marks the
-//   implementation `destroyed_` (and cuts the handles' link to it) and the running code unwinds without
-//   touching freed memory;
+// - the implementation is reference-counted (detail::Counted); deliver() holds a reference while
+//   callbacks run, and so does every entry point that touches the client after a delivery (the transport
+//   events and the timers, around the session pump), so destroying the Client from a callback only marks
+//   the implementation `destroyed_` (and cuts the handles' link to it) and the running code unwinds
+//   without touching freed memory. The other entry points (activate, deactivate, publish, a
+//   beforeConnect completion) end with their deliver() and need no reference of their own;
 // - user code runs only from deliver(), which drains a FIFO of notifications that were queued after the
 //   state they describe was fully updated; a nested deliver() returns at once, so callbacks never nest
 //   and always see events in the order they happened;
@@ -288,8 +290,8 @@ struct Task {
 };
 static_assert(std::is_trivially_copyable_v<Task> && sizeof(Task) <= 2 * sizeof(void*));
 
-// Counted: the Client holds one reference and every entry point that may run callbacks holds another
-// while it runs (see the top of this file).
+// Counted: the Client holds one reference, and code that runs callbacks holds another while it runs
+// (see the top of this file).
 class ClientImpl final : public Counted {
  public:
   // By reference: every hop by value would move (and destroy) the options once more.
@@ -726,7 +728,6 @@ Metrics ClientImpl::metrics() const {
 // Lifecycle
 
 void ClientImpl::activate() {
-  Ref<ClientImpl> self(this);
   if (state_ == ClientState::inactive || state_ == ClientState::failed) {
     failures_ = 0;
     startAttempt();
@@ -760,7 +761,6 @@ void ClientImpl::startAttempt() {
 
 void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
   if (epoch != epoch_ || state_ != ClientState::connecting || conn_) return;
-  Ref<ClientImpl> self(this);
   if (ec) {
     handleFailure(errc::before_connect_failed);
   } else {
@@ -837,7 +837,6 @@ void ClientImpl::handleFailure(std::error_code ec) {
 }
 
 void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done) {
-  Ref<ClientImpl> self(this);
   if (done) {
     Note* n = newNote(NoteKind::call);
     n->fn.swap(done);  // (as in startAttempt: no move assignment)
@@ -1116,7 +1115,6 @@ PublishHandle ClientImpl::publish(ClientImpl* c, PublishParams&& params, const T
   Ref<PublishState> st(new PublishState);
   std::error_code ec = errc::invalid_state;
   if (c) {
-    Ref<ClientImpl> self(c);
     ec = tx ? c->checkTransaction(*tx) : std::error_code();
     if (!ec) ec = c->submit(*st, std::move(params), tx ? &tx->id_ : nullptr);
   }
