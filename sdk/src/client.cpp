@@ -875,8 +875,7 @@ void ClientImpl::finishDeactivate(std::error_code reason) {
   notes_.splice(deactivateDone_);
 }
 
-void ClientImpl::shutdown() {
-  if (destroyed_) return;
+void ClientImpl::shutdown() {  // (once: from ~Client)
   destroyed_ = true;
   // From here the client is unreachable but for the code running now: handles find no client (so the
   // entry points they lead to need no destroyed_ check), the connection is retired below and every
@@ -1456,9 +1455,7 @@ ClientCreateResult Client::create(ClientOptions&& options, TransportFactory fact
 
 Client::Client(detail::ClientImpl* impl) : impl_(impl) {}
 
-Client::~Client() {
-  if (impl_) impl_->shutdown();
-}
+Client::~Client() { impl_->shutdown(); }  // (impl_ is never null: only create() makes a Client)
 
 void Client::activate() { impl_->activate(); }
 void Client::deactivate(DeactivateOptions options, std::function<void()> done) {
