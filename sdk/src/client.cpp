@@ -1076,8 +1076,8 @@ std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p
   return {};
 }
 
+// (Only through finish(): a state is kept by one Outgoing until it is done, and is done only there.)
 void ClientImpl::complete(PublishState& st, std::error_code ec) {
-  if (st.status == PublishStatus::completed || st.status == PublishStatus::failed) return;
   st.status = ec ? PublishStatus::failed : PublishStatus::completed;
   st.error = ec;
   forEach<Note>(st.callbacks, [&](Note& n) { n.ec = ec; });
