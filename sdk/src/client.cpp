@@ -62,15 +62,13 @@ class List {
     (n->next ? n->next->prev : tail_) = n->prev;
     --size_;
   }
-  // Appends every node of `from` (leaving it empty).
+  // Appends every node of `from` (leaving it empty). Node by node (size: remove and pushBack exist
+  // anyway): every caller walks the nodes it moves, or moves a few.
   void splice(List& from) {
-    if (from.empty()) return;
-    from.head_->prev = tail_;
-    (tail_ ? tail_->next : head_) = from.head_;
-    tail_ = from.tail_;
-    size_ += from.size_;
-    from.head_ = from.tail_ = nullptr;
-    from.size_ = 0;
+    while (Link* n = from.first()) {
+      from.remove(n);
+      pushBack(n);
+    }
   }
 
  private:
