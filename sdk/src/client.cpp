@@ -1078,8 +1078,11 @@ std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p
 void ClientImpl::complete(PublishState& st, std::error_code ec) {
   st.status = ec ? PublishStatus::failed : PublishStatus::completed;
   st.error = ec;
-  forEach<Note>(st.callbacks, [&](Note& n) { n.ec = ec; });
-  notes_.splice(st.callbacks);
+  while (Link* n = st.callbacks.first()) {
+    st.callbacks.remove(n);
+    static_cast<Note*>(n)->ec = ec;
+    notes_.pushBack(n);
+  }
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
