@@ -1107,7 +1107,6 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
     if (!o) return;
     queueBytes_ -= o->bytes;
   }
-  o->timer = 0;  // this one, fired
   finish(*list, *o, errc::receipt_timeout);
 }
 
