@@ -230,6 +230,14 @@ struct Note : Link {
   std::function<void()> fn;
 };
 
+// Default-initialized: every member has an initializer but the links (set by the list) and `kind`. (The
+// one place that makes a Note: its constructor is inlined here.)
+Note* newNote(NoteKind kind) {
+  Note* n = new Note;
+  n->kind = kind;
+  return n;
+}
+
 struct PublishState final : Counted {
   PublishState() : Counted{0, [](const Counted* p) { delete static_cast<const PublishState*>(p); }} {}
   // The members that start as zero bytes together, the error code (a category pointer) last: one fill.
@@ -421,12 +429,6 @@ class ClientImpl final : public Counted {
     bool transactional = false;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
-  static Note* newNote(NoteKind kind) {
-    // Default-initialized: every member has an initializer but the links (set by the list) and `kind`.
-    Note* n = new Note;
-    n->kind = kind;
-    return n;
-  }
   Note& enqueue(NoteKind kind) {
     Note* n = newNote(kind);
     notes_.pushBack(n);
@@ -1366,8 +1368,7 @@ void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (done()) {
     fn(state_->error);
   } else {
-    auto* n = new detail::Note;
-    n->kind = detail::NoteKind::publishDone;
+    auto* n = detail::newNote(detail::NoteKind::publishDone);
     n->done.swap(fn);  // (as in startAttempt: no move assignment)
     state_->callbacks.pushBack(n);
   }
