@@ -245,9 +245,10 @@ struct PublishState final : Counted {
   std::string receiptId;
   std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
   Millis sentAt{0};  // when its SEND was written (the receipt's round trip)
-  List callbacks;  // publishDone Notes, one per onComplete, queued as they are when it completes
+  // publishDone Notes, one per onComplete, queued as they are when it completes. (Empty when the state is
+  // destroyed: until it is done, its Outgoing holds it, and shutdown() completes every Outgoing.)
+  List callbacks;
   std::error_code error;
-  ~PublishState() { deleteAll<Note>(callbacks); }
 };
 
 // A node that may have to outlive its list while callbacks run (a listener or a subscription removed
