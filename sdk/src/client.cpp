@@ -187,9 +187,9 @@ void addCounters(SessionCounters& to, const SessionCounters& s) {
   to.heartbeatsOut += s.heartbeatsOut;
 }
 
+// (Other categories by errc::transport_error's name: the text lives once, in the error table.)
 std::string_view reasonText(std::error_code ec) {
-  if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
-  return "transport_error"sv;
+  return errcName(ec.category() == stompwire_category() ? static_cast<errc>(ec.value()) : errc::transport_error);
 }
 
 }  // namespace
