@@ -887,8 +887,8 @@ void ClientImpl::shutdown() {  // (once: from ~Client)
   stop();
   dropAll(subs_);
   dropAll(listeners_);
+  notes_.splice(deactivateDone_);
   deleteAll<Note>(notes_);
-  deleteAll<Note>(deactivateDone_);
 }
 
 // ------------------------------------------------------------------------------------------------
