@@ -1,8 +1,10 @@
 // The client policy. How it stays safe under re-entrancy:
-// - the implementation is reference-counted (detail::Counted); every entry point that may run callbacks
-//   holds a reference while it runs, so destroying the Client from a callback only marks the
-//   implementation `destroyed_` (and cuts the handles' link to it) and the running code unwinds without
-//   touching freed memory;
+// - the implementation is reference-counted (detail::Counted); deliver() holds a reference while
+//   callbacks run, and so does every entry point that touches the client after a delivery (the transport
+//   events and the timers, around the session pump), so destroying the Client from a callback only marks
+//   the implementation `destroyed_` (and cuts the handles' link to it) and the running code unwinds
+//   without touching freed memory. The other entry points (activate, deactivate, publish, a
+//   beforeConnect completion) end with their deliver() and need no reference of their own;
 // - user code runs only from deliver(), which drains a FIFO of notifications that were queued after the
 //   state they describe was fully updated; a nested deliver() returns at once, so callbacks never nest
 //   and always see events in the order they happened;
@@ -60,15 +62,13 @@ class List {
     (n->next ? n->next->prev : tail_) = n->prev;
     --size_;
   }
-  // Appends every node of `from` (leaving it empty).
+  // Appends every node of `from` (leaving it empty). Node by node (size: remove and pushBack exist
+  // anyway): every caller walks the nodes it moves, or moves a few.
   void splice(List& from) {
-    if (from.empty()) return;
-    from.head_->prev = tail_;
-    (tail_ ? tail_->next : head_) = from.head_;
-    tail_ = from.tail_;
-    size_ += from.size_;
-    from.head_ = from.tail_ = nullptr;
-    from.size_ = 0;
+    while (Link* n = from.first()) {
+      from.remove(n);
+      pushBack(n);
+    }
   }
 
  private:
@@ -187,9 +187,9 @@ void addCounters(SessionCounters& to, const SessionCounters& s) {
   to.heartbeatsOut += s.heartbeatsOut;
 }
 
+// (Other categories by errc::transport_error's name: the text lives once, in the error table.)
 std::string_view reasonText(std::error_code ec) {
-  if (ec.category() == stompwire_category()) return errcName(static_cast<errc>(ec.value()));
-  return "transport_error"sv;
+  return errcName(ec.category() == stompwire_category() ? static_cast<errc>(ec.value()) : errc::transport_error);
 }
 
 }  // namespace
@@ -229,6 +229,14 @@ struct Note : Link {
   std::function<void()> fn;
 };
 
+// Default-initialized: every member has an initializer but the links (set by the list) and `kind`. (The
+// one place that makes a Note: its constructor is inlined here.)
+Note* newNote(NoteKind kind) {
+  Note* n = new Note;
+  n->kind = kind;
+  return n;
+}
+
 struct PublishState final : Counted {
   PublishState() : Counted{0, [](const Counted* p) { delete static_cast<const PublishState*>(p); }} {}
   // The members that start as zero bytes together, the error code (a category pointer) last: one fill.
@@ -236,9 +244,10 @@ struct PublishState final : Counted {
   std::string receiptId;
   std::uint64_t receipt = 0;  // the number in receiptId: what its receipt timer looks it up by
   Millis sentAt{0};  // when its SEND was written (the receipt's round trip)
-  List callbacks;  // publishDone Notes, one per onComplete, queued as they are when it completes
+  // publishDone Notes, one per onComplete, queued as they are when it completes. (Empty when the state is
+  // destroyed: until it is done, its Outgoing holds it, and shutdown() completes every Outgoing.)
+  List callbacks;
   std::error_code error;
-  ~PublishState() { deleteAll<Note>(callbacks); }
 };
 
 // A node that may have to outlive its list while callbacks run (a listener or a subscription removed
@@ -287,8 +296,8 @@ struct Task {
 };
 static_assert(std::is_trivially_copyable_v<Task> && sizeof(Task) <= 2 * sizeof(void*));
 
-// Counted: the Client holds one reference and every entry point that may run callbacks holds another
-// while it runs (see the top of this file).
+// Counted: the Client holds one reference, and code that runs callbacks holds another while it runs
+// (see the top of this file).
 class ClientImpl final : public Counted {
  public:
   // By reference: every hop by value would move (and destroy) the options once more.
@@ -299,15 +308,12 @@ class ClientImpl final : public Counted {
         sched_(scheduler),
         random_(std::move(random)),
         link_(new ClientLink(this)) {}
-  ~ClientImpl() {
-    destroyAll(listeners_);
-    destroyAll(dropped_);
-    destroyAll(subs_);
-    deleteAll<Note>(notes_);
-    deleteAll<Note>(deactivateDone_);
-    deleteAll<Outgoing>(queue_);
-    deleteAll<Outgoing>(pending_);
-  }
+  // No destructor body: the Client calls shutdown() before it lets go of its reference, and that empties
+  // every list (listeners_, subs_, notes_, deactivateDone_; stop() finishes queue_ and pending_; dropped_
+  // empties when the delivery ends, which holds a reference). Nothing is added to them after shutdown():
+  // handles find no client, and the code still running unwinds without queueing (every entry point ends
+  // in deliver(), the session pump stops at destroyed_).
+
 
   // Public API.
   void activate();
@@ -324,7 +330,9 @@ class ClientImpl final : public Counted {
   // One unsubscribed while callbacks run waits in dropped_ until the delivery ends: its callback may be
   // the one running.
   struct Sub final : Node {
-    Sub(const std::string& i, const std::string& dest, std::uint8_t ack, Headers&& h, MessageCallback&& cb)
+    // From views: built with the string's (pointer, size) constructor, which the module has anyway; its
+    // copy constructor is a function of its own that nothing else needs.
+    Sub(std::string_view i, std::string_view dest, std::uint8_t ack, Headers&& h, MessageCallback&& cb)
         : Node{{}, [](Node* n) { delete static_cast<Sub*>(n); }},
           id(i),
           destination(dest),
@@ -342,8 +350,9 @@ class ClientImpl final : public Counted {
     return findIn<Sub>(subs_, [&](const Sub& s) { return s.id == id; });
   }
   bool hasSubscription(const std::string& id) const { return findSub(id); }
-  // `transaction`: the id of the transaction it belongs to, or none (no empty std::string made per call).
-  PublishHandle publish(PublishParams&& params, const std::string* transaction = nullptr);
+  // Client::publish and Transaction::publish (`tx` non-null). `c` null (a transaction's client is gone):
+  // failed with invalid_state. One function for every outcome: a refusal is a handle like any other.
+  static PublishHandle publish(ClientImpl* c, PublishParams&& params, const Transaction* tx);
   std::error_code submit(PublishState& st, PublishParams&& params, const std::string* transaction);
   std::error_code addSubscription(const std::string& destination, MessageCallback&& cb, Headers&& headers,
                                   std::string& id);
@@ -355,6 +364,7 @@ class ClientImpl final : public Counted {
   std::error_code checkTransaction(const Transaction& tx) const;
 
   ListenerId addListener(Listener* l) {
+    walkListeners_ = [](ClientImpl& c, NoteKind event, const void* arg) { c.callListeners(event, arg); };
     l->id = ++listenerSeq_;
     listeners_.pushBack(l);
     return l->id;
@@ -420,12 +430,6 @@ class ClientImpl final : public Counted {
     bool transactional = false;  // a transactional SEND is never re-sent: the broker aborted its transaction
   };
 
-  static Note* newNote(NoteKind kind) {
-    // Default-initialized: every member has an initializer but the links (set by the list) and `kind`.
-    Note* n = new Note;
-    n->kind = kind;
-    return n;
-  }
   Note& enqueue(NoteKind kind) {
     Note* n = newNote(kind);
     notes_.pushBack(n);
@@ -437,6 +441,7 @@ class ClientImpl final : public Counted {
   }
   void run(Note& note);
   void emit(NoteKind event, const void* arg);
+  void callListeners(NoteKind event, const void* arg);
   bool notesPending() const noexcept { return !notes_.empty(); }
   void setState(ClientState s, std::error_code reason = {});
   void startAttempt();
@@ -526,12 +531,16 @@ class ClientImpl final : public Counted {
   SessionCounters totals_{};
   std::uint64_t attempts_ = 0, reconnects_ = 0, connects_ = 0;
 
-  std::uint64_t listenerSeq_ = 0, subSeq_ = 0, receiptSeq_ = 0, txSeq_ = 0, disconnectSeq_ = 0;
+  std::uint64_t listenerSeq_ = 0, subSeq_ = 0, receiptSeq_ = 0, txSeq_ = 0;
 
   // Last: an empty optional initializes only its flag, which would split the zero fill above.
   std::optional<Millis> nextAttemptAt_;
   std::optional<Millis> lastReceiptRtt_;
   std::optional<Millis> lastReceivedAt_;
+  // callListeners once a listener was added. Size: a build that never adds one (the wasm module has the
+  // event hook) does not carry the listeners' walk. (After the optionals: a pointer among the members
+  // above would leave a hole in their zero fill before the 8-byte ones.)
+  void (*walkListeners_)(ClientImpl& c, NoteKind event, const void* arg) = nullptr;
 };
 
 // Counted: the client holds its current one, and a retired one waits in a posted function (see
@@ -610,15 +619,20 @@ void ClientImpl::run(Note& n) {
   }
 }
 
-// Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
-// everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
-// skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
+// The event hook, then the listeners (through walkListeners_, set once one is added).
 void ClientImpl::emit(NoteKind event, const void* arg) {
   if (hook_) {
     const bool frame =
         event == NoteKind::connect || event == NoteKind::stompError || event == NoteKind::unhandledReceipt;
     hook_(hookContext_, static_cast<ClientEvent>(event), frame ? &static_cast<const MessageState*>(arg)->view : arg);
   }
+  if (walkListeners_) walkListeners_(*this, event, arg);
+}
+
+// Runs the listeners of `event` that exist now, so that they may add or remove listeners (or destroy
+// everything) meanwhile: one added meanwhile waits for the next event, one removed by an earlier one is
+// skipped. Walks by id (listeners_ stays in id order) instead of copying the list.
+void ClientImpl::callListeners(NoteKind event, const void* arg) {
   const ListenerId newest = listenerSeq_;
   for (ListenerId after = 0; !destroyed_;) {
     const Listener* l =
@@ -711,7 +725,6 @@ Metrics ClientImpl::metrics() const {
 // Lifecycle
 
 void ClientImpl::activate() {
-  Ref<ClientImpl> self(this);
   if (state_ == ClientState::inactive || state_ == ClientState::failed) {
     failures_ = 0;
     startAttempt();
@@ -745,7 +758,6 @@ void ClientImpl::startAttempt() {
 
 void ClientImpl::onBeforeConnectDone(std::uint64_t epoch, std::error_code ec) {
   if (epoch != epoch_ || state_ != ClientState::connecting || conn_) return;
-  Ref<ClientImpl> self(this);
   if (ec) {
     handleFailure(errc::before_connect_failed);
   } else {
@@ -822,7 +834,6 @@ void ClientImpl::handleFailure(std::error_code ec) {
 }
 
 void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done) {
-  Ref<ClientImpl> self(this);
   if (done) {
     Note* n = newNote(NoteKind::call);
     n->fn.swap(done);  // (as in startAttempt: no move assignment)
@@ -831,7 +842,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
   if (state_ == ClientState::connected && !opts.force) {
     // Graceful: DISCONNECT with a receipt; the client is inactive once it arrives (or the timeout).
     std::string receipt;
-    setNumbered(receipt, "disconnect-"sv, ++disconnectSeq_);
+    setNumbered(receipt, "rcpt-"sv, ++receiptSeq_);  // (numbered with the publishes' receipts: unique too)
     if (live().disconnect(receipt)) {
       finishDeactivate({});
     } else {
@@ -861,8 +872,7 @@ void ClientImpl::finishDeactivate(std::error_code reason) {
   notes_.splice(deactivateDone_);
 }
 
-void ClientImpl::shutdown() {
-  if (destroyed_) return;
+void ClientImpl::shutdown() {  // (once: from ~Client)
   destroyed_ = true;
   // From here the client is unreachable but for the code running now: handles find no client (so the
   // entry points they lead to need no destroyed_ check), the connection is retired below and every
@@ -873,8 +883,8 @@ void ClientImpl::shutdown() {
   stop();
   dropAll(subs_);
   dropAll(listeners_);
+  notes_.splice(deactivateDone_);
   deleteAll<Note>(notes_);
-  deleteAll<Note>(deactivateDone_);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1037,12 +1047,15 @@ std::error_code ClientImpl::sendPublish(PublishState& st, const PublishParams& p
   return {};
 }
 
+// (Only through finish(): a state is kept by one Outgoing until it is done, and is done only there.)
 void ClientImpl::complete(PublishState& st, std::error_code ec) {
-  if (st.status == PublishStatus::completed || st.status == PublishStatus::failed) return;
   st.status = ec ? PublishStatus::failed : PublishStatus::completed;
   st.error = ec;
-  forEach<Note>(st.callbacks, [&](Note& n) { n.ec = ec; });
-  notes_.splice(st.callbacks);
+  while (Link* n = st.callbacks.first()) {
+    st.callbacks.remove(n);
+    static_cast<Note*>(n)->ec = ec;
+    notes_.pushBack(n);
+  }
 }
 
 void ClientImpl::failAllPublishes(std::error_code ec) {
@@ -1067,14 +1080,17 @@ void ClientImpl::onReceiptTimeout(std::uint32_t receipt) {
     if (!o) return;
     queueBytes_ -= o->bytes;
   }
-  o->timer = 0;  // this one, fired
   finish(*list, *o, errc::receipt_timeout);
 }
 
-PublishHandle ClientImpl::publish(PublishParams&& params, const std::string* transaction) {
-  Ref<ClientImpl> self(this);
+PublishHandle ClientImpl::publish(ClientImpl* c, PublishParams&& params, const Transaction* tx) {
   Ref<PublishState> st(new PublishState);
-  if (auto ec = submit(*st, std::move(params), transaction)) {
+  std::error_code ec = errc::invalid_state;
+  if (c) {
+    ec = tx ? c->checkTransaction(*tx) : std::error_code();
+    if (!ec) ec = c->submit(*st, std::move(params), tx ? &tx->id_ : nullptr);
+  }
+  if (ec) {
     st->status = PublishStatus::failed;
     st->error = ec;
   }
@@ -1323,8 +1339,7 @@ void PublishHandle::onComplete(std::function<void(std::error_code)> fn) const {
   if (done()) {
     fn(state_->error);
   } else {
-    auto* n = new detail::Note;
-    n->kind = detail::NoteKind::publishDone;
+    auto* n = detail::newNote(detail::NoteKind::publishDone);
     n->done.swap(fn);  // (as in startAttempt: no move assignment)
     state_->callbacks.pushBack(n);
   }
@@ -1379,10 +1394,7 @@ std::error_code Subscription::unsubscribe(const Headers& headers) {
 }
 
 PublishHandle Transaction::publish(PublishParams&& params) {
-  detail::ClientImpl* c = detail::reach(client_);  // (publish() holds it while it runs)
-  const std::error_code ec = c ? c->checkTransaction(*this) : errc::invalid_state;
-  if (ec) return PublishHandle::failed(ec);
-  return c->publish(std::move(params), &id_);
+  return detail::ClientImpl::publish(detail::reach(client_), std::move(params), this);
 }
 std::error_code Transaction::ack(const Message& message, const Headers& headers) {
   return detail::ClientImpl::settle(message, true, this, headers);
@@ -1415,9 +1427,7 @@ ClientCreateResult Client::create(ClientOptions&& options, TransportFactory fact
 
 Client::Client(detail::ClientImpl* impl) : impl_(impl) {}
 
-Client::~Client() {
-  if (impl_) impl_->shutdown();
-}
+Client::~Client() { impl_->shutdown(); }  // (impl_ is never null: only create() makes a Client)
 
 void Client::activate() { impl_->activate(); }
 void Client::deactivate(DeactivateOptions options, std::function<void()> done) {
@@ -1430,7 +1440,9 @@ Metrics Client::metrics() const { return impl_->metrics(); }
 Subscription Client::subscribe(std::string destination, MessageCallback onMessage, Headers headers) {
   return impl_->subscribe(std::move(destination), std::move(onMessage), std::move(headers));
 }
-PublishHandle Client::publish(PublishParams&& params) { return impl_->publish(std::move(params)); }
+PublishHandle Client::publish(PublishParams&& params) {
+  return detail::ClientImpl::publish(impl_.get(), std::move(params), nullptr);
+}
 Transaction Client::begin(std::string id) { return impl_->begin(std::move(id)); }
 
 namespace {

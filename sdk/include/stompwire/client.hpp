@@ -110,7 +110,9 @@ struct OfflineQueueOptions {
 // (before_connect_failed). connectionTimeout covers a hook that never calls back; a late or second
 // call is ignored.
 using BeforeConnectDone = std::function<void(std::error_code)>;
-using BeforeConnect = std::function<void(BeforeConnectDone done)>;
+// `done` by rvalue reference: the client hands over its own (no moved copy made per call); a hook that
+// takes it by value gets it moved in.
+using BeforeConnect = std::function<void(BeforeConnectDone&& done)>;
 
 // 1.2, 1.1, 1.0: the default of ClientOptions::versions.
 std::vector<Version> allVersions();
