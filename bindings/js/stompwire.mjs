@@ -429,10 +429,12 @@ const imports = {
     // sw_post: posted work, a timer fired from a microtask
     e: (id) => queueMicrotask(() => sw_timer_fire(id)),
     // sw_ws_open
-    f(conn, key, up, ul, pp, pl) {
+    f(conn, key, up, ul, pp, pn) {
       view();
       const url = str(up, ul);
-      const protocols = pl ? str(pp, pl).split(',') : [];
+      // pn string_views ({data, size}) from pp
+      const protocols = [];
+      for (let i = pp / 4; pn--; i += 2) protocols.push(str(u32[i], u32[i + 1]));
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
