@@ -73,36 +73,36 @@ enum Event {
 // ---------------------------------------------------------------------------------------------
 // Frames out to JS.
 
+// The frame itself, a FrameView, which JS reads in place ({command data, size}, {headers data, count},
+// {body data, size}: words 0-5 in wasm32; a string_view is {data, size} in libc++), and whether it arrived
+// in a binary message.
 struct FrameInfo {
-  const char* command;
-  std::uint32_t commandLength;
-  const char* body;
-  std::uint32_t bodyLength;
-  // The frame's own HeaderView array: JS reads the length of name i at word 4i+1, of value i at 4i+3
-  // (a string_view is {data, size} in libc++); the names and values lie back to back from word 0.
-  const HeaderView* headers;
-  std::uint32_t headerCount;
+  const FrameView* view;
   std::uint32_t binary;
 };
 static_assert(sizeof(HeaderView) == 16 && sizeof(std::string_view) == 8);
+static_assert(offsetof(FrameView, command) == 0 && offsetof(FrameView, headers) == 8 && offsetof(FrameView, body) == 16 &&
+              sizeof(std::span<const HeaderView>) == 8, "bindings/js/stompwire.mjs (readFrame) reads these words");
 
 FrameInfo frameInfo;
 
-// The header names and values go out as one block, which JS decodes with one call, together with the
+// The header block: JS reads the length of name i at word 4i+1, of value i at 4i+3 of the HeaderView
+// array; the names and values go out as one block, which JS decodes with one call, together with the
 // body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent): the block
 // is pointed at, never copied. Not checked here at run time (a loop over the headers per frame, 41 B
 // gzipped): tests/unit/core/client_hook_test.cpp checks the layout for every event kind and for
 // borrowed, queued and kept messages, and the JS tests read every kind of frame through it.
-void describe(const FrameView& f, bool binary) {
-  frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
-               static_cast<std::uint32_t>(f.body.size()), f.headers.data(),
-               static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
-}
+void describe(const FrameView& f, bool binary) { frameInfo = {&f, binary}; }
 
 // Out of line: Forward and onEvent both describe messages.
 [[gnu::noinline]] void describeMessage(const Message& m) { describe(m.view(), m.isBinary()); }
 
-void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, false); }
+// (Static: JS reads it after describe() returns.)
+void describeText(std::string_view body) {
+  static FrameView text;
+  text.body = body;
+  describe(text, false);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Arguments in from JS.

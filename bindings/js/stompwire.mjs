@@ -89,16 +89,17 @@ function ensure(need, which) {
 // header block (the module puts small bodies there), one decode covers both.
 function readFrame(Kind = Frame, handle = 0, command) {
   view();
-  const f = frameInfo;
-  const n = 2 * u32[f + 5];
-  const lp = u32[f + 4] >> 2;
-  const bp = u32[f + 2];
+  // The module's FrameView: {command data, size}, {headers data, count}, {body data, size}.
+  const f = u32[frameInfo] >> 2;
+  const n = 2 * u32[f + 3];
+  const lp = u32[f + 2] >> 2;
+  const bp = u32[f + 4];
   const hp = n ? u32[lp] : bp;
   const lengths = [];
   let total = 0;
   // The HeaderView array: {name data, name size, value data, value size} per header.
   for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
-  const bn = u32[f + 3];
+  const bn = u32[f + 5];
   let text, body, bytes;
   if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
     body = text.substring(total);
@@ -116,7 +117,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
     }
     bytes = u8.slice(bp, bp + bn);
   }
-  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 6] === 1, handle);
+  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[frameInfo + 1] === 1, handle);
   if (handle) released.register(frame, [sw_message_free, handle], frame);
   return frame;
 }
