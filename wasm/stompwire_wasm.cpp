@@ -456,18 +456,14 @@ SW_EXPORT("o") int sw_last_error() { return lastError; }
 SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* args) {
   Args a{args};
   const std::string_view url = a.str();
-  // Bit 2: 1.2, 1: 1.1, 0: 1.0; listed newest first, as the default (allVersions()) is. Built from an
-  // array in one go: no push_back, whose growth path would be inlined here, and no default list built
-  // and then filtered.
-  const auto bits = static_cast<unsigned>(a.num());
-  static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
-  Version versions[3];
-  std::size_t n = 0;
-  for (int v = 2; v >= 0; --v) {
-    if (bits >> v & 1) versions[n++] = static_cast<Version>(v);
-  }
+  // The versions as bytes (Version values) as the app listed them: the core offers each once, newest first,
+  // whatever the order, and refuses an unknown value (bindings/js sends 255 for one). Built in one go: no
+  // push_back (whose growth path would be inlined here), no default list built and then filtered.
+  static_assert(sizeof(Version) == 1);
+  const std::string_view versions = a.str();
+  const auto* v = reinterpret_cast<const Version*>(versions.data());
   ClientOptions o{.brokerURL = std::string(url),
-                  .versions = std::vector<Version>(versions, versions + n),
+                  .versions = std::vector<Version>(v, v + versions.size()),
                   .connectHeaders = a.headers()};
   readOptionNumbers(a, o);
   if (a.num() != 0) {

@@ -800,12 +800,11 @@ export class Client {
     const o = this._o;
     const r = o.reconnect ?? {};
     const q = o.offlineQueue ?? {};
-    // A bit per version (8: an unknown one); the module lists them newest first (default: all three).
-    let versions = 0;
-    for (const v of o.versions ?? o.stompVersions?.versions ?? Object.keys(VERSION_BITS)) versions |= VERSION_BITS[v] ?? 8;
     const list = [
       o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
-      versions & 8 ? 0 : versions,
+      // The versions as bytes, the core's Version values (an unknown one -1, 255 as a byte: the core refuses
+      // it); the core offers each once, whatever the order (default: all three).
+      Array.from(o.versions ?? o.stompVersions?.versions ?? VERSIONS, (v) => VERSIONS.indexOf(String(v))),
       ...headerList(o.connectHeaders),
       // the numbers and flags: undefined or null is NaN (the default), a flag true 1 and false 0
       ...[
@@ -853,7 +852,7 @@ export class Client {
 // The Client's constants, after the class (its methods read them only when called): the gzipped bundle is
 // smaller with them here.
 const num = (x) => (x === undefined || x === null ? NaN : Number(x));
-const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
+const VERSIONS = ['1.0', '1.1', '1.2']; // by Version value
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
   'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
