@@ -376,8 +376,9 @@ PublishParams readPublish(Args& a, int flags) {
 // dynamic_cast/exception-matching machinery (~3.5 KB of wasm that this -fno-rtti, -fno-exceptions
 // module never runs; system_error.cpp's message formatting would also pull in snprintf, ~6 KB more).
 // The same members defined here, without RTTI, keep those objects out of the link.
-// They mirror libc++ 13's (src/system_error.cpp); a libc++ that needs more from that object fails the
-// link with duplicate symbols instead of misbehaving. (The core holds no shared_ptr: its handles count
+// They mirror libc++ 13's (src/system_error.cpp), but for system_category (below); a libc++ or a core that
+// needs more from that object (generic_category, std::errc codes) fails the link with duplicate symbols
+// instead of misbehaving (checked: a std::make_error_code(std::errc) here does). (The core holds no shared_ptr: its handles count
 // references themselves, so libc++'s memory.cpp, with the same RTTI problem, is not linked either.)
 namespace std {
 inline namespace __2 {
@@ -388,22 +389,11 @@ error_category::~error_category() noexcept {}
 error_condition error_category::default_error_condition(int) const noexcept { __builtin_trap(); }
 bool error_category::equivalent(int, const error_condition&) const noexcept { __builtin_trap(); }
 bool error_category::equivalent(const error_code&, int) const noexcept { __builtin_trap(); }
-namespace {
-struct PlainCategory final : error_category {
-  constexpr explicit PlainCategory(const char* n) : name_(n) {}
-  const char* name() const noexcept override { return name_; }
-  std::string message(int) const override { return "unknown"; }  // (the text errcName gives too: one copy)
-  const char* name_;
-};
-}  // namespace
-const error_category& generic_category() noexcept {
-  static const PlainCategory c("generic");
-  return c;
-}
-const error_category& system_category() noexcept {
-  static const PlainCategory c("system");
-  return c;
-}
+// The system category is stompwire's own: std::error_code's default constructor names it (an empty code,
+// value 0), and nothing in this module makes a system error (no I/O), so no second category object,
+// vtable and name are needed. So stompwire's is the one category of the module (generic_category is not
+// linked: see above).
+const error_category& system_category() noexcept { return stompwire::stompwire_category(); }
 
 }  // namespace __2
 }  // namespace std
