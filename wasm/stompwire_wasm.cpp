@@ -8,8 +8,8 @@
 // - string arguments arrive packed in one "args" block written by JS: for a string, u32 length then the
 //   bytes padded to 4; for a number, a f64. Every entry point copies what it needs out of the block
 //   before it calls into the core, because a user callback may run a nested call that rewrites it;
-// - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS through a FrameInfo of pointers that
-//   stays valid only during the import call; JS copies what it keeps;
+// - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS as a pointer to the core's FrameView (see
+//   Frames out to JS), valid only during the import call; JS copies what it keeps;
 // - errors are stompwire::errc values (0 = success).
 #include <cmath>
 #include <cstddef>
@@ -41,9 +41,10 @@ SW_IMPORT("g") void sw_ws_send(void* conn, const char* data, std::size_t length,
 SW_IMPORT("h") void sw_ws_close(void* conn, int code, const char* reason, std::size_t length);
 SW_IMPORT("i") double sw_ws_buffered(void* conn);
 SW_IMPORT("j") void sw_ws_release(void* conn);
-// Client events: see Event below. Frames are described by the FrameInfo returned by sw_frame_info().
+// Client events: see Event below. A frame is a FrameView pointer (see Frames out to JS) and whether it
+// arrived in a binary WebSocket message.
 SW_IMPORT("k") void sw_event(std::uint32_t client, int kind, int a, int b, int c);
-SW_IMPORT("l") void sw_message(std::uint32_t client, std::uint32_t sub, void* ackHandle);
+SW_IMPORT("l") void sw_message(std::uint32_t client, std::uint32_t sub, void* ackHandle, const void* frame, int binary);
 }
 
 namespace {
@@ -51,14 +52,14 @@ namespace {
 using namespace stompwire;
 
 enum Event {
-  evConnect = 1,       // frame
+  evConnect = 1,       // a = frame
   evDisconnect,        // a = errc
-  evStompError,        // frame
+  evStompError,        // a = frame
   evStateChange,       // a = state, b = previous, c = reason errc
-  evWebSocketClose,    // a = code, b = wasClean, frame body = reason
+  evWebSocketClose,    // a = code, b = wasClean, c = a frame whose body is the reason
   evWebSocketError,    // a = errc
-  evUnhandledMessage,  // frame
-  evUnhandledReceipt,  // frame
+  evUnhandledMessage,  // a = frame, b = binary
+  evUnhandledReceipt,  // a = frame
   evPublishDone,       // a = publish key, b = errc
   evBeforeConnect,     // a = the done handle (for sw_before_connect_done)
   evDeactivated,       // a = done key
@@ -71,36 +72,18 @@ int code(std::error_code ec) { return ec.value(); }
 // ---------------------------------------------------------------------------------------------
 // Frames out to JS.
 
-// The frame itself, a FrameView, which JS reads in place ({command data, size}, {headers data, count},
-// {body data, size}: words 0-5 in wasm32; a string_view is {data, size} in libc++), and whether it arrived
-// in a binary message.
-struct FrameInfo {
-  const FrameView* view;
-  std::uint32_t binary;
-};
+// A frame goes out as the core's own FrameView, which JS reads in place ({command data, size}, {headers
+// data, count}, {body data, size}: words 0-5 in wasm32; a string_view is {data, size} in libc++).
 static_assert(sizeof(HeaderView) == 16 && sizeof(std::string_view) == 8);
 static_assert(offsetof(FrameView, command) == 0 && offsetof(FrameView, headers) == 8 && offsetof(FrameView, body) == 16 &&
               sizeof(std::span<const HeaderView>) == 8, "bindings/js/stompwire.mjs (readFrame) reads these words");
-
-FrameInfo frameInfo;
-
 // The header block: JS reads the length of name i at word 4i+1, of value i at 4i+3 of the HeaderView
 // array; the names and values go out as one block, which JS decodes with one call, together with the
 // body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent): the block
 // is pointed at, never copied. Not checked here at run time (a loop over the headers per frame, 41 B
 // gzipped): tests/unit/core/client_hook_test.cpp checks the layout for every event kind and for
 // borrowed, queued and kept messages, and the JS tests read every kind of frame through it.
-void describe(const FrameView& f, bool binary) { frameInfo = {&f, binary}; }
-
-// Out of line: Forward and onEvent both describe messages.
-[[gnu::noinline]] void describeMessage(const Message& m) { describe(m.view(), m.isBinary()); }
-
-// (Static: JS reads it after describe() returns.)
-void describeText(std::string_view body) {
-  static FrameView text;
-  text.body = body;
-  describe(text, false);
-}
+int frameArg(const FrameView& f) { return static_cast<int>(reinterpret_cast<std::uintptr_t>(&f)); }
 
 // ---------------------------------------------------------------------------------------------
 // Arguments in from JS.
@@ -269,7 +252,7 @@ class JsTransport final : public Transport {
  public:
   JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
   ~JsTransport() override { sw_ws_release(this); }
-  // The subprotocols go out as the core's own array of string_views ({data, size} each: see FrameInfo),
+  // The subprotocols go out as the core's own array of string_views ({data, size} each, as in a FrameView),
   // which JS reads during the call: no list to build here.
   void open(std::string_view url, std::span<const std::string_view> subprotocols) override {
     sw_ws_open(this, client_, url.data(), url.size(), subprotocols.data(), subprotocols.size());
@@ -305,8 +288,7 @@ struct Forward {
   void operator()(const Message& m) const {
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
     Message* handle = m.ackable() ? new Message(m) : nullptr;
-    describeMessage(m);
-    sw_message(key, word, handle);
+    sw_message(key, word, handle, &m.view(), m.isBinary());
   }
 };
 static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
@@ -318,7 +300,7 @@ void onEvent(void* context, ClientEvent event, const void* data) {
     case ClientEvent::connect:
     case ClientEvent::stompError:
     case ClientEvent::unhandledReceipt:
-      describe(*static_cast<const FrameView*>(data), false);
+      a = frameArg(*static_cast<const FrameView*>(data));
       break;
     case ClientEvent::disconnect:
     case ClientEvent::webSocketError:
@@ -333,14 +315,17 @@ void onEvent(void* context, ClientEvent event, const void* data) {
     }
     case ClientEvent::webSocketClose: {
       const auto& ev = *static_cast<const CloseEvent*>(data);
-      describeText(ev.reason);
+      static FrameView text;  // (static: constant-initialized, no constructor to run per event)
+      text.body = ev.reason;
       a = ev.code;
       b = ev.wasClean;
+      c = frameArg(text);
       break;
     }
     case ClientEvent::unhandledMessage: {
       const auto& m = *static_cast<const Message*>(data);
-      describeMessage(m);
+      a = frameArg(m.view());
+      b = m.isBinary();
       break;
     }
   }
@@ -402,7 +387,6 @@ const error_category& system_category() noexcept { return stompwire::stompwire_c
 SW_EXPORT("a") void* sw_alloc(std::size_t n) { return std::malloc(n); }  // (a distinct block for n = 0 too: heap.cpp)
 SW_EXPORT("b") void sw_free(void* p) { std::free(p); }
 // sw_heap_used: in heap.cpp.
-SW_EXPORT("d") const FrameInfo* sw_frame_info() { return &frameInfo; }
 SW_EXPORT("e") const char* sw_out_ptr() { return out.data(); }
 SW_EXPORT("f") std::size_t sw_out_len() { return out.size(); }
 SW_EXPORT("g") std::size_t sw_error_text(int e, int message) {

@@ -22,12 +22,12 @@ let W; // the module's exports
 // in both the .wasm and this file: ~0.5 KB gzipped); wasm/stompwire_wasm.cpp's SW_EXPORT/SW_IMPORT lines
 // give each function its letter. The bundle (scripts/build-js) calls W.<letter> directly instead: keep
 // this list and the binding in instantiate() as they are (`let sw_...;` and `({ a: sw_..., ... } = W);`).
-let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text,
+let sw_alloc, sw_free, sw_heap_used, sw_out_ptr, sw_out_len, sw_error_text,
   sw_pending_work, sw_timer_fire, sw_ws_event, sw_ws_message,
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
   sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_unsubscribe,
   sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_end, sw_tx_free;
-let u8, u32, dv, frameInfo;
+let u8, u32, dv;
 // Two heap buffers, [pointer, capacity]: 0 packs call arguments, 1 takes socket input.
 const bufs = [[0, 0], [0, 0]];
 let inView = null;
@@ -84,13 +84,13 @@ function ensure(need, which) {
   return b[0];
 }
 
-// The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out into a Frame or a
-// Message (see Frames below): the module's memory is only valid during the call. When the body follows the
+// The frame at p, a FrameView of the module (see stompwire_wasm.cpp), copied out into a Frame or a Message
+// (see Frames below): the module's memory is only valid during the call. When the body follows the
 // header block (the module puts small bodies there), one decode covers both.
-function readFrame(Kind = Frame, handle = 0, command) {
+function readFrame(p, binary, Kind = Frame, handle = 0, command) {
   view();
-  // The module's FrameView: {command data, size}, {headers data, count}, {body data, size}.
-  const f = u32[frameInfo] >> 2;
+  // p: the module's FrameView, {command data, size}, {headers data, count}, {body data, size}.
+  const f = p >> 2;
   const n = 2 * u32[f + 3];
   const lp = u32[f + 2] >> 2;
   const bp = u32[f + 4];
@@ -117,7 +117,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
     }
     bytes = u8.slice(bp, bp + bn);
   }
-  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[frameInfo + 1] === 1, handle);
+  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, !!binary, handle);
   if (handle) released.register(frame, [sw_message_free, handle], frame);
   return frame;
 }
@@ -452,7 +452,7 @@ const imports = {
     // sw_event
     k: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
     // sw_message
-    l: (key, sub, handle) => calling(() => clients.get(key)?._message(sub, handle)),
+    l: (key, sub, handle, p, binary) => calling(() => clients.get(key)?._message(sub, handle, p, binary)),
   },
 };
 
@@ -481,7 +481,7 @@ async function instantiate(source) {
   const r = await WebAssembly.instantiate(await (source.arrayBuffer?.() ?? source), imports);
   W = (r.instance ?? r).exports;
   ({
-    a: sw_alloc, b: sw_free, c: sw_heap_used, d: sw_frame_info, e: sw_out_ptr, f: sw_out_len,
+    a: sw_alloc, b: sw_free, c: sw_heap_used, e: sw_out_ptr, f: sw_out_len,
     g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, k: sw_ws_event,
     l: sw_ws_message, o: sw_last_error, p: sw_client_create,
     q: sw_client_destroy, r: sw_activate, s: sw_deactivate, t: sw_before_connect_done, u: sw_state,
@@ -491,7 +491,6 @@ async function instantiate(source) {
   } = W);
   W._initialize();
   // (No view() here: every reader of the heap makes its views first.)
-  frameInfo = sw_frame_info() >> 2;
 }
 
 /** Bytes allocated on the wasm heap (the leak probe of the tests). */
@@ -632,9 +631,9 @@ export class Client {
       const arg =
         kind === 2 ? a ? error(a) : undefined
         : kind === 4 ? { state: STATES[a], previous: STATES[b], reason: c ? error(c) : undefined }
-        : kind === 5 ? { code: a, reason: readFrame().body, wasClean: !!b }
+        : kind === 5 ? { code: a, reason: readFrame(c).body, wasClean: !!b }
         : kind === 6 ? error(a, undefined, { event: this._lastSocketError })
-        : readFrame(kind === 7 ? Message : Frame);
+        : readFrame(a, b, kind === 7 ? Message : Frame);
       for (const fn of [...listeners]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
       return;
     }
@@ -659,8 +658,8 @@ export class Client {
     if (a) sw_before_connect_done(a, failed);
   }
 
-  _message(subKey, handle) {
-    const m = readFrame(Message, handle, 'MESSAGE');
+  _message(subKey, handle, p, binary) {
+    const m = readFrame(p, binary, Message, handle, 'MESSAGE');
     this._subs.get(subKey)?._deliver(m);
   }
 
