@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -104,16 +105,38 @@ struct Args {
     p += 8;
     return d;
   }
-  Headers headers() {
-    // Sized up front: vector<Header>::push_back's growth path would be the module's only one.
-    Headers h(static_cast<std::size_t>(num()));
-    for (auto& x : h) {
-      x.name = str();
-      x.value = str();
-    }
-    return h;
-  }
+  Headers headers();
 };
+
+// The headers, read as a range: vector's range constructor counts them (operator++ only: nothing is
+// read), allocates once and constructs each Header from *it, which reads the next name and value, in
+// order. No empty Headers first that are then assigned (value-initialized std::strings, then two
+// assignments each: -45 B raw, -31 B gz). The iterator category is all libc++ looks at; `reference` is
+// the converting proxy, not a Header&.
+struct HeaderReader {
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = Header;
+  using difference_type = std::ptrdiff_t;
+  using pointer = void;
+  struct Next {
+    Args* a;
+    operator Header() const {
+      const std::string_view name = a->str();
+      return Header{std::string(name), std::string(a->str())};
+    }
+  };
+  using reference = Next;
+  Args* a;
+  std::size_t i;
+  Next operator*() const { return {a}; }
+  HeaderReader& operator++() { ++i; return *this; }
+  bool operator==(const HeaderReader& o) const { return i == o.i; }
+};
+
+Headers Args::headers() {
+  const auto n = static_cast<std::size_t>(num());
+  return Headers(HeaderReader{this, 0}, HeaderReader{this, n});
+}
 
 // The numeric options, in the order bindings/js writes them (after brokerURL, the versions and the
 // connect headers), as one table: a loop over it is smaller than a store per option. Each one arrives as
