@@ -196,7 +196,11 @@ void readOptionNumbers(Args& a, ClientOptions& o) {
   }
 }
 
-std::string out;  // the last string result (sw_out_ptr / sw_out_len)
+// The last string result (sw_out_ptr / sw_out_len): a view of a name in the data section, of a
+// transaction's id, or of `kept` (a message, the bad option's name), which owns what nothing else does. A
+// view reads as two plain words (a std::string: a short/long select per read).
+std::string_view out;
+std::string kept;
 
 // ---------------------------------------------------------------------------------------------
 // Scheduler over JS timers.
@@ -414,7 +418,7 @@ SW_EXPORT("e") const char* sw_out_ptr() { return out.data(); }
 SW_EXPORT("f") std::size_t sw_out_len() { return out.size(); }
 SW_EXPORT("g") std::size_t sw_error_text(int e, int message) {
   if (message) {
-    out = stompwire_category().message(e);
+    out = kept = stompwire_category().message(e);
   } else {
     out = errcName(static_cast<errc>(e));
   }
@@ -478,7 +482,7 @@ SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* 
       scheduler, [] { return sw_random(); });
   if (!r.client) {
     lastError = code(r.error);
-    out = std::move(r.what);  // moved, and sw_begin assigns a view: no string copy-assignment in the module
+    out = kept = std::move(r.what);  // moved: no string copy-assignment in the module
     return nullptr;
   }
   r.client->setEventHook(onEvent, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
@@ -567,7 +571,7 @@ SW_EXPORT("D") void sw_message_free(Message* m) { delete m; }
 SW_EXPORT("E") Transaction* sw_begin(Client* c, const unsigned char* args) {
   Args a{args};
   auto* tx = new Transaction(c->begin(std::string(a.str())));
-  out = std::string_view(tx->id());
+  out = tx->id();
   lastError = code(tx->error());
   return tx;
 }
