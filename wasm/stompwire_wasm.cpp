@@ -431,17 +431,18 @@ SW_EXPORT("i") void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
 SW_EXPORT("l") void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
 }
-static_assert(static_cast<int>(errc::unauthorized) == 27 && static_cast<int>(errc::forbidden) == 28,
-              "bindings/js/stompwire.mjs (HANDSHAKE_ERRORS) passes these numbers");
+static_assert(static_cast<int>(errc::transport_error) == 23 && static_cast<int>(errc::unauthorized) == 27 &&
+                  static_cast<int>(errc::forbidden) == 28,
+              "bindings/js/stompwire.mjs (socketError) passes these numbers");
 // The socket's other events, one entry point:
 // - 0 open: args = the subprotocol;
-// - 1 error: a = an errc the JS side could tell (unauthorized/forbidden from a handshake status), else 0;
+// - 1 error: a = the errc (unauthorized/forbidden from a handshake status, else transport_error);
 // - 2 close: a = the code, b = wasClean, args = the reason.
 // The text is a view into the args block, not a copy: the core reads the subprotocol (if at all) and
 // copies the reason into its close event before any callback runs (one could write the block again).
 SW_EXPORT("k") void sw_ws_event(JsTransport* t, int kind, int a, int b, const unsigned char* args) {
   TransportListener& l = t->listener;
-  if (kind == 1) return l.onError(a ? static_cast<errc>(a) : errc::transport_error);
+  if (kind == 1) return l.onError(static_cast<errc>(a));
   const std::string_view text = Args{args}.str();
   if (kind == 0) return l.onOpen(text);
   l.onClose(a, text, b != 0);

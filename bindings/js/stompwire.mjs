@@ -349,10 +349,10 @@ function feed(conn, data) {
 
 // A rejected WebSocket handshake, where the platform shows its status: 401 and 403 as the native
 // transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
-// a browser hides it (plain transport_error there).
+// a browser hides it (plain transport_error, 23, there).
 function socketError(ev) {
   const m = /server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
-  return m ? 27 /* unauthorized */ + (m[1] > 1) /* 403: forbidden, 28 */ : 0;
+  return m ? 27 /* unauthorized */ + (m[1] > 1) /* 403: forbidden, 28 */ : 23;
 }
 
 function openSocket(conn, key, url, protocols) {
@@ -369,7 +369,7 @@ function openSocket(conn, key, url, protocols) {
     s = c._transport(url, protocols);
   } catch (cause) {
     // The factory threw: an error and a close, as from a socket that failed at once.
-    onerror(cause, 0);
+    onerror(cause, 23);
     return onclose({ reason: errorText(cause) });
   }
   rec._sock = s;
