@@ -76,8 +76,9 @@ int code(std::error_code ec) { return ec.value(); }
 // A frame goes out as the core's own FrameView, which JS reads in place ({command data, size}, {headers
 // data, count}, {body data, size}: words 0-5 in wasm32; a string_view is {data, size} in libc++).
 static_assert(sizeof(HeaderView) == 16 && sizeof(std::string_view) == 8);
-static_assert(offsetof(FrameView, command) == 0 && offsetof(FrameView, headers) == 8 && offsetof(FrameView, body) == 16 &&
-              sizeof(std::span<const HeaderView>) == 8, "bindings/js/stompwire.mjs (readFrame) reads these words");
+static_assert(offsetof(FrameView, command) == 0 && offsetof(FrameView, headers) == 8 &&
+                  offsetof(FrameView, body) == 16 && sizeof(std::span<const HeaderView>) == 8,
+              "bindings/js/stompwire.mjs (readFrame) reads these words");
 // The header block: JS reads the length of name i at word 4i+1, of value i at 4i+3 of the HeaderView
 // array; the names and values go out as one block, which JS decodes with one call, together with the
 // body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent): the block
@@ -279,8 +280,8 @@ class JsTransport final : public Transport {
  public:
   JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
   ~JsTransport() override { sw_ws_release(this); }
-  // The subprotocols go out as the core's own array of string_views ({data, size} each, as in a FrameView),
-  // which JS reads during the call: no list to build here.
+  // The subprotocols go out as the core's own array of string_views ({data, size} each, as in a
+  // FrameView), which JS reads during the call: no list to build here.
   void open(std::string_view url, std::span<const std::string_view> subprotocols) override {
     sw_ws_open(this, client_, url.data(), url.size(), subprotocols.data(), subprotocols.size());
   }
@@ -386,10 +387,11 @@ PublishParams readPublish(Args& a, int flags) {
 // dynamic_cast/exception-matching machinery (~3.5 KB of wasm that this -fno-rtti, -fno-exceptions
 // module never runs; system_error.cpp's message formatting would also pull in snprintf, ~6 KB more).
 // The same members defined here, without RTTI, keep those objects out of the link.
-// They mirror libc++ 13's (src/system_error.cpp), but for system_category (below); a libc++ or a core that
-// needs more from that object (generic_category, std::errc codes) fails the link with duplicate symbols
-// instead of misbehaving (checked: a std::make_error_code(std::errc) here does). (The core holds no shared_ptr: its handles count
-// references themselves, so libc++'s memory.cpp, with the same RTTI problem, is not linked either.)
+// They mirror libc++ 13's (src/system_error.cpp), but for system_category (below); a libc++ or a core
+// that needs more from that object (generic_category, std::errc codes) fails the link with duplicate
+// symbols instead of misbehaving (checked: a std::make_error_code(std::errc) here does). (The core holds
+// no shared_ptr: its handles count references themselves, so libc++'s memory.cpp, with the same RTTI
+// problem, is not linked either.)
 namespace std {
 inline namespace __2 {
 error_category::~error_category() noexcept {}
