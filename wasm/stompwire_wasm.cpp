@@ -8,14 +8,15 @@
 // - string arguments arrive packed in one "args" block written by JS: for a string, u32 length then the
 //   bytes padded to 4; for a number, a f64. Every entry point copies what it needs out of the block
 //   before it calls into the core, because a user callback may run a nested call that rewrites it;
-// - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS through a FrameInfo of pointers that
-//   stays valid only during the import call; JS copies what it keeps;
+// - frames (CONNECTED, MESSAGE, ERROR, RECEIPT) are handed to JS as a pointer to the core's FrameView (see
+//   Frames out to JS), valid only during the import call; JS copies what it keeps;
 // - errors are stompwire::errc values (0 = success).
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -35,15 +36,16 @@ SW_IMPORT("b") double sw_random();
 SW_IMPORT("c") void sw_timer_set(std::uint32_t id, double delay);
 SW_IMPORT("d") void sw_timer_clear(std::uint32_t id);
 SW_IMPORT("e") void sw_post(std::uint32_t id);  // sw_timer_fire(id) from a microtask
-SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen, const char* protocols,
-                               std::size_t protocolsLen);
+SW_IMPORT("f") void sw_ws_open(void* conn, std::uint32_t client, const char* url, std::size_t urlLen,
+                               const std::string_view* protocols, std::size_t count);
 SW_IMPORT("g") void sw_ws_send(void* conn, const char* data, std::size_t length, int binary);
 SW_IMPORT("h") void sw_ws_close(void* conn, int code, const char* reason, std::size_t length);
 SW_IMPORT("i") double sw_ws_buffered(void* conn);
 SW_IMPORT("j") void sw_ws_release(void* conn);
-// Client events: see Event below. Frames are described by the FrameInfo returned by sw_frame_info().
+// Client events: see Event below. A frame is a FrameView pointer (see Frames out to JS) and whether it
+// arrived in a binary WebSocket message.
 SW_IMPORT("k") void sw_event(std::uint32_t client, int kind, int a, int b, int c);
-SW_IMPORT("l") void sw_message(std::uint32_t client, std::uint32_t sub, void* ackHandle);
+SW_IMPORT("l") void sw_message(std::uint32_t client, std::uint32_t sub, void* ackHandle, const void* frame, int binary);
 }
 
 namespace {
@@ -51,70 +53,55 @@ namespace {
 using namespace stompwire;
 
 enum Event {
-  evConnect = 1,       // frame
+  evConnect = 1,       // a = frame
   evDisconnect,        // a = errc
-  evStompError,        // frame
+  evStompError,        // a = frame
   evStateChange,       // a = state, b = previous, c = reason errc
-  evWebSocketClose,    // a = code, b = wasClean, frame body = reason
+  evWebSocketClose,    // a = code, b = wasClean, c = a frame whose body is the reason
   evWebSocketError,    // a = errc
-  evUnhandledMessage,  // frame
-  evUnhandledReceipt,  // frame
+  evUnhandledMessage,  // a = frame, b = binary
+  evUnhandledReceipt,  // a = frame
   evPublishDone,       // a = publish key, b = errc
   evBeforeConnect,     // a = the done handle (for sw_before_connect_done)
   evDeactivated,       // a = done key
 };
 
-[[gnu::noinline]] int code(std::error_code ec) {
-  if (!ec) return 0;
-  if (ec.category() == stompwire_category()) return ec.value();
-  return static_cast<int>(errc::transport_error);
-}
+// An error_code's errc (0: none). The module has one error category, stompwire's (system_category is that
+// one too, and generic_category is not linked: see the std namespace below), so the value is the errc.
+int code(std::error_code ec) { return ec.value(); }
 
 // ---------------------------------------------------------------------------------------------
 // Frames out to JS.
 
-struct FrameInfo {
-  const char* command;
-  std::uint32_t commandLength;
-  const char* body;
-  std::uint32_t bodyLength;
-  // The frame's own HeaderView array: JS reads the length of name i at word 4i+1, of value i at 4i+3
-  // (a string_view is {data, size} in libc++); the names and values lie back to back from word 0.
-  const HeaderView* headers;
-  std::uint32_t headerCount;
-  std::uint32_t binary;
-};
+// A frame goes out as the core's own FrameView, which JS reads in place ({command data, size}, {headers
+// data, count}, {body data, size}: words 0-5 in wasm32; a string_view is {data, size} in libc++).
 static_assert(sizeof(HeaderView) == 16 && sizeof(std::string_view) == 8);
+static_assert(offsetof(FrameView, command) == 0 && offsetof(FrameView, headers) == 8 &&
+                  offsetof(FrameView, body) == 16 && sizeof(std::span<const HeaderView>) == 8,
+              "bindings/js/stompwire.mjs (readFrame) reads these words");
+// The header block: JS reads the length of name i at word 4i+1, of value i at 4i+3 of the HeaderView
+// array; the names and values go out as one block, which JS decodes with one call, together with the
+// body that follows it. The frames of the core's events lie that way (client.hpp, ClientEvent): their block
+// is pointed at, never copied; a message is packed first (packed() below). Not checked here at run time
+// (a loop over the headers per frame, 41 B gzipped): tests/unit/core/client_hook_test.cpp checks the
+// layout of event frames and kept messages, and the JS tests read every kind of frame through it.
+int frameArg(const FrameView& f) { return static_cast<int>(reinterpret_cast<std::uintptr_t>(&f)); }
 
-FrameInfo frameInfo;
-
-// The header names and values go out as one block, which JS decodes with one call, together with the
-// body that follows it. Every frame the core hands out lies that way (client.hpp, ClientEvent): the block
-// is pointed at, never copied. Not checked here at run time (a loop over the headers per frame, 41 B
-// gzipped): tests/unit/core/client_hook_test.cpp checks the layout for every event kind and for
-// borrowed, queued and kept messages, and the JS tests read every kind of frame through it.
-void describe(const FrameView& f, bool binary) {
-  frameInfo = {f.command.data(), static_cast<std::uint32_t>(f.command.size()), f.body.data(),
-               static_cast<std::uint32_t>(f.body.size()), f.headers.data(),
-               static_cast<std::uint32_t>(f.headers.size()), binary ? 1u : 0u};
-}
-
-// JS reads a frame's names, values and body as one run of bytes: a message being delivered lies where the
-// parser left it, so it is packed into one block, reused for every message.
-// Out of line: Forward and onEvent both describe messages.
-[[gnu::noinline]] void describeMessage(const Message& m) {
+// A message being delivered lies where the parser left it (a kept copy is packed): it goes out packed
+// into one block, reused for every message. Out of line: Forward and onEvent both send messages.
+[[gnu::noinline]] const FrameView& packed(const Message& m) {
   static std::unique_ptr<char[]> block;
   static std::size_t capacity;
+  static FrameView view;
   const FrameView& v = m.view();
   const std::size_t n = packedSize(v);
   if (n > capacity) {
     block.reset(new char[n]);
     capacity = n;
   }
-  describe(packFrame(v, block.get()), m.isBinary());
+  view = packFrame(v, block.get());
+  return view;
 }
-
-void describeText(std::string_view body) { describe(FrameView{{}, {}, body}, false); }
 
 // ---------------------------------------------------------------------------------------------
 // Arguments in from JS.
@@ -135,16 +122,38 @@ struct Args {
     p += 8;
     return d;
   }
-  Headers headers() {
-    // Sized up front: vector<Header>::push_back's growth path would be the module's only one.
-    Headers h(static_cast<std::size_t>(num()));
-    for (auto& x : h) {
-      x.name = str();
-      x.value = str();
-    }
-    return h;
-  }
+  Headers headers();
 };
+
+// The headers, read as a range: vector's range constructor counts them (operator++ only: nothing is
+// read), allocates once and constructs each Header from *it, which reads the next name and value, in
+// order. No empty Headers first that are then assigned (value-initialized std::strings, then two
+// assignments each: -45 B raw, -31 B gz). The iterator category is all libc++ looks at; `reference` is
+// the converting proxy, not a Header&.
+struct HeaderReader {
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = Header;
+  using difference_type = std::ptrdiff_t;
+  using pointer = void;
+  struct Next {
+    Args* a;
+    operator Header() const {
+      const std::string_view name = a->str();
+      return Header{std::string(name), std::string(a->str())};
+    }
+  };
+  using reference = Next;
+  Args* a;
+  std::size_t i;
+  Next operator*() const { return {a}; }
+  HeaderReader& operator++() { ++i; return *this; }
+  bool operator==(const HeaderReader& o) const { return i == o.i; }
+};
+
+Headers Args::headers() {
+  const auto n = static_cast<std::size_t>(num());
+  return Headers(HeaderReader{this, 0}, HeaderReader{this, n});
+}
 
 // The numeric options, in the order bindings/js writes them (after brokerURL, the versions and the
 // connect headers), as one table: a loop over it is smaller than a store per option. Each one arrives as
@@ -204,7 +213,11 @@ void readOptionNumbers(Args& a, ClientOptions& o) {
   }
 }
 
-std::string out;  // the last string result (sw_out_ptr / sw_out_len)
+// The last string result (sw_out_ptr / sw_out_len): a view of a name in the data section, of a
+// transaction's id, or of `kept` (a message, the bad option's name), which owns what nothing else does. A
+// view reads as two plain words (a std::string: a short/long select per read).
+std::string_view out;
+std::string kept;
 
 // ---------------------------------------------------------------------------------------------
 // Scheduler over JS timers.
@@ -283,19 +296,10 @@ class JsTransport final : public Transport {
  public:
   JsTransport(TransportListener& l, std::uint32_t client) : listener(l), client_(client) {}
   ~JsTransport() override { sw_ws_release(this); }
+  // The subprotocols go out as the core's own array of string_views ({data, size} each, as in a
+  // FrameView), which JS reads during the call: no list to build here.
   void open(std::string_view url, std::span<const std::string_view> subprotocols) override {
-    // Joined on the stack: the core offers at most its three static names ("v12.stomp,v11.stomp,v10.stomp",
-    // 29 bytes); a longer list traps (a bug, not an input). n stays below the size after each name, so the
-    // comma always fits. No std::string to build and free per attempt (-22 B gz).
-    char list[32];
-    std::size_t n = 0;
-    for (const auto& p : subprotocols) {
-      if (n) list[n++] = ',';
-      if (p.size() >= sizeof list - n) __builtin_trap();
-      std::memcpy(list + n, p.data(), p.size());
-      n += p.size();
-    }
-    sw_ws_open(this, client_, url.data(), url.size(), list, n);
+    sw_ws_open(this, client_, url.data(), url.size(), subprotocols.data(), subprotocols.size());
   }
   void send(std::string_view data, bool binary) override { sw_ws_send(this, data.data(), data.size(), binary); }
   void close(int code, std::string_view reason) override { sw_ws_close(this, code, reason.data(), reason.size()); }
@@ -328,8 +332,7 @@ struct Forward {
   void operator()(const Message& m) const {
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
     Message* handle = m.ackable() ? new Message(m) : nullptr;
-    describeMessage(m);
-    sw_message(key, word, handle);
+    sw_message(key, word, handle, &packed(m), m.isBinary());
   }
 };
 static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);
@@ -341,7 +344,7 @@ void onEvent(void* context, ClientEvent event, const void* data) {
     case ClientEvent::connect:
     case ClientEvent::stompError:
     case ClientEvent::unhandledReceipt:
-      describe(*static_cast<const FrameView*>(data), false);
+      a = frameArg(*static_cast<const FrameView*>(data));
       break;
     case ClientEvent::disconnect:
     case ClientEvent::webSocketError:
@@ -356,14 +359,17 @@ void onEvent(void* context, ClientEvent event, const void* data) {
     }
     case ClientEvent::webSocketClose: {
       const auto& ev = *static_cast<const CloseEvent*>(data);
-      describeText(ev.reason);
+      static FrameView text;  // (static: constant-initialized, no constructor to run per event)
+      text.body = ev.reason;
       a = ev.code;
       b = ev.wasClean;
+      c = frameArg(text);
       break;
     }
     case ClientEvent::unhandledMessage: {
       const auto& m = *static_cast<const Message*>(data);
-      describeMessage(m);
+      a = frameArg(packed(m));
+      b = m.isBinary();
       break;
     }
   }
@@ -397,9 +403,11 @@ PublishParams readPublish(Args& a, int flags) {
 // dynamic_cast/exception-matching machinery (~3.5 KB of wasm that this -fno-rtti, -fno-exceptions
 // module never runs; system_error.cpp's message formatting would also pull in snprintf, ~6 KB more).
 // The same members defined here, without RTTI, keep those objects out of the link.
-// They mirror libc++ 13's (src/system_error.cpp); a libc++ that needs more from that object fails the
-// link with duplicate symbols instead of misbehaving. (The core holds no shared_ptr: its handles count
-// references themselves, so libc++'s memory.cpp, with the same RTTI problem, is not linked either.)
+// They mirror libc++ 13's (src/system_error.cpp), but for system_category (below); a libc++ or a core
+// that needs more from that object (generic_category, std::errc codes) fails the link with duplicate
+// symbols instead of misbehaving (checked: a std::make_error_code(std::errc) here does). (The core holds
+// no shared_ptr: its handles count references themselves, so libc++'s memory.cpp, with the same RTTI
+// problem, is not linked either.)
 namespace std {
 inline namespace __2 {
 error_category::~error_category() noexcept {}
@@ -409,22 +417,11 @@ error_category::~error_category() noexcept {}
 error_condition error_category::default_error_condition(int) const noexcept { __builtin_trap(); }
 bool error_category::equivalent(int, const error_condition&) const noexcept { __builtin_trap(); }
 bool error_category::equivalent(const error_code&, int) const noexcept { __builtin_trap(); }
-namespace {
-struct PlainCategory final : error_category {
-  constexpr explicit PlainCategory(const char* n) : name_(n) {}
-  const char* name() const noexcept override { return name_; }
-  std::string message(int) const override { return "unknown"; }  // (the text errcName gives too: one copy)
-  const char* name_;
-};
-}  // namespace
-const error_category& generic_category() noexcept {
-  static const PlainCategory c("generic");
-  return c;
-}
-const error_category& system_category() noexcept {
-  static const PlainCategory c("system");
-  return c;
-}
+// The system category is stompwire's own: std::error_code's default constructor names it (an empty code,
+// value 0), and nothing in this module makes a system error (no I/O), so no second category object,
+// vtable and name are needed. So stompwire's is the one category of the module (generic_category is not
+// linked: see above).
+const error_category& system_category() noexcept { return stompwire::stompwire_category(); }
 
 }  // namespace __2
 }  // namespace std
@@ -435,12 +432,11 @@ const error_category& system_category() noexcept {
 SW_EXPORT("a") void* sw_alloc(std::size_t n) { return std::malloc(n); }  // (a distinct block for n = 0 too: heap.cpp)
 SW_EXPORT("b") void sw_free(void* p) { std::free(p); }
 // sw_heap_used: in heap.cpp.
-SW_EXPORT("d") const FrameInfo* sw_frame_info() { return &frameInfo; }
 SW_EXPORT("e") const char* sw_out_ptr() { return out.data(); }
 SW_EXPORT("f") std::size_t sw_out_len() { return out.size(); }
 SW_EXPORT("g") std::size_t sw_error_text(int e, int message) {
   if (message) {
-    out = stompwire_category().message(e);
+    out = kept = stompwire_category().message(e);
   } else {
     out = errcName(static_cast<errc>(e));
   }
@@ -453,17 +449,18 @@ SW_EXPORT("i") void sw_timer_fire(std::uint32_t id) { scheduler.fire(id); }
 SW_EXPORT("l") void sw_ws_message(JsTransport* t, const char* data, std::size_t n, int binary) {
   t->listener.onMessage(std::string_view(data, n), binary != 0);
 }
-static_assert(static_cast<int>(errc::unauthorized) == 27 && static_cast<int>(errc::forbidden) == 28,
-              "bindings/js/stompwire.mjs (HANDSHAKE_ERRORS) passes these numbers");
+static_assert(static_cast<int>(errc::transport_error) == 23 && static_cast<int>(errc::unauthorized) == 27 &&
+                  static_cast<int>(errc::forbidden) == 28,
+              "bindings/js/stompwire.mjs (socketError) passes these numbers");
 // The socket's other events, one entry point:
 // - 0 open: args = the subprotocol;
-// - 1 error: a = an errc the JS side could tell (unauthorized/forbidden from a handshake status), else 0;
+// - 1 error: a = the errc (unauthorized/forbidden from a handshake status, else transport_error);
 // - 2 close: a = the code, b = wasClean, args = the reason.
 // The text is a view into the args block, not a copy: the core reads the subprotocol (if at all) and
 // copies the reason into its close event before any callback runs (one could write the block again).
 SW_EXPORT("k") void sw_ws_event(JsTransport* t, int kind, int a, int b, const unsigned char* args) {
   TransportListener& l = t->listener;
-  if (kind == 1) return l.onError(a ? static_cast<errc>(a) : errc::transport_error);
+  if (kind == 1) return l.onError(static_cast<errc>(a));
   const std::string_view text = Args{args}.str();
   if (kind == 0) return l.onOpen(text);
   l.onClose(a, text, b != 0);
@@ -477,18 +474,14 @@ SW_EXPORT("o") int sw_last_error() { return lastError; }
 SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* args) {
   Args a{args};
   const std::string_view url = a.str();
-  // Bit 2: 1.2, 1: 1.1, 0: 1.0; listed newest first, as the default (allVersions()) is. Built from an
-  // array in one go: no push_back, whose growth path would be inlined here, and no default list built
-  // and then filtered.
-  const auto bits = static_cast<unsigned>(a.num());
-  static_assert(static_cast<int>(Version::v1_0) == 0 && static_cast<int>(Version::v1_2) == 2);
-  Version versions[3];
-  std::size_t n = 0;
-  for (int v = 2; v >= 0; --v) {
-    if (bits >> v & 1) versions[n++] = static_cast<Version>(v);
-  }
+  // The versions as bytes (Version values) as the app listed them: the core offers each once, newest first,
+  // whatever the order, and refuses an unknown value (bindings/js sends 255 for one). Built in one go: no
+  // push_back (whose growth path would be inlined here), no default list built and then filtered.
+  static_assert(sizeof(Version) == 1);
+  const std::string_view versions = a.str();
+  const auto* v = reinterpret_cast<const Version*>(versions.data());
   ClientOptions o{.brokerURL = std::string(url),
-                  .versions = std::vector<Version>(versions, versions + n),
+                  .versions = std::vector<Version>(v, v + versions.size()),
                   .connectHeaders = a.headers()};
   readOptionNumbers(a, o);
   if (a.num() != 0) {
@@ -508,7 +501,7 @@ SW_EXPORT("p") Client* sw_client_create(std::uint32_t key, const unsigned char* 
       scheduler, [] { return sw_random(); });
   if (!r.client) {
     lastError = code(r.error);
-    out = std::move(r.what);  // moved, and sw_begin assigns a view: no string copy-assignment in the module
+    out = kept = std::move(r.what);  // moved: no string copy-assignment in the module
     return nullptr;
   }
   r.client->setEventHook(onEvent, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
@@ -597,7 +590,7 @@ SW_EXPORT("D") void sw_message_free(Message* m) { delete m; }
 SW_EXPORT("E") Transaction* sw_begin(Client* c, const unsigned char* args) {
   Args a{args};
   auto* tx = new Transaction(c->begin(std::string(a.str())));
-  out = std::string_view(tx->id());
+  out = tx->id();
   lastError = code(tx->error());
   return tx;
 }

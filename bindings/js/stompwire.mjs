@@ -22,12 +22,12 @@ let W; // the module's exports
 // in both the .wasm and this file: ~0.5 KB gzipped); wasm/stompwire_wasm.cpp's SW_EXPORT/SW_IMPORT lines
 // give each function its letter. The bundle (scripts/build-js) calls W.<letter> directly instead: keep
 // this list and the binding in instantiate() as they are (`let sw_...;` and `({ a: sw_..., ... } = W);`).
-let sw_alloc, sw_free, sw_heap_used, sw_frame_info, sw_out_ptr, sw_out_len, sw_error_text,
+let sw_alloc, sw_free, sw_heap_used, sw_out_ptr, sw_out_len, sw_error_text,
   sw_pending_work, sw_timer_fire, sw_ws_event, sw_ws_message,
   sw_last_error, sw_client_create, sw_client_destroy, sw_activate, sw_deactivate,
   sw_before_connect_done, sw_state, sw_set_connect_headers, sw_metrics, sw_subscribe, sw_unsubscribe,
   sw_sub_free, sw_publish, sw_ack, sw_message_free, sw_begin, sw_tx_end, sw_tx_free;
-let u8, u32, dv, frameInfo;
+let u8, u32, dv;
 // Two heap buffers, [pointer, capacity]: 0 packs call arguments, 1 takes socket input.
 const bufs = [[0, 0], [0, 0]];
 let inView = null;
@@ -84,21 +84,22 @@ function ensure(need, which) {
   return b[0];
 }
 
-// The frame the module describes in its FrameInfo (see stompwire_wasm.cpp), copied out into a Frame or a
-// Message (see Frames below): the module's memory is only valid during the call. When the body follows the
+// The frame at p, a FrameView of the module (see stompwire_wasm.cpp), copied out into a Frame or a Message
+// (see Frames below): the module's memory is only valid during the call. When the body follows the
 // header block (the module puts small bodies there), one decode covers both.
-function readFrame(Kind = Frame, handle = 0, command) {
+function readFrame(p, binary, Kind = Frame, handle = 0, command) {
   view();
-  const f = frameInfo;
-  const n = 2 * u32[f + 5];
-  const lp = u32[f + 4] >> 2;
-  const bp = u32[f + 2];
+  // p: the module's FrameView, {command data, size}, {headers data, count}, {body data, size}.
+  const f = p >> 2;
+  const n = 2 * u32[f + 3];
+  const lp = u32[f + 2] >> 2;
+  const bp = u32[f + 4];
   const hp = n ? u32[lp] : bp;
   const lengths = [];
   let total = 0;
   // The HeaderView array: {name data, name size, value data, value size} per header.
   for (let i = 0; i < n; i++) total += lengths[i] = u32[lp + 2 * i + 1];
-  const bn = u32[f + 3];
+  const bn = u32[f + 5];
   let text, body, bytes;
   if (bp === hp + total && bn < 65536 && (text = ascii(hp, total + bn)) !== undefined) {
     body = text.substring(total);
@@ -116,7 +117,7 @@ function readFrame(Kind = Frame, handle = 0, command) {
     }
     bytes = u8.slice(bp, bp + bn);
   }
-  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, u32[f + 6] === 1, handle);
+  const frame = new Kind(command ?? str(u32[f], u32[f + 1]), text, lengths, body, bytes, !!binary, handle);
   if (handle) released.register(frame, [sw_message_free, handle], frame);
   return frame;
 }
@@ -348,10 +349,10 @@ function feed(conn, data) {
 
 // A rejected WebSocket handshake, where the platform shows its status: 401 and 403 as the native
 // transport reports them. Node's `ws` puts the status in its error ("Unexpected server response: 401");
-// a browser hides it (plain transport_error there).
+// a browser hides it (plain transport_error, 23, there).
 function socketError(ev) {
   const m = /server response: 40([13])\b/.exec(ev?.error?.message ?? ev?.message);
-  return m ? 27 /* unauthorized */ + (m[1] > 1) /* 403: forbidden, 28 */ : 0;
+  return m ? 27 /* unauthorized */ + (m[1] > 1) /* 403: forbidden, 28 */ : 23;
 }
 
 function openSocket(conn, key, url, protocols) {
@@ -368,7 +369,7 @@ function openSocket(conn, key, url, protocols) {
     s = c._transport(url, protocols);
   } catch (cause) {
     // The factory threw: an error and a close, as from a socket that failed at once.
-    onerror(cause, 0);
+    onerror(cause, 23);
     return onclose({ reason: errorText(cause) });
   }
   rec._sock = s;
@@ -429,10 +430,12 @@ const imports = {
     // sw_post: posted work, a timer fired from a microtask
     e: (id) => queueMicrotask(() => sw_timer_fire(id)),
     // sw_ws_open
-    f(conn, key, up, ul, pp, pl) {
+    f(conn, key, up, ul, pp, pn) {
       view();
       const url = str(up, ul);
-      const protocols = pl ? str(pp, pl).split(',') : [];
+      // pn string_views ({data, size}) from pp
+      const protocols = [];
+      for (let i = pp / 4; pn--; i += 2) protocols.push(str(u32[i], u32[i + 1]));
       calling(() => openSocket(conn, key, url, protocols));
     },
     // sw_ws_send
@@ -449,7 +452,7 @@ const imports = {
     // sw_event
     k: (key, kind, a, b, c) => calling(() => clients.get(key)?._event(kind, a, b, c)),
     // sw_message
-    l: (key, sub, handle) => calling(() => clients.get(key)?._message(sub, handle)),
+    l: (key, sub, handle, p, binary) => calling(() => clients.get(key)?._message(sub, handle, p, binary)),
   },
 };
 
@@ -478,7 +481,7 @@ async function instantiate(source) {
   const r = await WebAssembly.instantiate(await (source.arrayBuffer?.() ?? source), imports);
   W = (r.instance ?? r).exports;
   ({
-    a: sw_alloc, b: sw_free, c: sw_heap_used, d: sw_frame_info, e: sw_out_ptr, f: sw_out_len,
+    a: sw_alloc, b: sw_free, c: sw_heap_used, e: sw_out_ptr, f: sw_out_len,
     g: sw_error_text, h: sw_pending_work, i: sw_timer_fire, k: sw_ws_event,
     l: sw_ws_message, o: sw_last_error, p: sw_client_create,
     q: sw_client_destroy, r: sw_activate, s: sw_deactivate, t: sw_before_connect_done, u: sw_state,
@@ -488,7 +491,6 @@ async function instantiate(source) {
   } = W);
   W._initialize();
   // (No view() here: every reader of the heap makes its views first.)
-  frameInfo = sw_frame_info() >> 2;
 }
 
 /** Bytes allocated on the wasm heap (the leak probe of the tests). */
@@ -629,9 +631,9 @@ export class Client {
       const arg =
         kind === 2 ? a ? error(a) : undefined
         : kind === 4 ? { state: STATES[a], previous: STATES[b], reason: c ? error(c) : undefined }
-        : kind === 5 ? { code: a, reason: readFrame().body, wasClean: !!b }
+        : kind === 5 ? { code: a, reason: readFrame(c).body, wasClean: !!b }
         : kind === 6 ? error(a, undefined, { event: this._lastSocketError })
-        : readFrame(kind === 7 ? Message : Frame);
+        : readFrame(a, b, kind === 7 ? Message : Frame);
       for (const fn of [...listeners]) if (fn) this._call(fn, arg); // [0], the handler property, may be unset
       return;
     }
@@ -656,8 +658,8 @@ export class Client {
     if (a) sw_before_connect_done(a, failed);
   }
 
-  _message(subKey, handle) {
-    const m = readFrame(Message, handle, 'MESSAGE');
+  _message(subKey, handle, p, binary) {
+    const m = readFrame(p, binary, Message, handle, 'MESSAGE');
     this._subs.get(subKey)?._deliver(m);
   }
 
@@ -797,12 +799,11 @@ export class Client {
     const o = this._o;
     const r = o.reconnect ?? {};
     const q = o.offlineQueue ?? {};
-    // A bit per version (8: an unknown one); the module lists them newest first (default: all three).
-    let versions = 0;
-    for (const v of o.versions ?? o.stompVersions?.versions ?? Object.keys(VERSION_BITS)) versions |= VERSION_BITS[v] ?? 8;
     const list = [
       o.brokerURL || (o.webSocketFactory ? 'about:webSocketFactory' : o.sockjsURL ? 'about:sockjs' : ''),
-      versions & 8 ? 0 : versions,
+      // The versions as bytes, the core's Version values (an unknown one -1, 255 as a byte: the core refuses
+      // it); the core offers each once, whatever the order (default: all three).
+      Array.from(o.versions ?? o.stompVersions?.versions ?? VERSIONS, (v) => VERSIONS.indexOf(String(v))),
       ...headerList(o.connectHeaders),
       // the numbers and flags: undefined or null is NaN (the default), a flag true 1 and false 0
       ...[
@@ -850,7 +851,7 @@ export class Client {
 // The Client's constants, after the class (its methods read them only when called): the gzipped bundle is
 // smaller with them here.
 const num = (x) => (x === undefined || x === null ? NaN : Number(x));
-const VERSION_BITS = { '1.0': 1, '1.1': 2, '1.2': 4 };
+const VERSIONS = ['1.0', '1.1', '1.2']; // by Version value
 const STATES = 'inactive connecting connected reconnecting deactivating failed'.split(' ');
 const METRICS = ('state attempts reconnects connects consecutiveFailures framesIn framesOut bytesIn bytesOut heartbeatsIn ' +
   'heartbeatsOut queueDepth queueBytes pendingReceipts subscriptions lastReceivedAt lastReceiptRtt nextAttemptAt lastError').split(' ');
