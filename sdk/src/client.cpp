@@ -531,7 +531,7 @@ class ClientImpl final : public Counted {
   SessionCounters totals_{};
   std::uint64_t attempts_ = 0, reconnects_ = 0, connects_ = 0;
 
-  std::uint64_t listenerSeq_ = 0, subSeq_ = 0, receiptSeq_ = 0, txSeq_ = 0;
+  std::uint64_t listenerSeq_ = 0, subSeq_ = 0, receiptSeq_ = 0, txSeq_ = 0, disconnectSeq_ = 0;
 
   // Last: an empty optional initializes only its flag, which would split the zero fill above.
   std::optional<Millis> nextAttemptAt_;
@@ -842,7 +842,7 @@ void ClientImpl::deactivate(DeactivateOptions opts, std::function<void()>&& done
   if (state_ == ClientState::connected && !opts.force) {
     // Graceful: DISCONNECT with a receipt; the client is inactive once it arrives (or the timeout).
     std::string receipt;
-    setNumbered(receipt, "rcpt-"sv, ++receiptSeq_);  // (numbered with the publishes' receipts: unique too)
+    setNumbered(receipt, "disconnect-"sv, ++disconnectSeq_);
     if (live().disconnect(receipt)) {
       finishDeactivate({});
     } else {
