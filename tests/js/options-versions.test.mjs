@@ -1,5 +1,5 @@
 // The versions option (and stompjs' stompVersions.versions) as the CONNECT frame's accept-version, and an
-// unknown version refused by the constructor: the JS packs the versions as bits for the module.
+// unknown version refused by the constructor: the JS hands the module one byte per version, which the core checks.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, init } from '../../bindings/js/stompwire.mjs';
