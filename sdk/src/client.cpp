@@ -1,9 +1,9 @@
 // The client policy. How it stays safe under re-entrancy:
 // - the implementation is reference-counted (detail::Counted); deliver() holds a reference while
 //   callbacks run, and so does every entry point that touches the client after a delivery (the transport
-//   events and the timers, around the session pump), so destroying the Client from a callback only marks
-//   the implementation `destroyed_` (and cuts the handles' link to it) and the running code unwinds
-//   without touching freed memory. The other entry points (activate, deactivate, publish, a
+//   events and the timers, around the session's receive() and tick()), so destroying the Client from a
+//   callback only marks the implementation `destroyed_` (and cuts the handles' link to it) and the
+//   running code unwinds without touching freed memory. The other entry points (activate, deactivate, publish, a
 //   beforeConnect completion) end with their deliver() and need no reference of their own;
 // - user code runs only from deliver(), which drains a FIFO of notifications that were queued after the
 //   state they describe was fully updated; a nested deliver() returns at once, so callbacks never nest
@@ -312,8 +312,7 @@ class ClientImpl final : public Counted {
   // every list (listeners_, subs_, notes_, deactivateDone_; stop() finishes queue_ and pending_; dropped_
   // empties when the delivery ends, which holds a reference). Nothing is added to them after shutdown():
   // handles find no client, and the code still running unwinds without queueing (every entry point ends
-  // in deliver(), the session pump stops at destroyed_).
-
+  // in deliver(); shutdown() retires the connection, whose session's remaining events go nowhere).
 
   // Public API.
   void activate();
