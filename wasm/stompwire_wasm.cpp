@@ -331,8 +331,9 @@ struct Forward {
   void operator()(std::error_code ec) const { sw_event(key, evPublishDone, static_cast<int>(word), code(ec), 0); }
   void operator()(const Message& m) const {
     // A handle for ack/nack only where acks exist; JS frees it after ack/nack or when collected.
+    // The handle is a packed copy already: no second copy into packed()'s block.
     Message* handle = m.ackable() ? new Message(m) : nullptr;
-    sw_message(key, word, handle, &packed(m), m.isBinary());
+    sw_message(key, word, handle, handle ? &handle->view() : &packed(m), m.isBinary());
   }
 };
 static_assert(sizeof(Forward) == 8 && std::is_trivially_copyable_v<Forward>);

@@ -127,15 +127,14 @@ struct ClientLink final : Counted {
 // The client `link` reaches, or null once it is gone (or for an empty handle).
 inline ClientImpl* reach(const Ref<ClientLink>& link) { return link ? link->client : nullptr; }
 
-// A borrowed state lives on the stack of the delivery and its `view` points into the session's event
-// storage; an owned one holds the frame's bytes and `view` points into those. The Frame is built only
+// A borrowed state lives on the stack of the delivery and its `view` points where the session's parser
+// left the frame; an owned one holds the frame's bytes and `view` points into those. The Frame is built only
 // if frame() or headers() is asked for (the Frame-returning accessors of the API, a Frame listener).
 struct MessageState final : Counted {
   FrameView view;
   mutable std::unique_ptr<Frame> frame;  // built on demand
-  // An owned state's one block: the header views, then the command, the header names and values and the
-  // body back to back (as a received frame lies in the session's storage, which the wasm ABI hands to JS
-  // without a copy).
+  // An owned state's one block, laid out by packFrame(): the header views, then the command, the header
+  // names and values and the body back to back (as the wasm ABI hands frames to JS).
   std::unique_ptr<char[]> block;
   bool borrowed = false;
   bool binary = false;
@@ -516,7 +515,7 @@ class ClientImpl final : public Counted {
 
   Ref<Connection> conn_;
   // conn_'s session, once open. Owned by the connection: a callback may retire the connection while it
-  // reads a message borrowed from the session's storage, and a retired connection is destroyed only from
+  // reads a message borrowed from the session's parser, and a retired connection is destroyed only from
   // Scheduler::post (retireConnection), after the delivery.
   Session* session_ = nullptr;
   std::uint64_t epoch_ = 0;
